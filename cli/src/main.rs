@@ -1,0 +1,140 @@
+//! `gavel`: the local server, signed test requests, the demo and the load driver.
+
+mod credentials;
+mod demo;
+mod load;
+mod payloads;
+mod send;
+mod serve;
+mod signing;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::credentials::DevCredentials;
+use crate::payloads::Invoker;
+
+#[derive(Parser)]
+#[command(
+    name = "gavel",
+    version,
+    about = "Gavel: Slack and Discord moderation, serverless or local"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the Discord and Slack endpoints on one local HTTP server.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+        /// Where development credentials (and, later, the embedded store) live.
+        #[arg(long, default_value = "./.gavel")]
+        data: PathBuf,
+    },
+    /// Sign a request with the development credentials and post it to a running server.
+    ///
+    /// Examples: `gavel send discord /ping`, `gavel send discord /help command=ping`,
+    /// `gavel send slack /help ping`, `gavel send slack --file events/slack-url-verification.json`.
+    Send {
+        platform: send::Platform,
+        /// A slash command line: `/name` then `key=value` options (Discord) or text (Slack).
+        #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+        /// Send the body of an HTTP API event file (from events/) instead, freshly signed.
+        #[arg(long, conflicts_with = "command")]
+        file: Option<PathBuf>,
+        /// Invoke as a moderator (Discord: Kick, Ban, Moderate Members, Manage Server).
+        #[arg(long)]
+        moderator: bool,
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long, default_value = "./.gavel")]
+        data: PathBuf,
+    },
+    /// Start a server on a free port, drive a scripted scenario through it, print a transcript.
+    Demo,
+    /// Drive a running local server with signed requests and report ratios against /healthz.
+    Load {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long, default_value = "./.gavel")]
+        data: PathBuf,
+        /// Requests per kind.
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Stop each kind after this many seconds even if requests remain.
+        #[arg(long, default_value_t = 60)]
+        max_seconds: u64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    // The demo and send print their own transcript; request logs would only interleave with it.
+    let quiet = matches!(
+        cli.command,
+        Command::Demo | Command::Send { .. } | Command::Load { .. }
+    );
+    gavel_shared::telemetry::init_human(if quiet { "warn" } else { "info" });
+    match cli.command {
+        Command::Serve { addr, data } => serve::run(addr, data).await,
+        Command::Send {
+            platform,
+            command,
+            file,
+            moderator,
+            url,
+            data,
+        } => {
+            let credentials = DevCredentials::load(&data)?.with_context(|| {
+                format!(
+                    "no development credentials in {}: start `gavel serve --data {}` first",
+                    data.display(),
+                    data.display()
+                )
+            })?;
+            let line = (!command.is_empty()).then(|| command.join(" "));
+            let request = send::build(
+                &credentials,
+                platform,
+                line.as_deref(),
+                file.as_deref(),
+                Invoker { moderator },
+            )?;
+            let answer = send::post(&reqwest::Client::new(), &url, &request).await?;
+            send::print_answer(&answer);
+            Ok(())
+        }
+        Command::Demo => demo::run().await,
+        Command::Load {
+            url,
+            data,
+            requests,
+            concurrency,
+            max_seconds,
+        } => {
+            let credentials = DevCredentials::load(&data)?
+                .with_context(|| format!("no development credentials in {}", data.display()))?;
+            load::run(
+                &credentials,
+                load::LoadOptions {
+                    url,
+                    requests,
+                    concurrency: concurrency.max(1),
+                    max_seconds,
+                },
+            )
+            .await
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Payloads shaped like the ones Discord and Slack send, built from a command line such as
+//! `/help command=ping`, so the local server can be tried without a Discord or Slack app.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Result, bail};
+use gavel_shared::commands::{CommandRegistry, OptionKind};
+use serde_json::{Value, json};
+
+/// The pretend community every local request comes from.
+pub const DEMO_GUILD: &str = "100000000000000001";
+pub const DEMO_CHANNEL: &str = "100000000000000002";
+pub const DEMO_APPLICATION: &str = "100000000000000003";
+pub const DEMO_USER: &str = "100000000000000010";
+pub const DEMO_MODERATOR: &str = "100000000000000011";
+pub const SLACK_TEAM: &str = "T0GAVELDEV";
+pub const SLACK_CHANNEL: &str = "C0GAVELDEV";
+pub const SLACK_USER: &str = "U0GAVELDEV";
+
+/// Discord permission bits: View Channel and Send Messages for members; members plus Kick,
+/// Ban, Manage Server and Moderate Members for moderators.
+const MEMBER_PERMISSIONS: u64 = (1 << 10) | (1 << 11);
+const MODERATOR_PERMISSIONS: u64 = MEMBER_PERMISSIONS | (1 << 1) | (1 << 2) | (1 << 5) | (1 << 40);
+
+/// Snowflake-shaped ids: Discord's epoch-based layout, unique within this process.
+pub fn snowflake() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let millis = (crate::signing::unix_now() as u64 * 1000).saturating_sub(1_420_070_400_000);
+    let seq = COUNTER.fetch_add(1, Ordering::Relaxed) & 0x3f_ffff;
+    ((millis << 22) | seq).to_string()
+}
+
+/// Who the pretend invoker is.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Invoker {
+    pub moderator: bool,
+}
+
+pub fn discord_ping() -> Vec<u8> {
+    json!({ "type": 1, "id": snowflake(), "application_id": DEMO_APPLICATION, "token": "local", "version": 1 })
+        .to_string()
+        .into_bytes()
+}
+
+/// An APPLICATION_COMMAND interaction for `/name key=value ...`.
+pub fn discord_command(
+    registry: &CommandRegistry,
+    command_line: &str,
+    invoker: Invoker,
+) -> Result<Vec<u8>> {
+    let (name, args) = split_command_line(command_line)?;
+    let spec = registry.spec(&name);
+    let mut options = Vec::new();
+    for arg in args.split_whitespace() {
+        let Some((key, value)) = arg.split_once('=') else {
+            bail!("Discord options are key=value pairs, got {arg:?}");
+        };
+        let kind = spec
+            .and_then(|s| s.options.iter().find(|o| o.name == key))
+            .map(|o| o.kind)
+            .unwrap_or(OptionKind::String);
+        options.push(match kind {
+            OptionKind::String => json!({ "name": key, "type": 3, "value": value }),
+            OptionKind::Integer => {
+                json!({ "name": key, "type": 4, "value": value.parse::<i64>()? })
+            }
+            OptionKind::User => json!({ "name": key, "type": 6, "value": value }),
+        });
+    }
+    let (user_id, permissions) = if invoker.moderator {
+        (DEMO_MODERATOR, MODERATOR_PERMISSIONS)
+    } else {
+        (DEMO_USER, MEMBER_PERMISSIONS)
+    };
+    let mut data = json!({ "id": snowflake(), "name": name, "type": 1 });
+    if !options.is_empty() {
+        data["options"] = Value::Array(options);
+    }
+    Ok(json!({
+        "type": 2,
+        "id": snowflake(),
+        "application_id": DEMO_APPLICATION,
+        "token": format!("local-{}", snowflake()),
+        "version": 1,
+        "guild_id": DEMO_GUILD,
+        "channel_id": DEMO_CHANNEL,
+        "channel": { "id": DEMO_CHANNEL, "type": 0 },
+        "member": {
+            "user": {
+                "id": user_id,
+                "username": if invoker.moderator { "demo-moderator" } else { "demo-member" },
+                "global_name": if invoker.moderator { "Demo Moderator" } else { "Demo Member" },
+                "discriminator": "0",
+                "avatar": null
+            },
+            "roles": [],
+            "permissions": permissions.to_string(),
+            "joined_at": "2025-01-01T00:00:00.000000+00:00",
+            "deaf": false,
+            "mute": false,
+            "flags": 0
+        },
+        "app_permissions": MODERATOR_PERMISSIONS.to_string(),
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": { "0": DEMO_GUILD },
+        "context": 0,
+        "attachment_size_limit": 10485760,
+        "data": data
+    })
+    .to_string()
+    .into_bytes())
+}
+
+/// A slash-command form body for `/name text...`.
+pub fn slack_command(command_line: &str, invoker: Invoker) -> Result<Vec<u8>> {
+    let (name, text) = split_command_line(command_line)?;
+    let user = if invoker.moderator {
+        "U0GAVELMOD"
+    } else {
+        SLACK_USER
+    };
+    let trigger = format!("{}.{}", snowflake(), "local");
+    let response_url = "http://127.0.0.1:9/slack/response-url-not-used-locally".to_owned();
+    Ok(serde_urlencoded::to_string([
+        ("token", "local"),
+        ("team_id", SLACK_TEAM),
+        ("team_domain", "gavel-dev"),
+        ("channel_id", SLACK_CHANNEL),
+        ("channel_name", "general"),
+        ("user_id", user),
+        (
+            "user_name",
+            if invoker.moderator {
+                "demo-moderator"
+            } else {
+                "demo-member"
+            },
+        ),
+        ("command", &format!("/{name}")),
+        ("text", text.as_str()),
+        ("api_app_id", "A0GAVELDEV"),
+        ("response_url", &response_url),
+        ("trigger_id", &trigger),
+    ])?
+    .into_bytes())
+}
+
+pub fn slack_url_verification(challenge: &str) -> Vec<u8> {
+    json!({ "token": "local", "challenge": challenge, "type": "url_verification" })
+        .to_string()
+        .into_bytes()
+}
+
+/// `/name rest of line` → ("name", "rest of line").
+fn split_command_line(line: &str) -> Result<(String, String)> {
+    let line = line.trim();
+    let Some(stripped) = line.strip_prefix('/') else {
+        bail!("a command starts with '/', like /ping (got {line:?})");
+    };
+    let (name, rest) = stripped
+        .split_once(char::is_whitespace)
+        .unwrap_or((stripped, ""));
+    if name.is_empty() {
+        bail!("a command needs a name after '/'");
+    }
+    Ok((name.to_ascii_lowercase(), rest.trim().to_owned()))
+}

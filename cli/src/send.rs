@@ -1,0 +1,144 @@
+//! `gavel send`: sign a request with the development credentials and post it to a server.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use gavel_shared::commands::CommandRegistry;
+use gavel_shared::edge::Route;
+use serde_json::Value;
+
+use crate::credentials::DevCredentials;
+use crate::payloads::{self, Invoker};
+use crate::signing::{SignedRequest, sign_discord, sign_slack, unix_now};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Platform {
+    Discord,
+    Slack,
+}
+
+/// The answer, as received.
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_str(&self.body).ok()
+    }
+}
+
+pub async fn post(
+    client: &reqwest::Client,
+    base_url: &str,
+    request: &SignedRequest,
+) -> Result<Answer> {
+    let url = format!("{}{}", base_url.trim_end_matches('/'), request.path);
+    let mut builder = client.post(&url).body(request.body.clone());
+    for (name, value) in &request.headers {
+        builder = builder.header(*name, value);
+    }
+    let response = builder
+        .send()
+        .await
+        .with_context(|| format!("posting to {url} (is `gavel serve` running?)"))?;
+    let status = response.status().as_u16();
+    let body = response.text().await?;
+    Ok(Answer { status, body })
+}
+
+/// Builds the signed request for `gavel send`.
+pub fn build(
+    credentials: &DevCredentials,
+    platform: Platform,
+    command_line: Option<&str>,
+    file: Option<&Path>,
+    invoker: Invoker,
+) -> Result<SignedRequest> {
+    let now = unix_now();
+    let registry = CommandRegistry::standard();
+    match (platform, command_line, file) {
+        (_, Some(_), Some(_)) => bail!("give either a command or --file, not both"),
+        (_, None, None) => bail!("give a command such as /ping, or --file events/<name>.json"),
+        (Platform::Discord, Some(line), None) => {
+            let body = if line.trim() == "ping-interaction" {
+                payloads::discord_ping()
+            } else {
+                payloads::discord_command(&registry, line, invoker)?
+            };
+            Ok(sign_discord(
+                &credentials.signing_key()?,
+                Route::DiscordInteractions.path(),
+                body,
+                now,
+            ))
+        }
+        (Platform::Slack, Some(line), None) => Ok(sign_slack(
+            &credentials.slack_signing_secret,
+            Route::SlackCommands.path(),
+            "application/x-www-form-urlencoded",
+            payloads::slack_command(line, invoker)?,
+            now,
+        )),
+        (platform, None, Some(path)) => {
+            let (route, body) = read_event_file(path)?;
+            Ok(match platform {
+                Platform::Discord => sign_discord(&credentials.signing_key()?, &route, body, now),
+                Platform::Slack => {
+                    let content_type = if route == Route::SlackEvents.path() {
+                        "application/json"
+                    } else {
+                        "application/x-www-form-urlencoded"
+                    };
+                    sign_slack(
+                        &credentials.slack_signing_secret,
+                        &route,
+                        content_type,
+                        body,
+                        now,
+                    )
+                }
+            })
+        }
+    }
+}
+
+/// Reads an API Gateway HTTP API event from `events/` and returns its route and decoded body,
+/// to be signed afresh (the file's own signature is for the in-process tests' fixed clock).
+pub fn read_event_file(path: &Path) -> Result<(String, Vec<u8>)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let event: Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let route = event["rawPath"]
+        .as_str()
+        .with_context(|| {
+            format!(
+                "{} has no rawPath; is it an HTTP API event?",
+                path.display()
+            )
+        })?
+        .to_owned();
+    let body = event["body"].as_str().unwrap_or_default();
+    let body = if event["isBase64Encoded"].as_bool().unwrap_or(false) {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(body)?
+    } else {
+        body.as_bytes().to_vec()
+    };
+    Ok((route, body))
+}
+
+/// Prints an answer for a person: status line, then the body (pretty JSON where it is JSON).
+pub fn print_answer(answer: &Answer) {
+    println!("HTTP {}", answer.status);
+    match answer.json() {
+        Some(json) => println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        ),
+        None if answer.body.is_empty() => println!("(empty body)"),
+        None => println!("{}", answer.body),
+    }
+}

@@ -1,0 +1,161 @@
+//! `gavel serve`: the same edge the Lambda functions run, mounted on one local HTTP server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header::CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use gavel_shared::config::{EdgeSettings, Serves};
+use gavel_shared::edge::{Edge, MAX_BODY_BYTES, Route};
+use tokio::net::TcpListener;
+
+use crate::credentials::DevCredentials;
+
+/// A running local server.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    /// Set where the server signs with development credentials (secrets unset in the environment).
+    pub dev_credentials: Option<DevCredentials>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// What `serve` will verify with, and where each piece came from.
+pub struct ResolvedSettings {
+    pub settings: EdgeSettings,
+    pub dev_credentials: Option<DevCredentials>,
+    pub created: bool,
+}
+
+/// Environment first; where a verification secret is unset, the data folder's development
+/// credentials (made on first use).
+pub fn resolve_settings(data_dir: &Path) -> Result<ResolvedSettings> {
+    let mut settings = EdgeSettings::from_env()?;
+    if settings.discord_public_key.is_some() && settings.slack_signing_secret.is_some() {
+        return Ok(ResolvedSettings {
+            settings,
+            dev_credentials: None,
+            created: false,
+        });
+    }
+    let (dev, created) = DevCredentials::load_or_create(data_dir)?;
+    settings
+        .discord_public_key
+        .get_or_insert_with(|| dev.discord_public_key.clone());
+    settings
+        .slack_signing_secret
+        .get_or_insert_with(|| dev.slack_signing_secret.clone());
+    Ok(ResolvedSettings {
+        settings,
+        dev_credentials: Some(dev),
+        created,
+    })
+}
+
+pub fn router(edge: Arc<Edge>) -> Router {
+    Router::new().fallback(dispatch).with_state(edge)
+}
+
+async fn dispatch(State(edge): State<Arc<Edge>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    // Read one byte past the cap so the edge, not the transport, decides on 413.
+    let body = match to_bytes(body, MAX_BODY_BYTES + 1).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                [(CONTENT_TYPE, "application/json")],
+                r#"{"error":"request body is larger than 1 MiB"}"#,
+            )
+                .into_response();
+        }
+    };
+    let answer = edge
+        .handle(&parts.method, parts.uri.path(), &parts.headers, &body)
+        .await;
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = answer.status;
+    if let Some(content_type) = answer.content_type {
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            content_type.parse().expect("static content type"),
+        );
+    }
+    response
+}
+
+/// Binds and starts serving in the background, with settings resolved from the environment
+/// and the data folder. The bool says whether development credentials were just created.
+pub async fn start(addr: SocketAddr, data_dir: &Path) -> Result<(RunningServer, bool)> {
+    let resolved = resolve_settings(data_dir)?;
+    let server = start_with(addr, &resolved.settings, resolved.dev_credentials).await?;
+    Ok((server, resolved.created))
+}
+
+/// Binds and starts serving in the background with the given settings.
+pub async fn start_with(
+    addr: SocketAddr,
+    settings: &EdgeSettings,
+    dev_credentials: Option<DevCredentials>,
+) -> Result<RunningServer> {
+    let edge = Arc::new(settings.build_standard_edge(Serves::Both)?);
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let addr = listener.local_addr()?;
+    let app = router(edge);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        dev_credentials,
+        task,
+    })
+}
+
+/// `gavel serve`: runs until Ctrl-C.
+pub async fn run(addr: SocketAddr, data_dir: PathBuf) -> Result<()> {
+    let (server, created) = start(addr, &data_dir).await?;
+    println!(
+        "Gavel {} listening on http://{}",
+        gavel_shared::VERSION,
+        server.addr
+    );
+    for route in Route::ALL {
+        println!(
+            "  {} http://{}{}",
+            if route == Route::Health {
+                "GET "
+            } else {
+                "POST"
+            },
+            server.addr,
+            route.path()
+        );
+    }
+    if let Some(dev) = &server.dev_credentials {
+        println!(
+            "Development credentials ({} {}), for local testing only:",
+            if created { "created in" } else { "from" },
+            DevCredentials::path(&data_dir).display()
+        );
+        if std::env::var_os("DISCORD_PUBLIC_KEY").is_none() {
+            println!("  DISCORD_PUBLIC_KEY={}", dev.discord_public_key);
+        }
+        if std::env::var_os("SLACK_SIGNING_SECRET").is_none() {
+            println!("  SLACK_SIGNING_SECRET={}", dev.slack_signing_secret);
+        }
+        println!("Try: gavel send discord /ping   or   gavel send slack /ping");
+    }
+    server.task.await??;
+    Ok(())
+}

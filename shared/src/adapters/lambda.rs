@@ -1,0 +1,81 @@
+//! API Gateway HTTP API (payload 2.0) and Lambda Function URL events → [`Edge`].
+//!
+//! We take the raw event rather than `lambda_http::Request`: lambda_http decodes a base64 body
+//! before our code runs and panics on invalid base64, and the rule is that nothing arriving
+//! over HTTP may panic a function. Here an undecodable body is a plain 400.
+
+use base64::Engine;
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use lambda_http::aws_lambda_events::encodings::Body;
+use lambda_http::http::{HeaderValue, StatusCode, header::CONTENT_TYPE};
+
+use crate::edge::{Edge, EdgeResponse, MAX_BODY_BYTES};
+
+/// Handles one HTTP event.
+pub async fn handle_http_event(
+    edge: &Edge,
+    event: ApiGatewayV2httpRequest,
+) -> ApiGatewayV2httpResponse {
+    let method = event.request_context.http.method.clone();
+    // The raw path excludes nothing and includes no stage name; route on it.
+    let path = event.raw_path.as_deref().unwrap_or("/");
+    let body = match decode_body(event.body.as_deref(), event.is_base64_encoded) {
+        Ok(body) => body,
+        Err(response) => return to_event_response(response),
+    };
+    to_event_response(edge.handle(&method, path, &event.headers, &body).await)
+}
+
+fn decode_body(body: Option<&str>, base64: bool) -> Result<Vec<u8>, EdgeResponse> {
+    let Some(body) = body else {
+        return Ok(Vec::new());
+    };
+    if !base64 {
+        return Ok(body.as_bytes().to_vec());
+    }
+    // Check the size before decoding: base64 is 4 characters for 3 bytes.
+    if body.len() / 4 * 3 > MAX_BODY_BYTES + 3 {
+        return Err(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body is larger than 1 MiB",
+        ));
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim_end())
+        .map_err(|_| {
+            plain(
+                StatusCode::BAD_REQUEST,
+                "body is marked base64 but is not valid base64",
+            )
+        })
+}
+
+fn plain(status: StatusCode, message: &str) -> EdgeResponse {
+    EdgeResponse {
+        status,
+        content_type: Some("application/json"),
+        body: serde_json::json!({ "error": message })
+            .to_string()
+            .into_bytes(),
+    }
+}
+
+fn to_event_response(response: EdgeResponse) -> ApiGatewayV2httpResponse {
+    let mut out = ApiGatewayV2httpResponse::default();
+    out.status_code = i64::from(response.status.as_u16());
+    if let Some(content_type) = response.content_type {
+        out.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    out.body = match String::from_utf8(response.body) {
+        Ok(text) if text.is_empty() => None,
+        Ok(text) => Some(Body::Text(text)),
+        Err(bytes) => {
+            out.is_base64_encoded = true;
+            Some(Body::Text(
+                base64::engine::general_purpose::STANDARD.encode(bytes.into_bytes()),
+            ))
+        }
+    };
+    out
+}

@@ -1,0 +1,4 @@
+//! Adapters that connect the core to a runtime. Each is compiled only where it is used.
+
+#[cfg(feature = "lambda")]
+pub mod lambda;

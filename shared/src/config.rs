@@ -1,0 +1,117 @@
+//! Settings read from the environment, once per process (cold start, or `gavel serve`).
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::commands::CommandRegistry;
+use crate::edge::Edge;
+use crate::verify::{DEFAULT_REPLAY_WINDOW_SECS, DiscordVerifier, KeyError, SlackVerifier};
+
+/// Which platforms a process serves. A Lambda function serves one; `gavel serve` both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Serves {
+    Discord,
+    Slack,
+    Both,
+}
+
+/// Verification settings.
+///
+/// - `DISCORD_PUBLIC_KEY`: the application's public key, hex (not a secret).
+/// - `SLACK_SIGNING_SECRET`: the app's signing secret (a secret: set it from Secrets Manager).
+/// - `GAVEL_REPLAY_WINDOW_SECS`: how far a request timestamp may be from now (default 300).
+#[derive(Clone, Default)]
+pub struct EdgeSettings {
+    pub discord_public_key: Option<String>,
+    pub slack_signing_secret: Option<String>,
+    pub replay_window_secs: Option<i64>,
+}
+
+impl std::fmt::Debug for EdgeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeSettings")
+            .field("discord_public_key", &self.discord_public_key)
+            .field(
+                "slack_signing_secret",
+                &self.slack_signing_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("replay_window_secs", &self.replay_window_secs)
+            .finish()
+    }
+}
+
+/// What can go wrong turning settings into a working edge.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("{name} is invalid: {problem}")]
+    Invalid { name: &'static str, problem: String },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+impl EdgeSettings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let replay_window_secs = match non_empty_env("GAVEL_REPLAY_WINDOW_SECS") {
+            None => None,
+            Some(raw) => Some(raw.parse::<i64>().ok().filter(|w| *w > 0).ok_or(
+                ConfigError::Invalid {
+                    name: "GAVEL_REPLAY_WINDOW_SECS",
+                    problem: format!("expected a positive number of seconds, got {raw:?}"),
+                },
+            )?),
+        };
+        Ok(Self {
+            discord_public_key: non_empty_env("DISCORD_PUBLIC_KEY"),
+            slack_signing_secret: non_empty_env("SLACK_SIGNING_SECRET"),
+            replay_window_secs,
+        })
+    }
+
+    /// Builds the edge for the given platforms; each one served must have its secret set.
+    pub fn build_edge(
+        &self,
+        serves: Serves,
+        registry: Arc<CommandRegistry>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Edge, ConfigError> {
+        let window = self
+            .replay_window_secs
+            .unwrap_or(DEFAULT_REPLAY_WINDOW_SECS);
+        let discord = match serves {
+            Serves::Slack => None,
+            _ => {
+                let key = self
+                    .discord_public_key
+                    .as_deref()
+                    .ok_or(ConfigError::Missing("DISCORD_PUBLIC_KEY"))?;
+                Some(DiscordVerifier::from_hex(key, window)?)
+            }
+        };
+        let slack = match serves {
+            Serves::Discord => None,
+            _ => {
+                let secret = self
+                    .slack_signing_secret
+                    .as_deref()
+                    .ok_or(ConfigError::Missing("SLACK_SIGNING_SECRET"))?;
+                Some(SlackVerifier::new(secret, window)?)
+            }
+        };
+        Ok(Edge::new(discord, slack, registry, clock))
+    }
+
+    /// The production edge: the standard commands on the system clock.
+    pub fn build_standard_edge(&self, serves: Serves) -> Result<Edge, ConfigError> {
+        self.build_edge(
+            serves,
+            Arc::new(CommandRegistry::standard()),
+            Arc::new(SystemClock),
+        )
+    }
+}
+
+fn non_empty_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}

@@ -1,0 +1,11 @@
+//! Discord interactions: payload → [`Invocation`](crate::invocation::Invocation), and
+//! [`Reply`](crate::reply::Reply) → interaction response, on twilight-model's types.
+
+mod inbound;
+mod render;
+
+pub use inbound::{DiscordInbound, parse_interaction};
+pub use render::{PONG, autocomplete_empty, render_reply};
+
+/// Discord rejects message content over this many characters.
+pub const MAX_CONTENT_CHARS: usize = 2000;

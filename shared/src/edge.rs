@@ -1,0 +1,335 @@
+//! The HTTP edge both transports share (Lambda events and `gavel serve`): routes, status codes,
+//! body limits, signature checks, then the platform codecs and the command registry.
+//!
+//! Order of checks for every platform route, so that nothing unverified is ever parsed:
+//! route (404) → method (405) → platform configured (404) → body size (413) → signature and
+//! timestamp (401) → parse (400) → dispatch (200).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{HeaderMap, Method, StatusCode};
+use serde_json::json;
+use tracing::{Instrument, field};
+
+use crate::clock::Clock;
+use crate::commands::CommandRegistry;
+use crate::discord::{self, DiscordInbound};
+use crate::slack::{self, CommandParse, SlackEvent};
+use crate::verify::{DiscordVerifier, Rejection, SlackVerifier};
+
+/// Bodies larger than this are refused with 413 before verification. Discord and Slack payloads
+/// are a few KiB; 1 MiB leaves room for large modals and resolved data without inviting abuse.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The routes Gavel serves, on Lambda and locally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    DiscordInteractions,
+    SlackCommands,
+    SlackInteractions,
+    SlackEvents,
+    Health,
+}
+
+impl Route {
+    pub const ALL: [Route; 5] = [
+        Route::DiscordInteractions,
+        Route::SlackCommands,
+        Route::SlackInteractions,
+        Route::SlackEvents,
+        Route::Health,
+    ];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Route::DiscordInteractions => "/discord/interactions",
+            Route::SlackCommands => "/slack/commands",
+            Route::SlackInteractions => "/slack/interactions",
+            Route::SlackEvents => "/slack/events",
+            Route::Health => "/healthz",
+        }
+    }
+
+    pub fn from_path(path: &str) -> Option<Route> {
+        // Tolerate one trailing slash: people paste URLs both ways into the platforms' settings.
+        let path = path
+            .strip_suffix('/')
+            .filter(|p| !p.is_empty())
+            .unwrap_or(path);
+        Route::ALL.into_iter().find(|r| r.path() == path)
+    }
+
+    fn method(self) -> Method {
+        match self {
+            Route::Health => Method::GET,
+            _ => Method::POST,
+        }
+    }
+}
+
+/// A transport-neutral HTTP answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EdgeResponse {
+    pub status: StatusCode,
+    /// `None` for an empty body.
+    pub content_type: Option<&'static str>,
+    pub body: Vec<u8>,
+}
+
+impl EdgeResponse {
+    fn json(status: StatusCode, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            content_type: Some("application/json"),
+            body,
+        }
+    }
+
+    fn error(status: StatusCode, message: &str) -> Self {
+        Self::json(status, json!({ "error": message }).to_string().into_bytes())
+    }
+
+    fn empty_ok() -> Self {
+        Self {
+            status: StatusCode::OK,
+            content_type: None,
+            body: Vec::new(),
+        }
+    }
+
+    fn serialized<T: serde::Serialize>(value: &T) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Self::json(StatusCode::OK, body),
+            Err(e) => {
+                tracing::error!(error = %e, "could not serialise a reply");
+                Self::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "could not render the reply",
+                )
+            }
+        }
+    }
+}
+
+/// The verified entry point for both platforms. Which platforms it serves depends on which
+/// verifiers it holds: each Lambda function holds only its own platform's.
+pub struct Edge {
+    discord: Option<DiscordVerifier>,
+    slack: Option<SlackVerifier>,
+    registry: Arc<CommandRegistry>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Edge {
+    pub fn new(
+        discord: Option<DiscordVerifier>,
+        slack: Option<SlackVerifier>,
+        registry: Arc<CommandRegistry>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            discord,
+            slack,
+            registry,
+            clock,
+        }
+    }
+
+    /// Handles one HTTP request. Never panics on any input; every failure is a status code.
+    pub async fn handle(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> EdgeResponse {
+        let received_at = Instant::now();
+        let Some(route) = Route::from_path(path) else {
+            return EdgeResponse::error(StatusCode::NOT_FOUND, "no such route");
+        };
+        if method != route.method() {
+            return EdgeResponse::error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+        }
+        let span = tracing::info_span!(
+            "request",
+            route = route.path(),
+            platform = field::Empty,
+            interaction_id = field::Empty,
+            tenant = field::Empty,
+            status = field::Empty,
+        );
+        let response = self
+            .route(route, headers, body, received_at)
+            .instrument(span.clone())
+            .await;
+        span.record("status", response.status.as_u16());
+        tracing::debug!(parent: &span, elapsed_us = received_at.elapsed().as_micros() as u64, "answered");
+        response
+    }
+
+    async fn route(
+        &self,
+        route: Route,
+        headers: &HeaderMap,
+        body: &[u8],
+        received_at: Instant,
+    ) -> EdgeResponse {
+        match route {
+            Route::Health => EdgeResponse::json(
+                StatusCode::OK,
+                json!({ "status": "ok", "version": crate::VERSION })
+                    .to_string()
+                    .into_bytes(),
+            ),
+            Route::DiscordInteractions => {
+                tracing::Span::current().record("platform", "discord");
+                let Some(verifier) = &self.discord else {
+                    return EdgeResponse::error(
+                        StatusCode::NOT_FOUND,
+                        "Discord is not served here",
+                    );
+                };
+                if let Err(response) = check_size(body) {
+                    return response;
+                }
+                let verdict = verifier.verify(
+                    header(headers, crate::verify::discord_headers::SIGNATURE),
+                    header(headers, crate::verify::discord_headers::TIMESTAMP),
+                    body,
+                    self.clock.now_secs(),
+                );
+                if let Err(rejection) = verdict {
+                    return unauthorized(&rejection);
+                }
+                self.discord_interaction(body, received_at).await
+            }
+            Route::SlackCommands | Route::SlackInteractions | Route::SlackEvents => {
+                tracing::Span::current().record("platform", "slack");
+                let Some(verifier) = &self.slack else {
+                    return EdgeResponse::error(StatusCode::NOT_FOUND, "Slack is not served here");
+                };
+                if let Err(response) = check_size(body) {
+                    return response;
+                }
+                let verdict = verifier.verify(
+                    header(headers, crate::verify::slack_headers::SIGNATURE),
+                    header(headers, crate::verify::slack_headers::TIMESTAMP),
+                    body,
+                    self.clock.now_secs(),
+                );
+                if let Err(rejection) = verdict {
+                    return unauthorized(&rejection);
+                }
+                match route {
+                    Route::SlackCommands => self.slack_command(body, received_at).await,
+                    Route::SlackInteractions => slack_interaction(body),
+                    _ => slack_event(body),
+                }
+            }
+        }
+    }
+
+    async fn discord_interaction(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
+        let invocation = match discord::parse_interaction(body) {
+            Ok(DiscordInbound::Ping) => {
+                return EdgeResponse::json(StatusCode::OK, discord::PONG.as_bytes().to_vec());
+            }
+            Ok(DiscordInbound::Autocomplete) => {
+                return EdgeResponse::serialized(&discord::autocomplete_empty());
+            }
+            Ok(DiscordInbound::Invocation(invocation)) => invocation,
+            Err(problem) => return bad_request(&problem),
+        };
+        record_invocation(&invocation);
+        let reply = self.registry.dispatch(&invocation, received_at).await;
+        EdgeResponse::serialized(&discord::render_reply(&reply))
+    }
+
+    async fn slack_command(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
+        let reply = match slack::parse_command(body, &self.registry) {
+            Ok(CommandParse::Invocation(invocation)) => {
+                record_invocation(&invocation);
+                self.registry.dispatch(&invocation, received_at).await
+            }
+            Ok(CommandParse::Usage(reply)) => reply,
+            Err(problem) => return bad_request(&problem),
+        };
+        EdgeResponse::serialized(&slack::render_command_reply(&reply))
+    }
+}
+
+/// Slack shows nothing from the HTTP body of a block action, and a view submission answered
+/// with an empty 200 closes the modal; until flows exist there is nothing more to send.
+fn slack_interaction(body: &[u8]) -> EdgeResponse {
+    match slack::parse_interaction(body) {
+        Ok(Some(invocation)) => {
+            record_invocation(&invocation);
+            tracing::info!(action = ?invocation.action, "no handler for this interaction; acknowledged");
+            EdgeResponse::empty_ok()
+        }
+        Ok(None) => EdgeResponse::empty_ok(),
+        Err(problem) => bad_request(&problem),
+    }
+}
+
+fn slack_event(body: &[u8]) -> EdgeResponse {
+    match slack::parse_event(body) {
+        Ok(SlackEvent::UrlVerification { challenge }) => EdgeResponse::json(
+            StatusCode::OK,
+            json!({ "challenge": challenge }).to_string().into_bytes(),
+        ),
+        Ok(SlackEvent::Callback {
+            event_id,
+            event_type,
+        }) => {
+            tracing::Span::current().record("interaction_id", event_id.as_deref().unwrap_or("-"));
+            tracing::info!(
+                event_type = event_type.as_deref().unwrap_or("-"),
+                "event acknowledged"
+            );
+            EdgeResponse::empty_ok()
+        }
+        Ok(SlackEvent::RateLimited) => {
+            tracing::warn!("Slack reports it is rate limiting this app's events");
+            EdgeResponse::empty_ok()
+        }
+        Ok(SlackEvent::Other { kind }) => {
+            tracing::info!(kind, "unhandled Events API delivery acknowledged");
+            EdgeResponse::empty_ok()
+        }
+        Err(problem) => bad_request(&problem),
+    }
+}
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn check_size(body: &[u8]) -> Result<(), EdgeResponse> {
+    if body.len() > MAX_BODY_BYTES {
+        tracing::info!(bytes = body.len(), "body over the size cap");
+        return Err(EdgeResponse::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body is larger than 1 MiB",
+        ));
+    }
+    Ok(())
+}
+
+fn unauthorized(rejection: &Rejection) -> EdgeResponse {
+    // Discord probes endpoints with bad signatures on purpose; that is routine, not a warning.
+    tracing::info!(reason = %rejection, "request rejected");
+    EdgeResponse::error(StatusCode::UNAUTHORIZED, "invalid request signature")
+}
+
+fn bad_request(problem: &str) -> EdgeResponse {
+    tracing::info!(problem, "signed request could not be parsed");
+    EdgeResponse::error(StatusCode::BAD_REQUEST, problem)
+}
+
+fn record_invocation(invocation: &crate::invocation::Invocation) {
+    let span = tracing::Span::current();
+    span.record("interaction_id", invocation.id.as_str());
+    span.record("tenant", invocation.tenant.as_str());
+}

@@ -1,0 +1,159 @@
+//! The platform-neutral request: what every Discord or Slack payload becomes after verification.
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Platform {
+    Discord,
+    Slack,
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Platform::Discord => "discord",
+            Platform::Slack => "slack",
+        })
+    }
+}
+
+/// A moderation power the invoker holds in this channel. On Discord these come from the resolved
+/// permissions in the payload; on Slack from the workspace's moderator configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Capability {
+    ModerateMembers,
+    KickMembers,
+    BanMembers,
+    ManageGuild,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 4] = [
+        Capability::ModerateMembers,
+        Capability::KickMembers,
+        Capability::BanMembers,
+        Capability::ManageGuild,
+    ];
+
+    /// The name a moderator knows the permission by.
+    pub fn label(self) -> &'static str {
+        match self {
+            Capability::ModerateMembers => "Moderate Members",
+            Capability::KickMembers => "Kick Members",
+            Capability::BanMembers => "Ban Members",
+            Capability::ManageGuild => "Manage Server",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Capability::ModerateMembers => 1,
+            Capability::KickMembers => 2,
+            Capability::BanMembers => 4,
+            Capability::ManageGuild => 8,
+        }
+    }
+}
+
+/// A small set of [`Capability`] values.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Capabilities(u8);
+
+impl Capabilities {
+    pub const NONE: Capabilities = Capabilities(0);
+
+    pub fn all() -> Self {
+        Capability::ALL.into_iter().collect()
+    }
+
+    pub fn insert(&mut self, cap: Capability) {
+        self.0 |= cap.bit();
+    }
+
+    pub fn contains(self, cap: Capability) -> bool {
+        self.0 & cap.bit() != 0
+    }
+}
+
+impl FromIterator<Capability> for Capabilities {
+    fn from_iter<I: IntoIterator<Item = Capability>>(iter: I) -> Self {
+        let mut caps = Capabilities::NONE;
+        for cap in iter {
+            caps.insert(cap);
+        }
+        caps
+    }
+}
+
+/// Who invoked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub capabilities: Capabilities,
+}
+
+/// A typed option value, the union of what both platforms can carry.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptionValue {
+    String(String),
+    Integer(i64),
+    Number(f64),
+    Boolean(bool),
+    User(String),
+    Channel(String),
+    Role(String),
+}
+
+impl OptionValue {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            OptionValue::String(s)
+            | OptionValue::User(s)
+            | OptionValue::Channel(s)
+            | OptionValue::Role(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommandCall {
+    /// Lower-case name without the leading slash.
+    pub name: String,
+    pub options: Vec<(String, OptionValue)>,
+}
+
+impl CommandCall {
+    pub fn option(&self, name: &str) -> Option<&OptionValue> {
+        self.options.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+/// What the invoker did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Command(CommandCall),
+    /// A button or select menu, identified by its component id.
+    Component {
+        custom_id: String,
+    },
+    /// A submitted modal, identified by its id, with its text inputs.
+    ModalSubmit {
+        custom_id: String,
+        fields: Vec<(String, String)>,
+    },
+}
+
+/// One verified, parsed request from either platform.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Invocation {
+    /// The platform's id for this interaction (Discord interaction id, Slack trigger id).
+    pub id: String,
+    pub platform: Platform,
+    /// The community: a Discord guild id (or `dm:{user}` outside guilds) or a Slack team id.
+    pub tenant: String,
+    pub channel: Option<String>,
+    pub actor: Actor,
+    pub action: Action,
+}

@@ -1,0 +1,22 @@
+//! Gavel's core library.
+//!
+//! The modules split into three groups, and only the last one may know about transports:
+//! - the domain: [`invocation`], [`reply`], [`commands`] (platform-neutral, pure Rust);
+//! - the platform codecs: [`verify`], [`discord`], [`slack`] (bytes in, domain types out and back);
+//! - the edges: [`edge`] (HTTP status codes and routes, shared by Lambda and `gavel serve`),
+//!   [`adapters`] (Lambda events), [`telemetry`].
+
+pub mod adapters;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod discord;
+pub mod edge;
+pub mod invocation;
+pub mod reply;
+pub mod slack;
+pub mod telemetry;
+pub mod verify;
+
+/// The version reported by `/ping` and `/healthz`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

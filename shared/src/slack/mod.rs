@@ -1,0 +1,10 @@
+//! Slack: slash commands, interactivity payloads and the Events API → domain types, and
+//! [`Reply`](crate::reply::Reply) → Block Kit, on slack-morphism's models.
+
+mod inbound;
+mod render;
+mod text_options;
+
+pub use inbound::{CommandParse, SlackEvent, parse_command, parse_event, parse_interaction};
+pub use render::render_command_reply;
+pub use text_options::options_from_text;

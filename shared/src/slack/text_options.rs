@@ -1,0 +1,141 @@
+use crate::commands::{CommandSpec, OptionKind};
+use crate::invocation::OptionValue;
+
+/// Parses a slash command's text against the command's options, in declared order:
+/// a user option takes a `<@U123>` or `<@U123|name>` mention, an integer option one number, and a
+/// text option one word, or the rest of the line when it is the last option.
+///
+/// The error is a sentence for the invoker, ending in the command's usage.
+pub fn options_from_text(
+    spec: &CommandSpec,
+    text: &str,
+) -> Result<Vec<(String, OptionValue)>, String> {
+    let mut rest = text.trim();
+    let mut out = Vec::new();
+    let usage = || format!("Usage: `{}`", spec.usage());
+    for (index, opt) in spec.options.iter().enumerate() {
+        if rest.is_empty() {
+            if opt.required {
+                return Err(format!("`{}` is missing. {}", opt.name, usage()));
+            }
+            continue;
+        }
+        let is_last = index + 1 == spec.options.len();
+        let (token, remainder) = if opt.kind == OptionKind::String && is_last {
+            (rest, "")
+        } else {
+            match rest.split_once(char::is_whitespace) {
+                Some((token, remainder)) => (token, remainder.trim_start()),
+                None => (rest, ""),
+            }
+        };
+        let value = match opt.kind {
+            OptionKind::String => OptionValue::String(token.to_owned()),
+            OptionKind::Integer => token.parse().map(OptionValue::Integer).map_err(|_| {
+                format!(
+                    "`{}` must be a whole number, not `{token}`. {}",
+                    opt.name,
+                    usage()
+                )
+            })?,
+            OptionKind::User => OptionValue::User(parse_mention(token).ok_or_else(|| {
+                format!(
+                    "`{}` must mention a user, like @someone. {}",
+                    opt.name,
+                    usage()
+                )
+            })?),
+        };
+        out.push((opt.name.to_owned(), value));
+        rest = remainder;
+    }
+    if !rest.is_empty() {
+        return Err(format!("I did not expect `{rest}`. {}", usage()));
+    }
+    Ok(out)
+}
+
+/// `<@U123>` or `<@U123|name>` → `U123`.
+fn parse_mention(token: &str) -> Option<String> {
+    let inner = token.strip_prefix("<@")?.strip_suffix('>')?;
+    let id = inner.split('|').next()?;
+    let valid = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    valid.then(|| id.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::OptionSpec;
+
+    static WARN: CommandSpec = CommandSpec {
+        name: "warn",
+        description: "",
+        options: &[
+            OptionSpec {
+                name: "user",
+                description: "",
+                kind: OptionKind::User,
+                required: true,
+            },
+            OptionSpec {
+                name: "points",
+                description: "",
+                kind: OptionKind::Integer,
+                required: false,
+            },
+            OptionSpec {
+                name: "reason",
+                description: "",
+                kind: OptionKind::String,
+                required: false,
+            },
+        ],
+        requires: None,
+    };
+
+    #[test]
+    fn mention_number_and_rest_of_line() {
+        let opts = options_from_text(&WARN, " <@U42|ann>  3 spamming the  channel ").unwrap();
+        assert_eq!(
+            opts,
+            vec![
+                ("user".to_owned(), OptionValue::User("U42".into())),
+                ("points".to_owned(), OptionValue::Integer(3)),
+                (
+                    "reason".to_owned(),
+                    OptionValue::String("spamming the  channel".into())
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_required_and_bad_values_explain_usage() {
+        let err = options_from_text(&WARN, "").unwrap_err();
+        assert!(
+            err.contains("`user` is missing") && err.contains("/warn <user> [points] [reason]"),
+            "{err}"
+        );
+        let err = options_from_text(&WARN, "bob").unwrap_err();
+        assert!(err.contains("must mention a user"), "{err}");
+        let err = options_from_text(&WARN, "<@U1> many").unwrap_err();
+        assert!(err.contains("whole number"), "{err}");
+    }
+
+    #[test]
+    fn trailing_text_without_an_option_is_refused() {
+        static PING: CommandSpec = CommandSpec {
+            name: "ping",
+            description: "",
+            options: &[],
+            requires: None,
+        };
+        assert!(options_from_text(&PING, "").unwrap().is_empty());
+        assert!(
+            options_from_text(&PING, "extra")
+                .unwrap_err()
+                .contains("did not expect `extra`")
+        );
+    }
+}
