@@ -1,21 +1,14 @@
 //! `gavel`: the local server, signed test requests, the demo and the load driver.
 
-mod credentials;
-mod demo;
-mod load;
-mod payloads;
-mod send;
-mod serve;
-mod signing;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use crate::credentials::DevCredentials;
-use crate::payloads::Invoker;
+use gavel_cli::credentials::DevCredentials;
+use gavel_cli::payloads::Invoker;
+use gavel_cli::{demo, load, send, serve};
 
 #[derive(Parser)]
 #[command(

@@ -1,0 +1,10 @@
+//! The `gavel` command's pieces, as a library so integration tests can start the local server
+//! and sign requests in-process.
+
+pub mod credentials;
+pub mod demo;
+pub mod load;
+pub mod payloads;
+pub mod send;
+pub mod serve;
+pub mod signing;
