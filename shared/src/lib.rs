@@ -15,6 +15,7 @@ pub mod edge;
 pub mod invocation;
 pub mod reply;
 pub mod slack;
+pub mod store;
 pub mod telemetry;
 pub mod verify;
 

@@ -1,0 +1,733 @@
+//! The store conformance suite: one set of cases that every [`Store`] adapter must pass, so the
+//! embedded store used locally and DynamoDB on AWS behave the same.
+//!
+//! Each case takes a [`Harness`]: the store under test, the manual clock that store reads, and a
+//! namespace unique to the case, so cases can share one table (the DynamoDB run shares one
+//! emulator and one table across all cases). Adapters generate one test per case with
+//! [`store_conformance_tests!`](crate::store_conformance_tests).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{ItemKey, NewItem, PageRequest, Store, StoreError, WriteOp, round_trips};
+use crate::clock::{Clock, ManualClock};
+
+/// The store under test, the clock it reads, and a namespace for keys.
+#[derive(Clone)]
+pub struct Harness {
+    pub store: Arc<dyn Store>,
+    pub clock: ManualClock,
+    pub namespace: String,
+}
+
+impl Harness {
+    fn key(&self, pk: &str, sk: &str) -> ItemKey {
+        ItemKey::new(format!("{}#{pk}", self.namespace), sk)
+    }
+
+    fn pk(&self, pk: &str) -> String {
+        format!("{}#{pk}", self.namespace)
+    }
+
+    fn queue(&self, name: &str) -> String {
+        format!("{}#{name}", self.namespace)
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_secs()
+    }
+}
+
+pub async fn create_is_conditional_on_absence(h: Harness) {
+    let key = h.key("tenant", "item");
+    assert_eq!(h.store.get(&key).await.unwrap(), None);
+    let created = h
+        .store
+        .create(NewItem::new(
+            key.clone(),
+            json!({"a": 1, "nested": {"b": [1, 2, "three"]}}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(created.version, 1);
+    let read = h
+        .store
+        .get(&key)
+        .await
+        .unwrap()
+        .expect("created item is readable");
+    assert_eq!(read.data, json!({"a": 1, "nested": {"b": [1, 2, "three"]}}));
+    assert_eq!(read.version, 1);
+    assert_eq!(read, created);
+    let again = h
+        .store
+        .create(NewItem::new(key.clone(), json!({"a": 2})))
+        .await;
+    assert_eq!(again, Err(StoreError::AlreadyExists));
+    assert_eq!(
+        h.store.get(&key).await.unwrap().unwrap().data["a"],
+        1,
+        "loser wrote nothing"
+    );
+}
+
+pub async fn versioned_update_fails_cleanly_when_the_version_moved(h: Harness) {
+    let key = h.key("tenant", "flow");
+    h.store
+        .create(NewItem::new(key.clone(), json!({"step": 1})))
+        .await
+        .unwrap();
+    let updated = h
+        .store
+        .update(NewItem::new(key.clone(), json!({"step": 2})), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.version, updated.data.clone()),
+        (2, json!({"step": 2}))
+    );
+    let stale = h
+        .store
+        .update(NewItem::new(key.clone(), json!({"step": 99})), 1)
+        .await;
+    assert_eq!(stale, Err(StoreError::VersionConflict { current: Some(2) }));
+    assert_eq!(
+        h.store.get(&key).await.unwrap().unwrap().data,
+        json!({"step": 2})
+    );
+    let missing = h
+        .store
+        .update(NewItem::new(h.key("tenant", "absent"), json!({})), 1)
+        .await;
+    assert_eq!(missing, Err(StoreError::VersionConflict { current: None }));
+    assert_eq!(
+        h.store.get(&h.key("tenant", "absent")).await.unwrap(),
+        None,
+        "update never creates"
+    );
+}
+
+pub async fn expired_items_are_invisible_at_once(h: Harness) {
+    let key = h.key("tenant", "state");
+    let t0 = h.now();
+    h.store
+        .create(NewItem::new(key.clone(), json!({"v": "first"})).expiring_at(t0 + 10))
+        .await
+        .unwrap();
+    h.clock.advance_ms(9_000);
+    assert!(
+        h.store.get(&key).await.unwrap().is_some(),
+        "alive one second before expiry"
+    );
+    h.clock.advance_ms(1_000);
+    assert_eq!(
+        h.store.get(&key).await.unwrap(),
+        None,
+        "gone exactly at expiry"
+    );
+    let page = h
+        .store
+        .query(&key.pk, "", PageRequest::first(10))
+        .await
+        .unwrap();
+    assert!(
+        page.items.is_empty(),
+        "queries skip expired items: {page:?}"
+    );
+    assert_eq!(
+        h.store
+            .update(NewItem::new(key.clone(), json!({})), 1)
+            .await,
+        Err(StoreError::VersionConflict { current: None }),
+        "an expired item cannot be updated"
+    );
+    let replaced = h
+        .store
+        .create(NewItem::new(key.clone(), json!({"v": "second"})))
+        .await
+        .unwrap();
+    assert_eq!(
+        replaced.version, 1,
+        "an expired item in the way is replaced"
+    );
+    assert_eq!(
+        h.store.get(&key).await.unwrap().unwrap().data,
+        json!({"v": "second"})
+    );
+}
+
+pub async fn delete_with_and_without_version(h: Harness) {
+    let key = h.key("tenant", "doomed");
+    h.store
+        .delete(&key, None)
+        .await
+        .expect("deleting nothing is fine");
+    h.store
+        .create(NewItem::new(key.clone(), json!(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.delete(&key, Some(7)).await,
+        Err(StoreError::VersionConflict { current: Some(1) })
+    );
+    assert!(h.store.get(&key).await.unwrap().is_some());
+    h.store.delete(&key, Some(1)).await.unwrap();
+    assert_eq!(h.store.get(&key).await.unwrap(), None);
+    assert_eq!(
+        h.store.delete(&key, Some(1)).await,
+        Err(StoreError::VersionConflict { current: None })
+    );
+}
+
+pub async fn counter_stops_at_its_cap(h: Harness) {
+    let key = h.key("tenant", "counter");
+    assert_eq!(h.store.increment(&key, 1, Some(3), None).await, Ok(1));
+    assert_eq!(h.store.increment(&key, 2, Some(3), None).await, Ok(3));
+    assert_eq!(
+        h.store.increment(&key, 1, Some(3), None).await,
+        Err(StoreError::CapReached { current: 3 })
+    );
+    let read = h.store.get(&key).await.unwrap().unwrap();
+    assert_eq!(read.data, json!(3), "a counter's data is its value");
+    let free = h.key("tenant", "uncapped");
+    for expected in 1..=5 {
+        assert_eq!(h.store.increment(&free, 1, None, None).await, Ok(expected));
+    }
+    assert_eq!(h.store.increment(&free, 10, None, None).await, Ok(15));
+    assert!(matches!(
+        h.store.increment(&free, 0, None, None).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+pub async fn counter_restarts_after_expiry(h: Harness) {
+    let key = h.key("tenant", "window");
+    let t0 = h.now();
+    assert_eq!(
+        h.store.increment(&key, 1, Some(2), Some(t0 + 60)).await,
+        Ok(1)
+    );
+    assert_eq!(
+        h.store.increment(&key, 1, Some(2), Some(t0 + 60)).await,
+        Ok(2)
+    );
+    assert_eq!(
+        h.store.increment(&key, 1, Some(2), Some(t0 + 60)).await,
+        Err(StoreError::CapReached { current: 2 })
+    );
+    h.clock.advance_ms(60_000);
+    assert_eq!(h.store.get(&key).await.unwrap(), None);
+    assert_eq!(
+        h.store.increment(&key, 1, Some(2), Some(t0 + 120)).await,
+        Ok(1),
+        "expired counter counts from 0"
+    );
+    assert_eq!(
+        h.store.get(&key).await.unwrap().unwrap().expires_at,
+        Some(t0 + 120)
+    );
+}
+
+pub async fn racing_counter_increments_give_exactly_the_cap(h: Harness) {
+    let key = h.key("tenant", "raced-counter");
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let (store, key) = (Arc::clone(&h.store), key.clone());
+        tasks.push(tokio::spawn(async move {
+            store.increment(&key, 1, Some(10), None).await
+        }));
+    }
+    let mut allowed = Vec::new();
+    let mut capped = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(value) => allowed.push(value),
+            Err(StoreError::CapReached { current: 10 }) => capped += 1,
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    allowed.sort_unstable();
+    assert_eq!(
+        allowed,
+        (1..=10).collect::<Vec<_>>(),
+        "each value handed out once"
+    );
+    assert_eq!(capped, 90);
+    assert_eq!(h.store.get(&key).await.unwrap().unwrap().data, json!(10));
+}
+
+pub async fn racing_versioned_updates_have_one_winner_per_version(h: Harness) {
+    // 50 writers race on version 1: exactly one wins.
+    let key = h.key("tenant", "raced-state");
+    h.store
+        .create(NewItem::new(key.clone(), json!({"winner": null})))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for writer in 0..50 {
+        let (store, key) = (Arc::clone(&h.store), key.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .update(NewItem::new(key, json!({"winner": writer})), 1)
+                .await
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(item) => winners.push(item),
+            Err(StoreError::VersionConflict { current: Some(2) }) => {}
+            Err(other) => panic!("unexpected error {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one winner for version 1");
+    let stored = h.store.get(&key).await.unwrap().unwrap();
+    assert_eq!((stored.version, &stored.data), (2, &winners[0].data));
+
+    // Writers that reread and retry never lose an update: every version has one winner.
+    let tally = h.key("tenant", "tally");
+    h.store
+        .create(NewItem::new(tally.clone(), json!({"writers": []})))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for writer in 0..12 {
+        let (store, key) = (Arc::clone(&h.store), tally.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let current = store.get(&key).await.unwrap().unwrap();
+                let mut writers = current.data["writers"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                writers.push(json!(writer));
+                match store
+                    .update(
+                        NewItem::new(key.clone(), json!({"writers": writers})),
+                        current.version,
+                    )
+                    .await
+                {
+                    Ok(_) => return,
+                    Err(StoreError::VersionConflict { .. }) => continue,
+                    Err(other) => panic!("unexpected error {other:?}"),
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let stored = h.store.get(&tally).await.unwrap().unwrap();
+    assert_eq!(stored.version, 13);
+    let writers: BTreeSet<i64> = stored.data["writers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_i64().unwrap())
+        .collect();
+    assert_eq!(writers, (0..12).collect(), "no update was lost");
+}
+
+pub async fn transaction_with_a_failing_condition_changes_nothing(h: Harness) {
+    let existing = h.key("tenant", "existing");
+    h.store
+        .create(NewItem::new(existing.clone(), json!({"n": 1})))
+        .await
+        .unwrap();
+    let counter = h.key("tenant", "case-counter");
+    h.store.increment(&counter, 1, None, None).await.unwrap();
+    let ops = vec![
+        WriteOp::Create(NewItem::new(h.key("tenant", "new-a"), json!("a"))),
+        WriteOp::Increment {
+            key: counter.clone(),
+            by: 1,
+            cap: None,
+        },
+        WriteOp::Update {
+            item: NewItem::new(existing.clone(), json!({"n": 2})),
+            expected_version: 5,
+        },
+        WriteOp::Create(NewItem::new(h.key("tenant", "new-b"), json!("b"))),
+    ];
+    assert_eq!(
+        h.store.transact(ops).await,
+        Err(StoreError::TransactionConflict { index: 2 })
+    );
+    assert_eq!(h.store.get(&h.key("tenant", "new-a")).await.unwrap(), None);
+    assert_eq!(h.store.get(&h.key("tenant", "new-b")).await.unwrap(), None);
+    assert_eq!(h.store.get(&counter).await.unwrap().unwrap().data, json!(1));
+    let unchanged = h.store.get(&existing).await.unwrap().unwrap();
+    assert_eq!((unchanged.version, unchanged.data), (1, json!({"n": 1})));
+
+    let capped = vec![
+        WriteOp::Create(NewItem::new(h.key("tenant", "new-c"), json!("c"))),
+        WriteOp::Increment {
+            key: counter.clone(),
+            by: 5,
+            cap: Some(3),
+        },
+    ];
+    assert_eq!(
+        h.store.transact(capped).await,
+        Err(StoreError::TransactionConflict { index: 1 })
+    );
+    assert_eq!(h.store.get(&h.key("tenant", "new-c")).await.unwrap(), None);
+}
+
+pub async fn transaction_applies_every_write(h: Harness) {
+    let keep = h.key("tenant", "keep");
+    let drop = h.key("tenant", "drop");
+    let guard = h.key("tenant", "guard");
+    for key in [&keep, &drop, &guard] {
+        h.store
+            .create(NewItem::new(key.clone(), json!("old")))
+            .await
+            .unwrap();
+    }
+    let counter = h.key("tenant", "cases");
+    let ops = vec![
+        WriteOp::Update {
+            item: NewItem::new(keep.clone(), json!("new")),
+            expected_version: 1,
+        },
+        WriteOp::Delete {
+            key: drop.clone(),
+            expected_version: Some(1),
+        },
+        WriteOp::Check {
+            key: guard.clone(),
+            expected_version: 1,
+        },
+        WriteOp::Increment {
+            key: counter.clone(),
+            by: 1,
+            cap: None,
+        },
+        WriteOp::Create(NewItem::new(h.key("tenant", "case#1"), json!({"case": 1}))),
+    ];
+    h.store.transact(ops).await.unwrap();
+    let kept = h.store.get(&keep).await.unwrap().unwrap();
+    assert_eq!((kept.version, kept.data), (2, json!("new")));
+    assert_eq!(h.store.get(&drop).await.unwrap(), None);
+    assert_eq!(
+        h.store.get(&guard).await.unwrap().unwrap().version,
+        1,
+        "a check writes nothing"
+    );
+    assert_eq!(h.store.get(&counter).await.unwrap().unwrap().data, json!(1));
+    assert_eq!(
+        h.store
+            .get(&h.key("tenant", "case#1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .data,
+        json!({"case": 1})
+    );
+}
+
+pub async fn malformed_transactions_are_refused(h: Harness) {
+    let key = h.key("tenant", "twice");
+    let twice = vec![
+        WriteOp::Create(NewItem::new(key.clone(), json!(1))),
+        WriteOp::Delete {
+            key: key.clone(),
+            expected_version: None,
+        },
+    ];
+    assert!(matches!(
+        h.store.transact(twice).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        h.store.transact(Vec::new()).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(h.store.get(&key).await.unwrap(), None);
+}
+
+async fn collect_pages(
+    h: &Harness,
+    pk: &str,
+    prefix: &str,
+    limit: u32,
+    descending: bool,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    for _ in 0..100 {
+        let page = h
+            .store
+            .query(
+                pk,
+                prefix,
+                PageRequest {
+                    limit,
+                    cursor: cursor.take(),
+                    descending,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            page.items.len() <= limit as usize,
+            "a page never exceeds its limit"
+        );
+        seen.extend(page.items.into_iter().map(|i| i.key.sk));
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return seen,
+        }
+    }
+    panic!("pagination did not end");
+}
+
+pub async fn query_pages_through_a_prefix_in_order(h: Harness) {
+    let pk = h.pk("guild-1");
+    for n in (1..=23).rev() {
+        h.store
+            .create(NewItem::new(
+                ItemKey::new(&pk, format!("case#{n:04}")),
+                json!({"n": n}),
+            ))
+            .await
+            .unwrap();
+    }
+    h.store
+        .create(NewItem::new(ItemKey::new(&pk, "config"), json!({})))
+        .await
+        .unwrap();
+    h.store
+        .create(NewItem::new(ItemKey::new(&pk, "cases"), json!({})))
+        .await
+        .unwrap();
+    h.store
+        .create(NewItem::new(h.key("guild-2", "case#0001"), json!({})))
+        .await
+        .unwrap();
+
+    let seen = collect_pages(&h, &pk, "case#", 10, false).await;
+    let expected: Vec<String> = (1..=23).map(|n| format!("case#{n:04}")).collect();
+    assert_eq!(
+        seen, expected,
+        "every item once, in sort-key order, only this prefix and partition"
+    );
+    let everything = collect_pages(&h, &pk, "", 7, false).await;
+    assert_eq!(everything.len(), 25);
+    let first = h
+        .store
+        .query(&pk, "case#", PageRequest::first(5))
+        .await
+        .unwrap();
+    assert!(
+        first.cursor.is_some(),
+        "more remain after a full first page"
+    );
+}
+
+pub async fn query_descending_and_expired_items_skipped(h: Harness) {
+    let pk = h.pk("guild-1");
+    let now = h.now();
+    for n in 1..=9 {
+        let mut item = NewItem::new(ItemKey::new(&pk, format!("audit#{n:02}")), json!({"n": n}));
+        if n % 3 == 0 {
+            item = item.expiring_at(now + 5);
+        }
+        h.store.create(item).await.unwrap();
+    }
+    let all = collect_pages(&h, &pk, "audit#", 4, true).await;
+    let expected: Vec<String> = (1..=9).rev().map(|n| format!("audit#{n:02}")).collect();
+    assert_eq!(all, expected, "descending order");
+    h.clock.advance_ms(5_000);
+    let live = collect_pages(&h, &pk, "audit#", 2, true).await;
+    let expected: Vec<String> = [8, 7, 5, 4, 2, 1]
+        .iter()
+        .map(|n| format!("audit#{n:02}"))
+        .collect();
+    assert_eq!(live, expected, "expired items are skipped across pages");
+}
+
+pub async fn due_index_lists_items_due_by_a_time(h: Harness) {
+    let queue = h.queue("tempban-expiry");
+    let other = h.queue("reminders");
+    let t = h.now();
+    for (sk, at) in [
+        ("late", t + 100),
+        ("now", t),
+        ("early", t - 50),
+        ("earlier", t - 60),
+    ] {
+        h.store
+            .create(NewItem::new(h.key("guild-1", sk), json!({"sk": sk})).due(&queue, at))
+            .await
+            .unwrap();
+    }
+    h.store
+        .create(NewItem::new(h.key("guild-2", "elsewhere"), json!({})).due(&queue, t - 10))
+        .await
+        .unwrap();
+    h.store
+        .create(NewItem::new(h.key("guild-1", "other-queue"), json!({})).due(&other, t - 10))
+        .await
+        .unwrap();
+    h.store
+        .create(
+            NewItem::new(h.key("guild-1", "expired"), json!({}))
+                .due(&queue, t - 30)
+                .expiring_at(t),
+        )
+        .await
+        .unwrap();
+    h.store
+        .create(NewItem::new(h.key("guild-1", "not-due"), json!({})))
+        .await
+        .unwrap();
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = h
+            .store
+            .due_by(
+                &queue,
+                t,
+                PageRequest {
+                    limit: 2,
+                    cursor: cursor.take(),
+                    descending: false,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(
+            page.items
+                .into_iter()
+                .map(|i| (i.key.sk, i.due.unwrap().at)),
+        );
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            ("earlier".to_owned(), t - 60),
+            ("early".to_owned(), t - 50),
+            ("elsewhere".to_owned(), t - 10),
+            ("now".to_owned(), t),
+        ],
+        "due at or before the time, earliest first, across partitions; expired excluded"
+    );
+
+    // Clearing the due time takes the item out of the index.
+    let early = h
+        .store
+        .get(&h.key("guild-1", "early"))
+        .await
+        .unwrap()
+        .unwrap();
+    h.store
+        .update(
+            NewItem::new(early.key.clone(), json!({"done": true})),
+            early.version,
+        )
+        .await
+        .unwrap();
+    let page = h
+        .store
+        .due_by(&queue, t, PageRequest::first(10))
+        .await
+        .unwrap();
+    let sks: Vec<_> = page.items.iter().map(|i| i.key.sk.as_str()).collect();
+    assert_eq!(sks, vec!["earlier", "elsewhere", "now"]);
+    assert!(page.cursor.is_none());
+}
+
+pub async fn a_bad_cursor_is_an_error(h: Harness) {
+    let bad = PageRequest {
+        limit: 5,
+        cursor: Some("not a cursor!".to_owned()),
+        descending: false,
+    };
+    assert_eq!(
+        h.store.query(&h.pk("p"), "", bad.clone()).await,
+        Err(StoreError::InvalidCursor)
+    );
+    assert_eq!(
+        h.store.due_by(&h.queue("q"), 0, bad).await,
+        Err(StoreError::InvalidCursor)
+    );
+    assert!(matches!(
+        h.store.query(&h.pk("p"), "", PageRequest::first(0)).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+pub async fn each_operation_is_one_round_trip(h: Harness) {
+    let key = h.key("tenant", "counted");
+    let (_, n) = round_trips::measure(h.store.create(NewItem::new(key.clone(), json!(1)))).await;
+    assert_eq!(n, 1, "create");
+    let (_, n) = round_trips::measure(h.store.get(&key)).await;
+    assert_eq!(n, 1, "get");
+    let (_, n) = round_trips::measure(h.store.update(NewItem::new(key.clone(), json!(2)), 1)).await;
+    assert_eq!(n, 1, "update");
+    let (_, n) =
+        round_trips::measure(h.store.increment(&h.key("tenant", "c"), 1, Some(5), None)).await;
+    assert_eq!(n, 1, "increment");
+    let (_, n) = round_trips::measure(h.store.query(&key.pk, "", PageRequest::first(10))).await;
+    assert_eq!(n, 1, "query");
+    let (_, n) = round_trips::measure(h.store.transact(vec![
+        WriteOp::Check {
+            key: key.clone(),
+            expected_version: 2,
+        },
+        WriteOp::Delete {
+            key: h.key("tenant", "c"),
+            expected_version: None,
+        },
+    ]))
+    .await;
+    assert_eq!(n, 1, "transact");
+    let (_, n) = round_trips::measure(h.store.delete(&key, Some(2))).await;
+    assert_eq!(n, 1, "delete");
+}
+
+/// Generates one `#[tokio::test]` per conformance case. `$harness` is an async block or
+/// expression (evaluated per test) that yields a fresh [`Harness`].
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($harness:expr) => {
+        $crate::store_conformance_tests!(@cases $harness;
+            create_is_conditional_on_absence,
+            versioned_update_fails_cleanly_when_the_version_moved,
+            expired_items_are_invisible_at_once,
+            delete_with_and_without_version,
+            counter_stops_at_its_cap,
+            counter_restarts_after_expiry,
+            racing_counter_increments_give_exactly_the_cap,
+            racing_versioned_updates_have_one_winner_per_version,
+            transaction_with_a_failing_condition_changes_nothing,
+            transaction_applies_every_write,
+            malformed_transactions_are_refused,
+            query_pages_through_a_prefix_in_order,
+            query_descending_and_expired_items_skipped,
+            due_index_lists_items_due_by_a_time,
+            a_bad_cursor_is_an_error,
+            each_operation_is_one_round_trip,
+        );
+    };
+    (@cases $harness:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let harness = $harness.await;
+                $crate::store::conformance::$case(harness).await;
+            }
+        )+
+    };
+}
