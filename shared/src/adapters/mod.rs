@@ -2,3 +2,6 @@
 
 #[cfg(feature = "lambda")]
 pub mod lambda;
+
+#[cfg(feature = "embedded")]
+pub mod embedded;
