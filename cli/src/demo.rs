@@ -29,7 +29,10 @@ pub async fn run() -> Result<()> {
         slack_signing_secret: Some(credentials.slack_signing_secret.clone()),
         replay_window_secs: None,
     };
-    let server = serve::start_with("127.0.0.1:0".parse()?, &settings, None).await?;
+    // A throwaway store too: the demo leaves nothing behind.
+    let data = tempfile::tempdir()?;
+    let store = serve::open_embedded_store(data.path())?;
+    let server = serve::start_with("127.0.0.1:0".parse()?, &settings, None, store).await?;
     let base = format!("http://{}", server.addr);
     println!(
         "Gavel {} demo: a local server on {base}, driven with signed requests.\n",
@@ -93,6 +96,7 @@ fn script(credentials: &DevCredentials) -> Result<Vec<Step>> {
     };
 
     let forged_key = DevCredentials::generate()?.signing_key()?;
+    let replayed = discord(payloads::discord_command(&registry, "/ping", member)?);
     let mut tampered = discord(payloads::discord_command(&registry, "/ping", member)?);
     tampered.body = payloads::discord_command(&registry, "/help", member)?;
 
@@ -129,6 +133,16 @@ fn script(credentials: &DevCredentials) -> Result<Vec<Step>> {
             title: "Discord: a typo, /pnig, gets a suggestion instead of an error",
             request: discord(payloads::discord_command(&registry, "/pnig", member)?),
             expect: |a| discord_ephemeral(a, "Did you mean `/ping`?"),
+        },
+        Step {
+            title: "Discord: an interaction arrives (first delivery)",
+            request: replayed.clone(),
+            expect: |a| discord_ephemeral(a, "Pong!"),
+        },
+        Step {
+            title: "Discord: the same signed interaction again (a replay) has no second effect",
+            request: replayed,
+            expect: |a| discord_ephemeral(a, "already handled"),
         },
         Step {
             title: "Discord: a request signed with someone else's key is refused",

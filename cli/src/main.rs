@@ -27,7 +27,7 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
-        /// Where development credentials (and, later, the embedded store) live.
+        /// Where development credentials and the embedded store live.
         #[arg(long, default_value = "./.gavel")]
         data: PathBuf,
     },
@@ -80,7 +80,11 @@ async fn main() -> Result<()> {
     );
     gavel_shared::telemetry::init_human(if quiet { "warn" } else { "info" });
     match cli.command {
-        Command::Serve { addr, data } => serve::run(addr, data).await,
+        Command::Serve { addr, data } => {
+            let store = serve::open_embedded_store(&data)?;
+            let label = format!("embedded, {}", serve::embedded_store_path(&data).display());
+            serve::run(addr, data, store, label).await
+        }
         Command::Send {
             platform,
             command,

@@ -10,8 +10,11 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use gavel_shared::adapters::embedded::EmbeddedStore;
+use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::edge::{Edge, MAX_BODY_BYTES, Route};
+use gavel_shared::store::Store;
 use tokio::net::TcpListener;
 
 use crate::credentials::DevCredentials;
@@ -88,21 +91,39 @@ async fn dispatch(State(edge): State<Arc<Edge>>, request: Request) -> Response {
     response
 }
 
+/// The embedded store's file inside the data folder.
+pub fn embedded_store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("gavel.redb")
+}
+
+/// Opens the embedded store in the data folder (created on first use).
+pub fn open_embedded_store(data_dir: &Path) -> Result<Arc<dyn Store>> {
+    let path = embedded_store_path(data_dir);
+    let store = EmbeddedStore::open(&path, Arc::new(SystemClock))
+        .with_context(|| format!("opening the embedded store at {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
 /// Binds and starts serving in the background, with settings resolved from the environment
 /// and the data folder. The bool says whether development credentials were just created.
-pub async fn start(addr: SocketAddr, data_dir: &Path) -> Result<(RunningServer, bool)> {
+pub async fn start(
+    addr: SocketAddr,
+    data_dir: &Path,
+    store: Arc<dyn Store>,
+) -> Result<(RunningServer, bool)> {
     let resolved = resolve_settings(data_dir)?;
-    let server = start_with(addr, &resolved.settings, resolved.dev_credentials).await?;
+    let server = start_with(addr, &resolved.settings, resolved.dev_credentials, store).await?;
     Ok((server, resolved.created))
 }
 
-/// Binds and starts serving in the background with the given settings.
+/// Binds and starts serving in the background with the given settings and store.
 pub async fn start_with(
     addr: SocketAddr,
     settings: &EdgeSettings,
     dev_credentials: Option<DevCredentials>,
+    store: Arc<dyn Store>,
 ) -> Result<RunningServer> {
-    let edge = Arc::new(settings.build_standard_edge(Serves::Both)?);
+    let edge = Arc::new(settings.build_standard_edge(Serves::Both, store)?);
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -123,8 +144,14 @@ pub async fn start_with(
 }
 
 /// `gavel serve`: runs until Ctrl-C.
-pub async fn run(addr: SocketAddr, data_dir: PathBuf) -> Result<()> {
-    let (server, created) = start(addr, &data_dir).await?;
+pub async fn run(
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    store: Arc<dyn Store>,
+    store_label: String,
+) -> Result<()> {
+    let (server, created) = start(addr, &data_dir, store).await?;
+    println!("Store: {store_label}");
     println!(
         "Gavel {} listening on http://{}",
         gavel_shared::VERSION,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::commands::CommandRegistry;
 use crate::edge::Edge;
+use crate::store::Store;
 use crate::verify::{DEFAULT_REPLAY_WINDOW_SECS, DiscordVerifier, KeyError, SlackVerifier};
 
 /// Which platforms a process serves. A Lambda function serves one; `gavel serve` both.
@@ -75,6 +76,7 @@ impl EdgeSettings {
         serves: Serves,
         registry: Arc<CommandRegistry>,
         clock: Arc<dyn Clock>,
+        store: Arc<dyn Store>,
     ) -> Result<Edge, ConfigError> {
         let window = self
             .replay_window_secs
@@ -99,15 +101,20 @@ impl EdgeSettings {
                 Some(SlackVerifier::new(secret, window)?)
             }
         };
-        Ok(Edge::new(discord, slack, registry, clock))
+        Ok(Edge::new(discord, slack, registry, clock, store))
     }
 
-    /// The production edge: the standard commands on the system clock.
-    pub fn build_standard_edge(&self, serves: Serves) -> Result<Edge, ConfigError> {
+    /// The production edge: the standard commands on the system clock, over `store`.
+    pub fn build_standard_edge(
+        &self,
+        serves: Serves,
+        store: Arc<dyn Store>,
+    ) -> Result<Edge, ConfigError> {
         self.build_edge(
             serves,
             Arc::new(CommandRegistry::standard()),
             Arc::new(SystemClock),
+            store,
         )
     }
 }

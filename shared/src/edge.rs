@@ -3,7 +3,8 @@
 //!
 //! Order of checks for every platform route, so that nothing unverified is ever parsed:
 //! route (404) → method (405) → platform configured (404) → body size (413) → signature and
-//! timestamp (401) → parse (400) → dispatch (200).
+//! timestamp (401) → parse (400) → claim the request's id (one store round trip; a repeat is
+//! answered without acting) → dispatch (200).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,7 +16,11 @@ use tracing::{Instrument, field};
 use crate::clock::Clock;
 use crate::commands::CommandRegistry;
 use crate::discord::{self, DiscordInbound};
+use crate::idempotency::{Claim, Claims, lifetimes};
+use crate::invocation::Invocation;
+use crate::reply::Reply;
 use crate::slack::{self, CommandParse, SlackEvent};
+use crate::store::{Store, round_trips};
 use crate::verify::{DiscordVerifier, Rejection, SlackVerifier};
 
 /// Bodies larger than this are refused with 413 before verification. Discord and Slack payloads
@@ -75,6 +80,8 @@ pub struct EdgeResponse {
     /// `None` for an empty body.
     pub content_type: Option<&'static str>,
     pub body: Vec<u8>,
+    /// Store round trips made while handling the request (not sent; for traces and tests).
+    pub store_round_trips: u32,
 }
 
 impl EdgeResponse {
@@ -83,10 +90,11 @@ impl EdgeResponse {
             status,
             content_type: Some("application/json"),
             body,
+            store_round_trips: 0,
         }
     }
 
-    fn error(status: StatusCode, message: &str) -> Self {
+    pub fn error(status: StatusCode, message: &str) -> Self {
         Self::json(status, json!({ "error": message }).to_string().into_bytes())
     }
 
@@ -95,6 +103,7 @@ impl EdgeResponse {
             status: StatusCode::OK,
             content_type: None,
             body: Vec::new(),
+            store_round_trips: 0,
         }
     }
 
@@ -119,6 +128,7 @@ pub struct Edge {
     slack: Option<SlackVerifier>,
     registry: Arc<CommandRegistry>,
     clock: Arc<dyn Clock>,
+    claims: Claims,
 }
 
 impl Edge {
@@ -127,11 +137,13 @@ impl Edge {
         slack: Option<SlackVerifier>,
         registry: Arc<CommandRegistry>,
         clock: Arc<dyn Clock>,
+        store: Arc<dyn Store>,
     ) -> Self {
         Self {
             discord,
             slack,
             registry,
+            claims: Claims::new(store, Arc::clone(&clock)),
             clock,
         }
     }
@@ -158,12 +170,15 @@ impl Edge {
             interaction_id = field::Empty,
             tenant = field::Empty,
             status = field::Empty,
+            store_round_trips = field::Empty,
         );
-        let response = self
-            .route(route, headers, body, received_at)
-            .instrument(span.clone())
-            .await;
+        let (mut response, trips) =
+            round_trips::measure(self.route(route, headers, body, received_at))
+                .instrument(span.clone())
+                .await;
         span.record("status", response.status.as_u16());
+        span.record("store_round_trips", trips);
+        response.store_round_trips = trips;
         tracing::debug!(parent: &span, elapsed_us = received_at.elapsed().as_micros() as u64, "answered");
         response
     }
@@ -224,7 +239,10 @@ impl Edge {
                 match route {
                     Route::SlackCommands => self.slack_command(body, received_at).await,
                     Route::SlackInteractions => slack_interaction(body),
-                    _ => slack_event(body),
+                    _ => {
+                        let retry = header(headers, crate::verify::slack_headers::RETRY_NUM);
+                        self.slack_event(body, retry).await
+                    }
                 }
             }
         }
@@ -242,15 +260,41 @@ impl Edge {
             Err(problem) => return bad_request(&problem),
         };
         record_invocation(&invocation);
-        let reply = self.registry.dispatch(&invocation, received_at).await;
+        let reply = self
+            .claim_then_dispatch(&invocation, "discord:interaction", lifetimes::DISCORD_INTERACTION_SECS, received_at)
+            .await;
         EdgeResponse::serialized(&discord::render_reply(&reply))
+    }
+
+    /// Claims the invocation's id, then runs it; a repeat is told it was already handled.
+    async fn claim_then_dispatch(
+        &self,
+        invocation: &Invocation,
+        scope: &str,
+        lifetime_secs: i64,
+        received_at: Instant,
+    ) -> Reply {
+        match self.claims.claim(scope, &invocation.id, lifetime_secs).await {
+            Ok(Claim::First) => self.registry.dispatch(invocation, received_at).await,
+            Ok(Claim::Repeat) => {
+                tracing::info!("repeated request answered without acting");
+                Reply::ephemeral("This request was already handled; nothing was done twice.")
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not claim the request id");
+                Reply::ephemeral(
+                    "Gavel could not reach its storage, so nothing was done. Please try again in a moment.",
+                )
+            }
+        }
     }
 
     async fn slack_command(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
         let reply = match slack::parse_command(body, &self.registry) {
             Ok(CommandParse::Invocation(invocation)) => {
                 record_invocation(&invocation);
-                self.registry.dispatch(&invocation, received_at).await
+                self.claim_then_dispatch(&invocation, "slack:trigger", lifetimes::SLACK_TRIGGER_SECS, received_at)
+                    .await
             }
             Ok(CommandParse::Usage(reply)) => reply,
             Err(problem) => return bad_request(&problem),
@@ -273,32 +317,54 @@ fn slack_interaction(body: &[u8]) -> EdgeResponse {
     }
 }
 
-fn slack_event(body: &[u8]) -> EdgeResponse {
-    match slack::parse_event(body) {
-        Ok(SlackEvent::UrlVerification { challenge }) => EdgeResponse::json(
-            StatusCode::OK,
-            json!({ "challenge": challenge }).to_string().into_bytes(),
-        ),
-        Ok(SlackEvent::Callback {
-            event_id,
-            event_type,
-        }) => {
-            tracing::Span::current().record("interaction_id", event_id.as_deref().unwrap_or("-"));
-            tracing::info!(
-                event_type = event_type.as_deref().unwrap_or("-"),
-                "event acknowledged"
-            );
-            EdgeResponse::empty_ok()
+impl Edge {
+    /// Events are claimed by `event_id` before anything acts on them: Slack retries events it
+    /// thinks were not acknowledged in time (`X-Slack-Retry-Num`) and has been seen to deliver
+    /// copies, and each must have one effect. A claim that cannot be made is answered 503, so
+    /// Slack retries later and nothing is lost.
+    async fn slack_event(&self, body: &[u8], retry: Option<&str>) -> EdgeResponse {
+        let (event_id, event_type) = match slack::parse_event(body) {
+            Ok(SlackEvent::Callback { event_id, event_type }) => (event_id, event_type),
+            Ok(SlackEvent::UrlVerification { challenge }) => {
+                return EdgeResponse::json(
+                    StatusCode::OK,
+                    json!({ "challenge": challenge }).to_string().into_bytes(),
+                );
+            }
+            Ok(SlackEvent::RateLimited) => {
+                tracing::warn!("Slack reports it is rate limiting this app's events");
+                return EdgeResponse::empty_ok();
+            }
+            Ok(SlackEvent::Other { kind }) => {
+                tracing::info!(kind, "unhandled Events API delivery acknowledged");
+                return EdgeResponse::empty_ok();
+            }
+            Err(problem) => return bad_request(&problem),
+        };
+        let event_type = event_type.as_deref().unwrap_or("-");
+        let Some(event_id) = event_id else {
+            tracing::info!(event_type, "event without an event_id acknowledged");
+            return EdgeResponse::empty_ok();
+        };
+        tracing::Span::current().record("interaction_id", event_id.as_str());
+        match self
+            .claims
+            .claim("slack:event", &event_id, lifetimes::SLACK_EVENT_SECS)
+            .await
+        {
+            Ok(Claim::First) => {
+                tracing::info!(event_type, retry, "event acknowledged");
+                EdgeResponse::empty_ok()
+            }
+            Ok(Claim::Repeat) => {
+                tracing::info!(event_type, retry, "event already handled; acknowledged without reprocessing");
+                EdgeResponse::empty_ok()
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not claim the event id; asking Slack to retry");
+                EdgeResponse::error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable, retry later")
+            }
         }
-        Ok(SlackEvent::RateLimited) => {
-            tracing::warn!("Slack reports it is rate limiting this app's events");
-            EdgeResponse::empty_ok()
-        }
-        Ok(SlackEvent::Other { kind }) => {
-            tracing::info!(kind, "unhandled Events API delivery acknowledged");
-            EdgeResponse::empty_ok()
-        }
-        Err(problem) => bad_request(&problem),
     }
 }
 
@@ -328,7 +394,7 @@ fn bad_request(problem: &str) -> EdgeResponse {
     EdgeResponse::error(StatusCode::BAD_REQUEST, problem)
 }
 
-fn record_invocation(invocation: &crate::invocation::Invocation) {
+fn record_invocation(invocation: &Invocation) {
     let span = tracing::Span::current();
     span.record("interaction_id", invocation.id.as_str());
     span.record("tenant", invocation.tenant.as_str());

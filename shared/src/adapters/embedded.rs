@@ -67,7 +67,19 @@ impl EmbeddedStore {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(backend)?;
         }
-        let db = Database::create(path).map_err(backend)?;
+        Self::with_database(Database::create(path).map_err(backend)?, clock)
+    }
+
+    /// A store that lives in memory only: the same code and semantics without a file, for
+    /// unit tests and benchmarks (no fsync on the measured path).
+    pub fn in_memory(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(backend)?;
+        Self::with_database(db, clock)
+    }
+
+    fn with_database(db: Database, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         // Create both tables up front so read transactions never meet a missing table.
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(ITEMS).map_err(backend)?;

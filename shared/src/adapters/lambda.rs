@@ -35,7 +35,7 @@ fn decode_body(body: Option<&str>, base64: bool) -> Result<Vec<u8>, EdgeResponse
     }
     // Check the size before decoding: base64 is 4 characters for 3 bytes.
     if body.len() / 4 * 3 > MAX_BODY_BYTES + 3 {
-        return Err(plain(
+        return Err(EdgeResponse::error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "request body is larger than 1 MiB",
         ));
@@ -43,22 +43,13 @@ fn decode_body(body: Option<&str>, base64: bool) -> Result<Vec<u8>, EdgeResponse
     base64::engine::general_purpose::STANDARD
         .decode(body.trim_end())
         .map_err(|_| {
-            plain(
+            EdgeResponse::error(
                 StatusCode::BAD_REQUEST,
                 "body is marked base64 but is not valid base64",
             )
         })
 }
 
-fn plain(status: StatusCode, message: &str) -> EdgeResponse {
-    EdgeResponse {
-        status,
-        content_type: Some("application/json"),
-        body: serde_json::json!({ "error": message })
-            .to_string()
-            .into_bytes(),
-    }
-}
 
 fn to_event_response(response: EdgeResponse) -> ApiGatewayV2httpResponse {
     let mut out = ApiGatewayV2httpResponse::default();

@@ -20,6 +20,8 @@ pub mod discord_headers {
 pub mod slack_headers {
     pub const SIGNATURE: &str = super::slack::SIGNATURE_HEADER;
     pub const TIMESTAMP: &str = super::slack::TIMESTAMP_HEADER;
+    /// Set on Slack's retries of an Events API delivery.
+    pub const RETRY_NUM: &str = "x-slack-retry-num";
 }
 
 /// How far a request timestamp may be from now, either way, by default (both platforms).

@@ -1,0 +1,61 @@
+//! "Claim this key once for N seconds": the first caller wins, every later caller learns the
+//! work was already done. One conditional create, so one store round trip.
+//!
+//! The pipeline claims every interaction id (Discord) and every event id and trigger id
+//! (Slack) before acting, so a request delivered twice, retried by Slack, or replayed by
+//! someone who captured a signed request inside the replay window, has exactly one effect.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::clock::Clock;
+use crate::store::{ItemKey, NewItem, Store, StoreError};
+
+/// How long a claim is remembered per kind of id. Long enough to outlive every redelivery the
+/// platform makes; TTL removes the claim afterwards.
+pub mod lifetimes {
+    /// Discord interaction tokens live 15 minutes; the replay window is 5.
+    pub const DISCORD_INTERACTION_SECS: i64 = 15 * 60;
+    /// Slack retries events up to three times over about an hour.
+    pub const SLACK_EVENT_SECS: i64 = 2 * 60 * 60;
+    /// Slack trigger ids die after seconds; a slash command's response_url after 30 minutes.
+    pub const SLACK_TRIGGER_SECS: i64 = 30 * 60;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller holds the claim: do the work.
+    First,
+    /// Someone already claimed it: the work is done or under way.
+    Repeat,
+}
+
+#[derive(Clone)]
+pub struct Claims {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Claims {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// Claims `id` within `scope` (for example `discord:interaction`) for `for_secs` seconds.
+    pub async fn claim(&self, scope: &str, id: &str, for_secs: i64) -> Result<Claim, StoreError> {
+        let now = self.clock.now_secs();
+        let item = NewItem::new(Self::key(scope, id), json!({ "claimed_at": now }))
+            .expiring_at(now + for_secs);
+        match self.store.create(item).await {
+            Ok(_) => Ok(Claim::First),
+            Err(StoreError::AlreadyExists) => Ok(Claim::Repeat),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Where a claim is stored: one partition per claimed id, so claims never crowd a tenant.
+    pub fn key(scope: &str, id: &str) -> ItemKey {
+        ItemKey::new(format!("claim#{scope}#{id}"), "claim")
+    }
+}
