@@ -2,3 +2,5 @@
 
 #[cfg(feature = "lambda")]
 pub mod lambda;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
