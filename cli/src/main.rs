@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use gavel_cli::credentials::DevCredentials;
 use gavel_cli::payloads::Invoker;
-use gavel_cli::{demo, load, send, serve};
+use gavel_cli::{demo, load, send, serve, table};
 
 #[derive(Parser)]
 #[command(
@@ -68,6 +68,12 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         max_seconds: u64,
     },
+    /// Operator commands for the DynamoDB table (region, credentials and endpoint from the
+    /// standard AWS environment, e.g. AWS_ENDPOINT_URL for moto).
+    Table {
+        #[command(subcommand)]
+        command: table::TableCommand,
+    },
 }
 
 #[tokio::main]
@@ -76,7 +82,7 @@ async fn main() -> Result<()> {
     // The demo and send print their own transcript; request logs would only interleave with it.
     let quiet = matches!(
         cli.command,
-        Command::Demo | Command::Send { .. } | Command::Load { .. }
+        Command::Demo | Command::Send { .. } | Command::Load { .. } | Command::Table { .. }
     );
     gavel_shared::telemetry::init_human(if quiet { "warn" } else { "info" });
     match cli.command {
@@ -109,6 +115,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Demo => demo::run().await,
+        Command::Table { command } => table::run(command).await,
         Command::Load {
             url,
             data,
