@@ -36,20 +36,25 @@ async fn an_expired_counter_is_replaced_in_two_round_trips() {
     let h = harness().await;
     let counter = key(&h, "bucket");
     let t0 = h.clock.now_secs();
-    assert_eq!(h.store.increment(&counter, 4, Some(5), Some(t0 + 10)).await, Ok(4));
+    assert_eq!(
+        h.store.increment(&counter, 4, Some(5), Some(t0 + 10)).await,
+        Ok(4)
+    );
     h.clock.advance_ms(10_000);
     let (result, trips) =
         round_trips::measure(h.store.increment(&counter, 2, Some(5), Some(t0 + 20))).await;
     assert_eq!(result, Ok(2), "the expired value 4 no longer counts");
-    assert_eq!(trips, 2, "update refused by the expired item, then the replacement");
+    assert_eq!(
+        trips, 2,
+        "update refused by the expired item, then the replacement"
+    );
     let read = h.store.get(&counter).await.unwrap().unwrap();
     assert_eq!(
         (read.data, read.version, read.expires_at),
         (json!(2), 1, Some(t0 + 20))
     );
     // Live again: back to the one-round-trip path.
-    let (result, trips) =
-        round_trips::measure(h.store.increment(&counter, 1, Some(5), None)).await;
+    let (result, trips) = round_trips::measure(h.store.increment(&counter, 1, Some(5), None)).await;
     assert_eq!((result, trips), (Ok(3), 1));
     assert_eq!(
         h.store.get(&counter).await.unwrap().unwrap().expires_at,
@@ -96,9 +101,15 @@ async fn a_transaction_restarts_an_expired_counter_from_zero() {
     ]))
     .await;
     assert_eq!(result, Ok(()));
-    assert_eq!(trips, 2, "refused by the expired counter, then retried as a replacement");
+    assert_eq!(
+        trips, 2,
+        "refused by the expired counter, then retried as a replacement"
+    );
     let read = h.store.get(&counter).await.unwrap().unwrap();
-    assert_eq!((read.data, read.version, read.expires_at), (json!(1), 1, None));
+    assert_eq!(
+        (read.data, read.version, read.expires_at),
+        (json!(1), 1, None)
+    );
     assert!(h.store.get(&created).await.unwrap().is_some());
 }
 
@@ -120,7 +131,10 @@ async fn a_transaction_increment_keeps_a_live_counters_expiry() {
         .await
         .unwrap();
     let read = h.store.get(&counter).await.unwrap().unwrap();
-    assert_eq!((read.data, read.version, read.expires_at), (json!(3), 2, Some(t0 + 60)));
+    assert_eq!(
+        (read.data, read.version, read.expires_at),
+        (json!(3), 2, Some(t0 + 60))
+    );
 }
 
 /// Nothing listens on the port: after its retries the adapter says "unavailable", a transient

@@ -46,7 +46,10 @@ fn run_child(endpoint: &str, table: &str) -> Output {
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_CONFIG_FILE", "/nonexistent/gavel-test-aws-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/gavel-test-aws-credentials")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/gavel-test-aws-credentials",
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("GAVEL_TABLE", table);
     let output = child.output().expect("run the child test process");

@@ -106,14 +106,21 @@ async fn start() -> Result<Moto, String> {
     match status {
         Ok(s) if s.success() => {}
         Ok(s) => return Err(format!("setup-test-env.sh failed ({s}); {how_to_fix}")),
-        Err(e) => return Err(format!("could not run setup-test-env.sh ({e}); {how_to_fix}")),
+        Err(e) => {
+            return Err(format!(
+                "could not run setup-test-env.sh ({e}); {how_to_fix}"
+            ));
+        }
     }
     let venv = std::env::var_os("GAVEL_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join(".venv"));
     let python = venv.join("bin/python");
     if !venv.join("bin/moto_server").exists() {
-        return Err(format!("moto_server is missing from {}; {how_to_fix}", venv.display()));
+        return Err(format!(
+            "moto_server is missing from {}; {how_to_fix}",
+            venv.display()
+        ));
     }
     let launcher = root.join("tests/support/moto_serialized.py");
 
@@ -131,7 +138,12 @@ async fn start() -> Result<Moto, String> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("could not start moto ({}): {e}; {how_to_fix}", python.display()))?;
+        .map_err(|e| {
+            format!(
+                "could not start moto ({}): {e}; {how_to_fix}",
+                python.display()
+            )
+        })?;
     let pipe = keeper.stdin.take().expect("stdin is piped");
 
     let deadline = Instant::now() + STARTUP_LIMIT;

@@ -38,10 +38,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::error::ConditionalCheckFailedException;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete,
-    GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put,
-    ReturnValue, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
-    TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, Projection, ProjectionType, Put, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
+    TimeToLiveStatus, TransactWriteItem, Update,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -137,11 +137,9 @@ impl StoreTuning {
 
 fn env_number(name: &str) -> Result<Option<u64>, StoreError> {
     match std::env::var(name) {
-        Ok(raw) if !raw.trim().is_empty() => raw
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| StoreError::Invalid(format!("{name} must be a whole number, got {raw:?}"))),
+        Ok(raw) if !raw.trim().is_empty() => raw.trim().parse().map(Some).map_err(|_| {
+            StoreError::Invalid(format!("{name} must be a whole number, got {raw:?}"))
+        }),
         _ => Ok(None),
     }
 }
@@ -684,8 +682,9 @@ impl CounterUpdate {
             }
         };
         Self {
-            expression: "SET #d = if_not_exists(#d, :zero) + :by, #v = if_not_exists(#v, :zero) + :one"
-                .to_owned(),
+            expression:
+                "SET #d = if_not_exists(#d, :zero) + :by, #v = if_not_exists(#v, :zero) + :one"
+                    .to_owned(),
             condition,
             values,
         }
@@ -732,7 +731,10 @@ fn key_attributes(key: &ItemKey) -> HashMap<String, AttributeValue> {
     ])
 }
 
-fn item_attributes(item: &NewItem, version: u64) -> Result<HashMap<String, AttributeValue>, StoreError> {
+fn item_attributes(
+    item: &NewItem,
+    version: u64,
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let mut attrs = key_attributes(&item.key);
     attrs.insert("v".to_owned(), number(version));
     let data = serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(&item.data)
@@ -839,18 +841,18 @@ fn page_of(
 fn encode_cursor(key: &HashMap<String, AttributeValue>) -> Result<String, StoreError> {
     let mut json = serde_json::Map::new();
     for (name, value) in key {
-        let value = match value {
-            AttributeValue::S(s) => Value::from(s.as_str()),
-            AttributeValue::N(n) => Value::from(
-                n.parse::<i64>()
-                    .map_err(|_| StoreError::Backend(format!("page key {name} is not an integer")))?,
-            ),
-            _ => {
-                return Err(StoreError::Backend(format!(
-                    "page key {name} has an unexpected type"
-                )));
-            }
-        };
+        let value =
+            match value {
+                AttributeValue::S(s) => Value::from(s.as_str()),
+                AttributeValue::N(n) => Value::from(n.parse::<i64>().map_err(|_| {
+                    StoreError::Backend(format!("page key {name} is not an integer"))
+                })?),
+                _ => {
+                    return Err(StoreError::Backend(format!(
+                        "page key {name} has an unexpected type"
+                    )));
+                }
+            };
         json.insert(name.clone(), value);
     }
     Ok(URL_SAFE_NO_PAD.encode(Value::Object(json).to_string()))
@@ -932,14 +934,20 @@ impl ConditionFailure for DeleteItemError {
     }
 }
 
-fn settle<T, E, R>(operation: &str, result: Result<T, SdkError<E, R>>) -> Result<Settled<T>, StoreError>
+fn settle<T, E, R>(
+    operation: &str,
+    result: Result<T, SdkError<E, R>>,
+) -> Result<Settled<T>, StoreError>
 where
     E: ConditionFailure + ProvideErrorMetadata + std::error::Error + 'static,
     R: Debug,
 {
     match result {
         Ok(output) => Ok(Settled::Done(output)),
-        Err(error) => match error.as_service_error().and_then(ConditionFailure::condition_failure) {
+        Err(error) => match error
+            .as_service_error()
+            .and_then(ConditionFailure::condition_failure)
+        {
             Some(failed) => Ok(Settled::ConditionFailed(failed.item().cloned())),
             None => Err(service_failure(operation, &error)),
         },
@@ -1085,7 +1093,9 @@ pub async fn create_table(client: &Client, table: &str) -> Result<TableStatus, S
         .table_name(table)
         .wait(Duration::from_secs(300))
         .await
-        .map_err(|e| StoreError::Unavailable(format!("table {table} did not become active: {e}")))?;
+        .map_err(|e| {
+            StoreError::Unavailable(format!("table {table} did not become active: {e}"))
+        })?;
     if status == TableStatus::AlreadyExisted {
         check_layout(client, table).await?;
     }
@@ -1103,7 +1113,9 @@ async fn check_layout(client: &Client, table: &str) -> Result<(), StoreError> {
         .await
         .map_err(|e| service_failure("DescribeTable", &e))?;
     let Some(description) = described.table() else {
-        return Err(StoreError::Backend(format!("table {table} has no description")));
+        return Err(StoreError::Backend(format!(
+            "table {table} has no description"
+        )));
     };
     let keys: Vec<(&str, &str)> = description
         .key_schema()
