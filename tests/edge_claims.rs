@@ -13,9 +13,7 @@ use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::edge::{Edge, EdgeResponse};
 use gavel_shared::idempotency::Claims;
-use gavel_shared::store::{
-    Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp,
-};
+use gavel_shared::store::{Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp};
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
 
@@ -37,9 +35,18 @@ fn fixture_with(store: Arc<dyn Store>) -> Fixture {
         replay_window_secs: None,
     };
     let edge = settings
-        .build_edge(Serves::Both, Arc::new(CommandRegistry::standard()), clock, Arc::clone(&store))
+        .build_edge(
+            Serves::Both,
+            Arc::new(CommandRegistry::standard()),
+            clock,
+            Arc::clone(&store),
+        )
         .expect("edge");
-    Fixture { edge: Arc::new(edge), store, keys }
+    Fixture {
+        edge: Arc::new(edge),
+        store,
+        keys,
+    }
 }
 
 fn fixture() -> Fixture {
@@ -69,9 +76,14 @@ impl Fixture {
         message.extend_from_slice(body);
         let signature = self.keys.sk.sign(&message, None);
         let mut headers = HeaderMap::new();
-        headers.insert("x-signature-ed25519", HeaderValue::from_str(&hex::encode(signature.as_ref())).unwrap());
+        headers.insert(
+            "x-signature-ed25519",
+            HeaderValue::from_str(&hex::encode(signature.as_ref())).unwrap(),
+        );
         headers.insert("x-signature-timestamp", HeaderValue::from_str(&ts).unwrap());
-        self.edge.handle(&Method::POST, "/discord/interactions", &headers, body).await
+        self.edge
+            .handle(&Method::POST, "/discord/interactions", &headers, body)
+            .await
     }
 
     async fn slack_event(&self, body: &[u8], retry: Option<&str>) -> EdgeResponse {
@@ -80,19 +92,33 @@ impl Fixture {
         signed.extend_from_slice(body);
         let mac = hmac_sha256::HMAC::mac(&signed, SLACK_SECRET.as_bytes());
         let mut headers = HeaderMap::new();
-        headers.insert("x-slack-signature", HeaderValue::from_str(&format!("v0={}", hex::encode(mac))).unwrap());
-        headers.insert("x-slack-request-timestamp", HeaderValue::from_str(&ts).unwrap());
+        headers.insert(
+            "x-slack-signature",
+            HeaderValue::from_str(&format!("v0={}", hex::encode(mac))).unwrap(),
+        );
+        headers.insert(
+            "x-slack-request-timestamp",
+            HeaderValue::from_str(&ts).unwrap(),
+        );
         if let Some(retry) = retry {
             headers.insert("x-slack-retry-num", HeaderValue::from_str(retry).unwrap());
-            headers.insert("x-slack-retry-reason", HeaderValue::from_static("http_timeout"));
+            headers.insert(
+                "x-slack-retry-reason",
+                HeaderValue::from_static("http_timeout"),
+            );
         }
-        self.edge.handle(&Method::POST, "/slack/events", &headers, body).await
+        self.edge
+            .handle(&Method::POST, "/slack/events", &headers, body)
+            .await
     }
 }
 
 fn content(response: &EdgeResponse) -> String {
     let json: Value = serde_json::from_slice(&response.body).expect("JSON reply");
-    json["data"]["content"].as_str().expect("content").to_owned()
+    json["data"]["content"]
+        .as_str()
+        .expect("content")
+        .to_owned()
 }
 
 fn slack_message_event(event_id: &str) -> Vec<u8> {
@@ -112,11 +138,18 @@ async fn a_repeated_discord_interaction_has_one_effect() {
     let first = f.discord(&body).await;
     assert_eq!(first.status, 200);
     assert!(content(&first).starts_with("Pong!"), "{}", content(&first));
-    assert_eq!(first.store_round_trips, 1, "the claim is the only store call on /ping");
+    assert_eq!(
+        first.store_round_trips, 1,
+        "the claim is the only store call on /ping"
+    );
 
     let second = f.discord(&body).await;
     assert_eq!(second.status, 200);
-    assert!(content(&second).contains("already handled"), "{}", content(&second));
+    assert!(
+        content(&second).contains("already handled"),
+        "{}",
+        content(&second)
+    );
     assert_eq!(second.store_round_trips, 1);
 
     let claim = f
@@ -126,7 +159,11 @@ async fn a_repeated_discord_interaction_has_one_effect() {
         .unwrap()
         .expect("the claim is stored");
     assert_eq!(claim.version, 1, "claimed once");
-    assert_eq!(claim.expires_at, Some(NOW + 15 * 60), "claims expire after the token's life");
+    assert_eq!(
+        claim.expires_at,
+        Some(NOW + 15 * 60),
+        "claims expire after the token's life"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -137,7 +174,9 @@ async fn concurrent_deliveries_of_one_interaction_run_it_once() {
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let (f, body) = (Arc::clone(&f), Arc::clone(&body));
-        tasks.push(tokio::spawn(async move { content(&f.discord(&body).await) }));
+        tasks.push(tokio::spawn(
+            async move { content(&f.discord(&body).await) },
+        ));
     }
     let mut ran = 0;
     let mut repeats = 0;
@@ -174,7 +213,12 @@ async fn slack_retries_of_a_handled_event_are_acknowledged_without_reprocessing(
         assert_eq!(again.status, 200, "retries are acknowledged so Slack stops");
         assert_eq!(again.store_round_trips, 1, "one failed claim, nothing else");
     }
-    let claim = f.store.get(&Claims::key("slack:event", "Ev0001")).await.unwrap().unwrap();
+    let claim = f
+        .store
+        .get(&Claims::key("slack:event", "Ev0001"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(claim.version, 1, "the event was claimed once");
     assert_eq!(claim.data, json!({"claimed_at": NOW}));
 }
@@ -185,7 +229,10 @@ async fn url_verification_needs_no_store() {
     let body = json!({"type": "url_verification", "challenge": "abc", "token": "x"}).to_string();
     let answer = f.slack_event(body.as_bytes(), None).await;
     assert_eq!(answer.status, 200);
-    assert_eq!(serde_json::from_slice::<Value>(&answer.body).unwrap(), json!({"challenge": "abc"}));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&answer.body).unwrap(),
+        json!({"challenge": "abc"})
+    );
     assert_eq!(answer.store_round_trips, 0);
 }
 
@@ -207,7 +254,13 @@ impl Store for UnavailableStore {
     async fn delete(&self, _: &ItemKey, _: Option<u64>) -> Result<(), StoreError> {
         Err(down())
     }
-    async fn increment(&self, _: &ItemKey, _: i64, _: Option<i64>, _: Option<i64>) -> Result<i64, StoreError> {
+    async fn increment(
+        &self,
+        _: &ItemKey,
+        _: i64,
+        _: Option<i64>,
+        _: Option<i64>,
+    ) -> Result<i64, StoreError> {
         Err(down())
     }
     async fn transact(&self, _: Vec<WriteOp>) -> Result<(), StoreError> {
@@ -229,8 +282,18 @@ fn down() -> StoreError {
 async fn a_store_outage_runs_nothing_and_asks_slack_to_retry() {
     let f = fixture_with(Arc::new(UnavailableStore));
     let discord = f.discord(&discord_ping_command("200000000000000005")).await;
-    assert_eq!(discord.status, 200, "Discord shows the user a message rather than an error");
-    assert!(content(&discord).contains("could not reach its storage"), "{}", content(&discord));
+    assert_eq!(
+        discord.status, 200,
+        "Discord shows the user a message rather than an error"
+    );
+    assert!(
+        content(&discord).contains("could not reach its storage"),
+        "{}",
+        content(&discord)
+    );
     let slack = f.slack_event(&slack_message_event("Ev0002"), None).await;
-    assert_eq!(slack.status, 503, "Slack retries a 5xx later, so the event is not lost");
+    assert_eq!(
+        slack.status, 503,
+        "Slack retries a 5xx later, so the event is not lost"
+    );
 }

@@ -8,3 +8,4 @@ pub mod payloads;
 pub mod send;
 pub mod serve;
 pub mod signing;
+pub mod table;

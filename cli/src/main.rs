@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use gavel_cli::credentials::DevCredentials;
 use gavel_cli::payloads::Invoker;
-use gavel_cli::{demo, load, send, serve};
+use gavel_cli::{demo, load, send, serve, table};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +30,10 @@ enum Command {
         /// Where development credentials and the embedded store live.
         #[arg(long, default_value = "./.gavel")]
         data: PathBuf,
+        /// `embedded` (a file in the data folder) or `dynamodb` (table from GAVEL_TABLE;
+        /// region, credentials and AWS_ENDPOINT_URL from the standard AWS environment).
+        #[arg(long, value_enum, default_value = "embedded")]
+        store: serve::StoreKind,
     },
     /// Sign a request with the development credentials and post it to a running server.
     ///
@@ -38,7 +42,7 @@ enum Command {
     Send {
         platform: send::Platform,
         /// A slash command line: `/name` then `key=value` options (Discord) or text (Slack).
-        #[arg(num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+        #[arg(num_args = 0..)]
         command: Vec<String>,
         /// Send the body of an HTTP API event file (from events/) instead, freshly signed.
         #[arg(long, conflicts_with = "command")]
@@ -68,21 +72,36 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         max_seconds: u64,
     },
+    /// Operator commands for the DynamoDB table (region, credentials and endpoint from the
+    /// standard AWS environment, e.g. AWS_ENDPOINT_URL for moto).
+    Table {
+        #[command(subcommand)]
+        command: table::TableCommand,
+    },
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // The cause chain on one line; a backtrace helps nobody running a command.
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
     // The demo and send print their own transcript; request logs would only interleave with it.
     let quiet = matches!(
         cli.command,
-        Command::Demo | Command::Send { .. } | Command::Load { .. }
+        Command::Demo | Command::Send { .. } | Command::Load { .. } | Command::Table { .. }
     );
     gavel_shared::telemetry::init_human(if quiet { "warn" } else { "info" });
     match cli.command {
-        Command::Serve { addr, data } => {
-            let store = serve::open_embedded_store(&data)?;
-            let label = format!("embedded, {}", serve::embedded_store_path(&data).display());
+        Command::Serve { addr, data, store } => {
+            let (store, label) = serve::open_store(store, &data).await?;
             serve::run(addr, data, store, label).await
         }
         Command::Send {
@@ -113,6 +132,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Demo => demo::run().await,
+        Command::Table { command } => table::run(command).await,
         Command::Load {
             url,
             data,

@@ -10,6 +10,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::embedded::EmbeddedStore;
 use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
@@ -89,6 +90,30 @@ async fn dispatch(State(edge): State<Arc<Edge>>, request: Request) -> Response {
         );
     }
     response
+}
+
+/// Which store `serve` runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StoreKind {
+    Embedded,
+    Dynamodb,
+}
+
+/// Opens the chosen store and describes it for the start-up banner.
+pub async fn open_store(kind: StoreKind, data_dir: &Path) -> Result<(Arc<dyn Store>, String)> {
+    match kind {
+        StoreKind::Embedded => Ok((
+            open_embedded_store(data_dir)?,
+            format!("embedded, {}", embedded_store_path(data_dir).display()),
+        )),
+        StoreKind::Dynamodb => {
+            let store = DynamoStore::from_env(Arc::new(SystemClock))
+                .await
+                .context("opening the DynamoDB store (is GAVEL_TABLE set? `gavel table create` makes the table)")?;
+            let label = format!("DynamoDB table {}", store.table());
+            Ok((Arc::new(store), label))
+        }
+    }
 }
 
 /// The embedded store's file inside the data folder.

@@ -261,7 +261,12 @@ impl Edge {
         };
         record_invocation(&invocation);
         let reply = self
-            .claim_then_dispatch(&invocation, "discord:interaction", lifetimes::DISCORD_INTERACTION_SECS, received_at)
+            .claim_then_dispatch(
+                &invocation,
+                "discord:interaction",
+                lifetimes::DISCORD_INTERACTION_SECS,
+                received_at,
+            )
             .await;
         EdgeResponse::serialized(&discord::render_reply(&reply))
     }
@@ -274,7 +279,11 @@ impl Edge {
         lifetime_secs: i64,
         received_at: Instant,
     ) -> Reply {
-        match self.claims.claim(scope, &invocation.id, lifetime_secs).await {
+        match self
+            .claims
+            .claim(scope, &invocation.id, lifetime_secs)
+            .await
+        {
             Ok(Claim::First) => self.registry.dispatch(invocation, received_at).await,
             Ok(Claim::Repeat) => {
                 tracing::info!("repeated request answered without acting");
@@ -293,8 +302,13 @@ impl Edge {
         let reply = match slack::parse_command(body, &self.registry) {
             Ok(CommandParse::Invocation(invocation)) => {
                 record_invocation(&invocation);
-                self.claim_then_dispatch(&invocation, "slack:trigger", lifetimes::SLACK_TRIGGER_SECS, received_at)
-                    .await
+                self.claim_then_dispatch(
+                    &invocation,
+                    "slack:trigger",
+                    lifetimes::SLACK_TRIGGER_SECS,
+                    received_at,
+                )
+                .await
             }
             Ok(CommandParse::Usage(reply)) => reply,
             Err(problem) => return bad_request(&problem),
@@ -324,7 +338,10 @@ impl Edge {
     /// Slack retries later and nothing is lost.
     async fn slack_event(&self, body: &[u8], retry: Option<&str>) -> EdgeResponse {
         let (event_id, event_type) = match slack::parse_event(body) {
-            Ok(SlackEvent::Callback { event_id, event_type }) => (event_id, event_type),
+            Ok(SlackEvent::Callback {
+                event_id,
+                event_type,
+            }) => (event_id, event_type),
             Ok(SlackEvent::UrlVerification { challenge }) => {
                 return EdgeResponse::json(
                     StatusCode::OK,
@@ -357,12 +374,19 @@ impl Edge {
                 EdgeResponse::empty_ok()
             }
             Ok(Claim::Repeat) => {
-                tracing::info!(event_type, retry, "event already handled; acknowledged without reprocessing");
+                tracing::info!(
+                    event_type,
+                    retry,
+                    "event already handled; acknowledged without reprocessing"
+                );
                 EdgeResponse::empty_ok()
             }
             Err(error) => {
                 tracing::error!(%error, "could not claim the event id; asking Slack to retry");
-                EdgeResponse::error(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable, retry later")
+                EdgeResponse::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage unavailable, retry later",
+                )
             }
         }
     }

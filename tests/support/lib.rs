@@ -1,1 +1,3 @@
+//! Support for Gavel's cross-crate integration tests.
 
+pub mod moto;

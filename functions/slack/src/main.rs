@@ -1,9 +1,11 @@
-//! Lambda entry point for the Slack endpoint(s). Everything is built once per cold start;
-//! warm invocations reuse the verifier and the command registry.
+//! Lambda entry point for the Slack endpoint(s). Everything is built once per cold start:
+//! the verifier, the command registry and the DynamoDB client; warm invocations reuse them.
 
 use std::sync::Arc;
 
+use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::lambda::handle_http_event;
+use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
@@ -11,7 +13,8 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     gavel_shared::telemetry::init_json();
-    let edge = Arc::new(EdgeSettings::from_env()?.build_standard_edge(Serves::Slack)?);
+    let store = Arc::new(DynamoStore::from_env(Arc::new(SystemClock)).await?);
+    let edge = Arc::new(EdgeSettings::from_env()?.build_standard_edge(Serves::Slack, store)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
         let edge = Arc::clone(&edge);
         async move { Ok::<_, lambda_runtime::Error>(handle_http_event(&edge, event.payload).await) }

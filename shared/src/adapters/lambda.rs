@@ -50,7 +50,6 @@ fn decode_body(body: Option<&str>, base64: bool) -> Result<Vec<u8>, EdgeResponse
         })
 }
 
-
 fn to_event_response(response: EdgeResponse) -> ApiGatewayV2httpResponse {
     let mut out = ApiGatewayV2httpResponse::default();
     out.status_code = i64::from(response.status.as_u16());
