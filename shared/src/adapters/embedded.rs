@@ -530,7 +530,7 @@ fn collect_page(
     let mut items = Vec::new();
     let mut last_key = None;
     let mut range = range.peekable();
-    while let Some(entry) = range.next() {
+    for entry in range.by_ref() {
         let (key, value) = entry?;
         if let Some(item) = decode(&key, &value)? {
             items.push(item);
