@@ -13,10 +13,10 @@
 //! moto's thread safety instead of the adapter's conditions. Clients still race: up to 100
 //! requests are in flight at once.
 //!
-//! Lifetime: moto runs under a small `sh` keeper whose stdin is a pipe from this process. The
+//! Lifetime: moto runs under a small bash keeper whose stdin is a pipe from this process. The
 //! pipe's write end lives in a static and is never closed by us, so the kernel closes it when
 //! the test binary exits, however it exits (success, panic, `kill -9`); the keeper's `cat` then
-//! returns and it stops moto. `PR_SET_PDEATHSIG` was not used: it fires when the *thread* that
+//! returns and the keeper stops moto. `PR_SET_PDEATHSIG` was not used: it fires when the *thread* that
 //! spawned the child exits, and test threads exit long before the binary does.
 //!
 //! If the emulator cannot be installed or started, every test that needs it fails with a
@@ -126,7 +126,7 @@ async fn start() -> Result<Moto, String> {
 
     let port = free_port().map_err(|e| format!("no free loopback port for moto: {e}"))?;
     let log = std::env::temp_dir().join(format!("gavel-moto-{}-{port}.log", std::process::id()));
-    let mut keeper = Command::new("sh")
+    let mut keeper = Command::new("bash")
         .arg("-c")
         .arg(KEEPER)
         .arg("gavel-moto-keeper")
@@ -175,15 +175,25 @@ async fn start() -> Result<Moto, String> {
     })
 }
 
-/// Runs moto in the background and stops it when stdin closes (the test binary is gone).
+/// Runs moto in the background until stdin closes (the test binary is gone), then stops it and
+/// removes its log. If moto stops on its own first, exits with 1 and leaves the log, so the
+/// test binary can tell at once and show why.
 /// `$1` the venv's python, `$2` the launcher, `$3` port, `$4` log file.
 const KEEPER: &str = r#"
-"$1" "$2" -H 127.0.0.1 -p "$3" >"$4" 2>&1 &
+exec 3<&0
+"$1" "$2" -H 127.0.0.1 -p "$3" >"$4" 2>&1 </dev/null &
 moto=$!
-cat >/dev/null
-kill "$moto" 2>/dev/null
-wait "$moto" 2>/dev/null
-exit 0
+cat <&3 >/dev/null &
+watch=$!
+wait -n "$moto" "$watch"
+if kill -0 "$moto" 2>/dev/null; then
+  kill "$moto"
+  wait "$moto"
+  rm -f "$4"
+  exit 0
+fi
+kill "$watch" 2>/dev/null
+exit 1
 "#;
 
 fn free_port() -> std::io::Result<u16> {

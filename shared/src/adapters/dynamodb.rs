@@ -16,9 +16,23 @@
 //! wanted). Condition failures ask for the old item (`ReturnValuesOnConditionCheckFailure =
 //! ALL_OLD`), so a conflict reports the version or counter value it met without a second read.
 //!
+//! Reads of the table are strongly consistent (a flow reads back the state it just wrote). The
+//! `due` GSI cannot be: [`Store::due_by`] may miss an entry written a moment ago, or still list
+//! one just cleared, until the index catches up (usually well under a second). Sweeps run on a
+//! schedule and tolerate that.
+//!
 //! Retries and timeouts come from the SDK (standard retry mode with short backoffs, an operation
 //! timeout) so that one store call, retries included, fits in the platform's 3-second deadline:
-//! see [`StoreTuning`].
+//! see [`StoreTuning`]. A retry after a throttle is harmless (nothing was written), but a retry
+//! after a timed-out attempt that did reach DynamoDB meets its own write: a create then reports
+//! [`StoreError::AlreadyExists`], an update a [`StoreError::VersionConflict`] one version ahead,
+//! and an increment counts twice (a rate limit errs towards limiting). Transactions are safe:
+//! the SDK gives each one a client request token that DynamoDB deduplicates.
+//!
+//! Environment, read by [`DynamoStore::from_env`]: `GAVEL_TABLE` (the table), and the standard
+//! AWS chain for region, credentials and endpoint (`AWS_REGION`, `AWS_ACCESS_KEY_ID`, ...,
+//! `AWS_ENDPOINT_URL` for an emulator); `GAVEL_STORE_TIMEOUT_MS` (default 2000) and
+//! `GAVEL_STORE_MAX_ATTEMPTS` (default 4) tune each call.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -107,12 +121,16 @@ impl Default for StoreTuning {
 impl StoreTuning {
     /// Reads `GAVEL_STORE_TIMEOUT_MS` and `GAVEL_STORE_MAX_ATTEMPTS`; unset means the default.
     pub fn from_env() -> Result<Self, StoreError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, StoreError> {
         let mut tuning = Self::default();
-        if let Some(ms) = env_number("GAVEL_STORE_TIMEOUT_MS")? {
+        if let Some(ms) = positive_number(&lookup, "GAVEL_STORE_TIMEOUT_MS")? {
             tuning.timeout = Duration::from_millis(ms);
         }
-        if let Some(attempts) = env_number("GAVEL_STORE_MAX_ATTEMPTS")? {
-            tuning.max_attempts = u32::try_from(attempts).unwrap_or(u32::MAX).max(1);
+        if let Some(attempts) = positive_number(&lookup, "GAVEL_STORE_MAX_ATTEMPTS")? {
+            tuning.max_attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
         }
         Ok(tuning)
     }
@@ -135,11 +153,17 @@ impl StoreTuning {
     }
 }
 
-fn env_number(name: &str) -> Result<Option<u64>, StoreError> {
-    match std::env::var(name) {
-        Ok(raw) if !raw.trim().is_empty() => raw.trim().parse().map(Some).map_err(|_| {
-            StoreError::Invalid(format!("{name} must be a whole number, got {raw:?}"))
-        }),
+fn positive_number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<u64>, StoreError> {
+    match lookup(name) {
+        Some(raw) if !raw.trim().is_empty() => match raw.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(StoreError::Invalid(format!(
+                "{name} must be a whole number above 0, got {raw:?}"
+            ))),
+        },
         _ => Ok(None),
     }
 }
@@ -190,8 +214,9 @@ impl DynamoStore {
         }
     }
 
-    /// The table from `GAVEL_TABLE`, the client from the standard AWS environment, tuned by
-    /// [`StoreTuning::from_env`].
+    /// The table from `GAVEL_TABLE`, the client from the standard AWS environment (region,
+    /// credentials, `AWS_ENDPOINT_URL`), tuned by [`StoreTuning::from_env`]
+    /// (`GAVEL_STORE_TIMEOUT_MS`, `GAVEL_STORE_MAX_ATTEMPTS`). Call it once per process.
     pub async fn from_env(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
         let table = std::env::var("GAVEL_TABLE")
             .ok()
@@ -389,10 +414,19 @@ impl Store for DynamoStore {
                         return Ok(by);
                     }
                 }
-                Settled::ConditionFailed(old) => {
-                    // Live and at its cap, or absent with `by` alone above the cap.
-                    let current = old.as_ref().and_then(|o| integer(o, "d")).unwrap_or(0);
-                    return Err(StoreError::CapReached { current });
+                Settled::ConditionFailed(None) => {
+                    // Absent, with `by` alone above the cap.
+                    return Err(StoreError::CapReached { current: 0 });
+                }
+                Settled::ConditionFailed(Some(old)) => {
+                    // Live and at its cap (a document that is no counter compares as "not <=").
+                    return match integer(&old, "d") {
+                        Some(current) => Err(StoreError::CapReached { current }),
+                        None => Err(StoreError::Invalid(format!(
+                            "{}/{} is not a counter",
+                            key.pk, key.sk
+                        ))),
+                    };
                 }
             }
         }
@@ -1235,6 +1269,44 @@ mod tests {
         .due("q", 42);
         let attrs = item_attributes(&item, 7).unwrap();
         assert_eq!(read_item(&attrs).unwrap(), stored(item, 7));
+    }
+
+    #[test]
+    fn tuning_reads_its_variables_and_refuses_nonsense() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert_eq!(
+            StoreTuning::from_lookup(env(&[])),
+            Ok(StoreTuning::default())
+        );
+        assert_eq!(
+            StoreTuning::from_lookup(env(&[
+                ("GAVEL_STORE_TIMEOUT_MS", "1500"),
+                ("GAVEL_STORE_MAX_ATTEMPTS", " 2 ")
+            ])),
+            Ok(StoreTuning {
+                timeout: Duration::from_millis(1500),
+                max_attempts: 2
+            })
+        );
+        for bad in ["0", "-1", "2s", "1.5"] {
+            assert!(matches!(
+                StoreTuning::from_lookup(|_: &str| Some(bad.to_owned())),
+                Err(StoreError::Invalid(_))
+            ));
+        }
+        let timeouts = StoreTuning::default().timeout_config();
+        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(2)));
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(1))
+        );
     }
 
     #[test]
