@@ -701,17 +701,25 @@ impl CounterUpdate {
             (":now".to_owned(), number(now)),
         ]);
         let condition = match cap {
-            None => LIVE.to_owned(),
+            // Only a number can be counted: a document in the way fails the condition (and is
+            // reported as "not a counter") instead of failing the arithmetic with a 400.
+            None => {
+                values.insert(":num".to_owned(), AttributeValue::S("N".to_owned()));
+                format!("(attribute_not_exists(#d) OR attribute_type(#d, :num)) AND {LIVE}")
+            }
             Some(cap) => {
                 // `validate::increment` keeps both non-negative, so this cannot overflow.
                 let limit = cap - by;
                 values.insert(":limit".to_owned(), number(limit));
+                // The type test keeps a document in the way from reaching the comparison.
+                values.insert(":num".to_owned(), AttributeValue::S("N".to_owned()));
+                let counted = "(attribute_type(#d, :num) AND #d <= :limit)";
                 if limit >= 0 {
-                    format!("(attribute_not_exists(#d) OR #d <= :limit) AND {LIVE}")
+                    format!("(attribute_not_exists(#d) OR {counted}) AND {LIVE}")
                 } else {
                     // `by` alone passes the cap: fail even on a missing counter, in the same
                     // round trip that reports the current value.
-                    format!("#d <= :limit AND {LIVE}")
+                    format!("{counted} AND {LIVE}")
                 }
             }
         };

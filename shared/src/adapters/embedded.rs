@@ -166,6 +166,8 @@ enum OpFailure {
     AlreadyExists,
     VersionConflict(Option<u64>),
     CapReached(i64),
+    /// An increment met an item whose data is not an integer.
+    NotACounter,
     Store(StoreError),
 }
 
@@ -175,6 +177,7 @@ impl OpFailure {
             OpFailure::AlreadyExists => StoreError::AlreadyExists,
             OpFailure::VersionConflict(current) => StoreError::VersionConflict { current },
             OpFailure::CapReached(current) => StoreError::CapReached { current },
+            OpFailure::NotACounter => StoreError::Invalid("the item is not a counter".to_owned()),
             OpFailure::Store(error) => error,
         }
     }
@@ -239,7 +242,13 @@ fn apply(
             Applied::Nothing
         }
         WriteOp::Increment { by, cap, .. } => {
-            let current = live.and_then(|s| s.d.as_i64()).unwrap_or(0);
+            let current = match live {
+                None => 0,
+                Some(stored) => match stored.d.as_i64() {
+                    Some(value) => value,
+                    None => return Ok(Err(OpFailure::NotACounter)),
+                },
+            };
             let next = current
                 .checked_add(by)
                 .ok_or_else(|| StoreError::Invalid("counter would overflow".to_owned()))?;

@@ -202,6 +202,34 @@ pub async fn counter_stops_at_its_cap(h: Harness) {
     ));
 }
 
+pub async fn increment_refuses_a_non_counter_item(h: Harness) {
+    let key = h.key("tenant", "document");
+    h.store
+        .create(NewItem::new(key.clone(), json!({"a": 1})))
+        .await
+        .unwrap();
+    for cap in [None, Some(100)] {
+        assert!(
+            matches!(
+                h.store.increment(&key, 1, cap, None).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "cap {cap:?}"
+        );
+    }
+    let ops = vec![WriteOp::Increment {
+        key: key.clone(),
+        by: 1,
+        cap: None,
+    }];
+    assert_eq!(
+        h.store.transact(ops).await,
+        Err(StoreError::TransactionConflict { index: 0 })
+    );
+    let unchanged = h.store.get(&key).await.unwrap().unwrap();
+    assert_eq!((unchanged.version, unchanged.data), (1, json!({"a": 1})));
+}
+
 pub async fn counter_restarts_after_expiry(h: Harness) {
     let key = h.key("tenant", "window");
     let t0 = h.now();
@@ -709,6 +737,7 @@ macro_rules! store_conformance_tests {
             delete_with_and_without_version,
             counter_stops_at_its_cap,
             counter_restarts_after_expiry,
+            increment_refuses_a_non_counter_item,
             racing_counter_increments_give_exactly_the_cap,
             racing_versioned_updates_have_one_winner_per_version,
             transaction_with_a_failing_condition_changes_nothing,
