@@ -623,3 +623,27 @@ async fn base64_bodies_are_verified_after_decoding() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_named_http_api_stage_in_the_raw_path_is_not_part_of_the_route() {
+    // HTTP APIs deliver `/{stage}/...` in rawPath for any stage but `$default`.
+    let edge = test_edge(Serves::Both);
+    let mut event = serde_json::to_value(load_event("discord-ping.json")).unwrap();
+    event["rawPath"] = json!("/prod/discord/interactions");
+    event["requestContext"]["http"]["path"] = json!("/prod/discord/interactions");
+    event["requestContext"]["stage"] = json!("prod");
+    let response = invoke(&edge, to_event(event.clone())).await;
+    assert_eq!(response.status_code, 200, "{}", body_text(&response));
+    assert_eq!(body_json(&response), json!({ "type": 1 }));
+
+    // Only the stage itself is stripped: another prefix is still an unknown route.
+    event["rawPath"] = json!("/dev/discord/interactions");
+    assert_eq!(
+        invoke(&edge, to_event(event.clone())).await.status_code,
+        404
+    );
+    // On the `$default` stage nothing is stripped.
+    event["rawPath"] = json!("/prod/discord/interactions");
+    event["requestContext"]["stage"] = json!("$default");
+    assert_eq!(invoke(&edge, to_event(event)).await.status_code, 404);
+}
