@@ -328,6 +328,9 @@ fn slack_event(signature: Option<String>, timestamp: Option<String>, body: &[u8]
     http_api_event("POST", Route::SlackCommands.path(), &headers, body, false)
 }
 
+/// A named case: the signature header, the timestamp header (`None` leaves it out) and the body.
+type RejectionCase<'a> = (&'a str, Option<String>, Option<String>, &'a [u8]);
+
 async fn assert_unauthorized(edge: &Edge, case: &str, event: Value) {
     let response = invoke(edge, to_event(event)).await;
     assert_eq!(
@@ -364,7 +367,7 @@ async fn every_discord_signature_or_timestamp_problem_is_401() {
     let mut tampered = body.clone();
     tampered.extend_from_slice(b" ");
 
-    let cases: Vec<(&str, Option<String>, Option<String>, &[u8])> = vec![
+    let cases: Vec<RejectionCase> = vec![
         ("missing signature", None, Some(now.clone()), &body),
         ("missing timestamp", Some(good.clone()), None, &body),
         (
@@ -457,7 +460,7 @@ async fn every_slack_signature_or_timestamp_problem_is_401() {
     let mut tampered = body.clone();
     tampered.extend_from_slice(b"&extra=1");
 
-    let cases: Vec<(&str, Option<String>, Option<String>, &[u8])> = vec![
+    let cases: Vec<RejectionCase> = vec![
         ("missing signature", None, Some(now.clone()), &body),
         ("missing timestamp", Some(good.clone()), None, &body),
         (
