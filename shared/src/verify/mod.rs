@@ -79,6 +79,8 @@ fn check_timestamp(
 pub(crate) mod testing {
     use ed25519_compact::{KeyPair, Noise, Seed};
 
+    use super::Rejection;
+
     /// The documented test-only seed (32 bytes of 0x2a), also used for the events/ fixtures.
     pub const SEED: [u8; 32] = [0x2a; 32];
     pub const SLACK_SECRET: &str = "gavel-test-signing-secret";
@@ -100,6 +102,53 @@ pub(crate) mod testing {
         mac.update(format!("v0:{timestamp}:").as_bytes());
         mac.update(body);
         format!("v0={}", hex::encode(mac.finalize()))
+    }
+
+    /// The replay-window properties both verifiers must have. `signed_at(window_secs, offset)`
+    /// verifies, at [`NOW`] and with a `window_secs` window, a request correctly signed `offset`
+    /// seconds from now.
+    pub fn assert_stale_both_ways(signed_at: impl Fn(i64, i64) -> Result<(), Rejection>) {
+        let window = super::DEFAULT_REPLAY_WINDOW_SECS;
+        assert_eq!(
+            signed_at(window, -window - 1),
+            Err(Rejection::StaleTimestamp {
+                skew_secs: window + 1,
+                window_secs: window
+            }),
+            "too old"
+        );
+        assert_eq!(
+            signed_at(window, window + 1),
+            Err(Rejection::StaleTimestamp {
+                skew_secs: -window - 1,
+                window_secs: window
+            }),
+            "too far ahead"
+        );
+    }
+
+    pub fn assert_window_edges_accepted(signed_at: impl Fn(i64, i64) -> Result<(), Rejection>) {
+        let window = super::DEFAULT_REPLAY_WINDOW_SECS;
+        assert_eq!(signed_at(window, -window), Ok(()), "oldest accepted");
+        assert_eq!(signed_at(window, window), Ok(()), "furthest ahead accepted");
+    }
+
+    pub fn assert_configured_window_honoured(
+        signed_at: impl Fn(i64, i64) -> Result<(), Rejection>,
+    ) {
+        for window in [20, 3600] {
+            assert_eq!(signed_at(window, -window), Ok(()), "window {window}");
+            assert_eq!(signed_at(window, window), Ok(()), "window {window}");
+            for offset in [-window - 1, window + 1] {
+                assert!(
+                    matches!(
+                        signed_at(window, offset),
+                        Err(Rejection::StaleTimestamp { window_secs, .. }) if window_secs == window
+                    ),
+                    "window {window}, offset {offset}"
+                );
+            }
+        }
     }
 
     /// Timestamp headers no platform sends: each must be refused as malformed.
