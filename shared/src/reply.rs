@@ -61,3 +61,28 @@ pub fn truncate_chars(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_borrowed_unchanged() {
+        assert!(matches!(
+            truncate_chars("héllo", 5),
+            std::borrow::Cow::Borrowed("héllo")
+        ));
+        assert!(matches!(
+            truncate_chars("", 3),
+            std::borrow::Cow::Borrowed("")
+        ));
+    }
+
+    #[test]
+    fn long_text_keeps_max_minus_one_characters_and_an_ellipsis() {
+        assert_eq!(truncate_chars("abcdef", 5), "abcd…");
+        assert_eq!(truncate_chars("ééééé€", 5), "éééé…");
+        assert_eq!(truncate_chars("🦀🦀🦀", 2), "🦀…");
+        assert_eq!(truncate_chars("ab", 1), "…");
+    }
+}

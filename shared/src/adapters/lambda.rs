@@ -17,13 +17,32 @@ pub async fn handle_http_event(
     event: ApiGatewayV2httpRequest,
 ) -> ApiGatewayV2httpResponse {
     let method = event.request_context.http.method.clone();
-    // The raw path excludes nothing and includes no stage name; route on it.
-    let path = event.raw_path.as_deref().unwrap_or("/");
+    let path = route_path(
+        event.raw_path.as_deref().unwrap_or("/"),
+        event.request_context.stage.as_deref(),
+    );
     let body = match decode_body(event.body.as_deref(), event.is_base64_encoded) {
         Ok(body) => body,
         Err(response) => return to_event_response(response),
     };
     to_event_response(edge.handle(&method, path, &event.headers, &body).await)
+}
+
+/// The path to route on. Function URLs and the `$default` stage deliver the request path as is;
+/// an HTTP API on a named stage puts the stage in front (`/prod/discord/interactions`), which is
+/// deployment detail, not part of the route.
+fn route_path<'e>(raw_path: &'e str, stage: Option<&str>) -> &'e str {
+    let Some(stage) = stage.filter(|s| !s.is_empty() && *s != "$default") else {
+        return raw_path;
+    };
+    match raw_path
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(stage))
+    {
+        Some("") => "/",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => raw_path,
+    }
 }
 
 fn decode_body(body: Option<&str>, base64: bool) -> Result<Vec<u8>, EdgeResponse> {

@@ -192,3 +192,340 @@ pub fn parse_event(body: &[u8]) -> Result<SlackEvent, String> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn command_form(command: &str, text: &str) -> Vec<u8> {
+        serde_urlencoded::to_string([
+            ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
+            ("team_id", "T0GAVELTST"),
+            ("team_domain", "gavel-test"),
+            ("channel_id", "C0GAVELTST"),
+            ("channel_name", "general"),
+            ("user_id", "U0GAVELTST"),
+            ("user_name", "ann"),
+            ("command", command),
+            ("text", text),
+            ("api_app_id", "A0GAVELTST"),
+            (
+                "response_url",
+                "https://hooks.slack.com/commands/T0GAVELTST/1/abc",
+            ),
+            ("trigger_id", "1764000000.1.abc"),
+        ])
+        .unwrap()
+        .into_bytes()
+    }
+
+    fn parse_command_text(command: &str, text: &str) -> CommandParse {
+        parse_command(&command_form(command, text), &CommandRegistry::standard()).unwrap()
+    }
+
+    fn interaction_form(payload: &Value) -> Vec<u8> {
+        serde_urlencoded::to_string([("payload", payload.to_string())])
+            .unwrap()
+            .into_bytes()
+    }
+
+    fn block_actions() -> Value {
+        json!({
+            "type": "block_actions",
+            "user": { "id": "U0GAVELTST", "username": "ann", "name": "ann", "team_id": "T0GAVELTST" },
+            "api_app_id": "A0GAVELTST",
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "container": { "type": "message", "message_ts": "1764000000.000200", "channel_id": "C0GAVELTST", "is_ephemeral": true },
+            "trigger_id": "1764000000.1.def",
+            "team": { "id": "T0GAVELTST", "domain": "gavel-test" },
+            "channel": { "id": "C0GAVELTST", "name": "general" },
+            "response_url": "https://hooks.slack.com/actions/T0GAVELTST/2/def",
+            "actions": [{
+                "action_id": "gavel:confirm",
+                "block_id": "confirm",
+                "text": { "type": "plain_text", "text": "Confirm" },
+                "value": "yes",
+                "type": "button",
+                "action_ts": "1764000000.123456"
+            }]
+        })
+    }
+
+    fn view_submission() -> Value {
+        json!({
+            "type": "view_submission",
+            "team": { "id": "T0GAVELTST", "domain": "gavel-test" },
+            "user": { "id": "U0GAVELTST", "username": "ann", "name": "ann", "team_id": "T0GAVELTST" },
+            "api_app_id": "A0GAVELTST",
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "trigger_id": "1764000000.1.ghi",
+            "view": {
+                "id": "V0GAVELTST",
+                "team_id": "T0GAVELTST",
+                "type": "modal",
+                "blocks": [],
+                "private_metadata": "",
+                "callback_id": "gavel:note",
+                "state": { "values": {
+                    "reason_block": { "reason": { "type": "plain_text_input", "value": "spam" } },
+                    "details_block": {
+                        "details": { "type": "plain_text_input", "value": "three links" },
+                        "unset": { "type": "plain_text_input", "value": null }
+                    }
+                } },
+                "hash": "1764000000.abc",
+                "title": { "type": "plain_text", "text": "Note" },
+                "close": { "type": "plain_text", "text": "Cancel" },
+                "submit": { "type": "plain_text", "text": "Save" },
+                "app_id": "A0GAVELTST",
+                "bot_id": "B0GAVELTST"
+            }
+        })
+    }
+
+    #[test]
+    fn a_slash_command_becomes_an_invocation_with_its_context() {
+        let CommandParse::Invocation(invocation) = parse_command_text("/Ping", "") else {
+            panic!("expected an invocation");
+        };
+        assert_eq!(invocation.id, "1764000000.1.abc");
+        assert_eq!(invocation.platform, Platform::Slack);
+        assert_eq!(invocation.tenant, "T0GAVELTST");
+        assert_eq!(invocation.channel.as_deref(), Some("C0GAVELTST"));
+        assert_eq!(invocation.actor.id, "U0GAVELTST");
+        assert_eq!(invocation.actor.capabilities, Capabilities::NONE);
+        assert_eq!(
+            invocation.action,
+            Action::Command(CommandCall {
+                name: "ping".into(),
+                options: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn the_text_is_parsed_against_the_commands_options() {
+        let CommandParse::Invocation(invocation) = parse_command_text("/help", " ping ") else {
+            panic!("expected an invocation");
+        };
+        let Action::Command(call) = invocation.action else {
+            panic!("expected a command");
+        };
+        assert_eq!(
+            call.options,
+            vec![("command".into(), OptionValue::String("ping".into()))]
+        );
+    }
+
+    #[test]
+    fn an_unknown_command_keeps_no_options() {
+        let CommandParse::Invocation(invocation) = parse_command_text("/frobnicate", "<@U1> 3 a b")
+        else {
+            panic!("expected an invocation");
+        };
+        assert_eq!(
+            invocation.action,
+            Action::Command(CommandCall {
+                name: "frobnicate".into(),
+                options: vec![]
+            })
+        );
+    }
+
+    #[test]
+    fn text_that_does_not_fit_gets_an_ephemeral_usage_reply() {
+        let CommandParse::Usage(reply) = parse_command_text("/ping", "right now") else {
+            panic!("expected a usage reply");
+        };
+        assert!(reply.is_ephemeral());
+        assert!(
+            reply.text.contains("did not expect `right now`"),
+            "{}",
+            reply.text
+        );
+        assert!(reply.text.contains("Usage: `/ping`"), "{}", reply.text);
+    }
+
+    #[test]
+    fn malformed_slash_commands_are_errors() {
+        let registry = CommandRegistry::standard();
+        for body in [
+            &b""[..],
+            b"text=hi",
+            b"command=%2Fping&team_id=T1",
+            b"\xff\xfe",
+        ] {
+            let err = parse_command(body, &registry).unwrap_err();
+            assert!(
+                err.starts_with("malformed slash command"),
+                "{body:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn block_actions_become_a_component_action() {
+        let invocation = parse_interaction(&interaction_form(&block_actions()))
+            .unwrap()
+            .expect("block_actions is handled");
+        assert_eq!(invocation.id, "1764000000.1.def");
+        assert_eq!(invocation.tenant, "T0GAVELTST");
+        assert_eq!(invocation.channel.as_deref(), Some("C0GAVELTST"));
+        assert_eq!(invocation.actor.id, "U0GAVELTST");
+        assert_eq!(
+            invocation.action,
+            Action::Component {
+                custom_id: "gavel:confirm".into()
+            }
+        );
+    }
+
+    #[test]
+    fn block_actions_without_an_action_or_a_user_are_errors() {
+        let mut payload = block_actions();
+        payload["actions"] = json!([]);
+        assert_eq!(
+            parse_interaction(&interaction_form(&payload)),
+            Err("block_actions without an action".to_owned())
+        );
+        let mut payload = block_actions();
+        payload.as_object_mut().unwrap().remove("user");
+        assert_eq!(
+            parse_interaction(&interaction_form(&payload)),
+            Err("block_actions without a user".to_owned())
+        );
+    }
+
+    #[test]
+    fn view_submissions_carry_their_callback_id_and_sorted_filled_fields() {
+        let invocation = parse_interaction(&interaction_form(&view_submission()))
+            .unwrap()
+            .expect("view_submission is handled");
+        assert_eq!(invocation.id, "V0GAVELTST");
+        assert_eq!(invocation.tenant, "T0GAVELTST");
+        assert_eq!(invocation.channel, None);
+        assert_eq!(invocation.actor.id, "U0GAVELTST");
+        assert_eq!(
+            invocation.action,
+            Action::ModalSubmit {
+                custom_id: "gavel:note".into(),
+                fields: vec![
+                    ("details".into(), "three links".into()),
+                    ("reason".into(), "spam".into()),
+                ],
+            }
+        );
+    }
+
+    #[test]
+    fn interaction_types_gavel_does_not_handle_are_dropped() {
+        for kind in [
+            "shortcut",
+            "message_action",
+            "view_closed",
+            "block_suggestion",
+            "brand_new",
+        ] {
+            // Not even a valid payload of that type: it must not be parsed further.
+            let payload = json!({ "type": kind });
+            assert_eq!(
+                parse_interaction(&interaction_form(&payload)),
+                Ok(None),
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_interactions_are_errors() {
+        let cases: [(&[u8], &str); 4] = [
+            (b"", "malformed interaction form"),
+            (b"nopayload=1", "malformed interaction form"),
+            (b"payload=not-json", "malformed interaction payload"),
+            (
+                b"payload=%7B%22type%22%3A%22block_actions%22%7D",
+                "malformed block_actions payload",
+            ),
+        ];
+        for (body, expected) in cases {
+            let err = parse_interaction(body).unwrap_err();
+            assert!(err.starts_with(expected), "{body:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn url_verification_yields_the_challenge() {
+        let body = json!({ "token": "x", "challenge": "c-123", "type": "url_verification" });
+        assert_eq!(
+            parse_event(body.to_string().as_bytes()),
+            Ok(SlackEvent::UrlVerification {
+                challenge: "c-123".into()
+            })
+        );
+        let err = parse_event(br#"{"type":"url_verification"}"#).unwrap_err();
+        assert!(err.starts_with("malformed url_verification"), "{err}");
+    }
+
+    #[test]
+    fn event_callbacks_yield_id_and_type_even_for_unknown_event_types() {
+        for event_type in ["message", "a_type_slack_adds_tomorrow"] {
+            let body = json!({
+                "type": "event_callback",
+                "team_id": "T0GAVELTST",
+                "event_id": "Ev0GAVELTST1",
+                "event_time": 1764000000,
+                "event": { "type": event_type, "whatever": [1, 2, 3] }
+            });
+            assert_eq!(
+                parse_event(body.to_string().as_bytes()),
+                Ok(SlackEvent::Callback {
+                    event_id: Some("Ev0GAVELTST1".into()),
+                    event_type: Some(event_type.into()),
+                })
+            );
+        }
+        assert_eq!(
+            parse_event(br#"{"type":"event_callback"}"#),
+            Ok(SlackEvent::Callback {
+                event_id: None,
+                event_type: None
+            })
+        );
+    }
+
+    #[test]
+    fn rate_limit_notices_and_unknown_types_are_recognised() {
+        let body = json!({
+            "token": "x", "type": "app_rate_limited", "team_id": "T0GAVELTST",
+            "minute_rate_limited": 1764000000, "api_app_id": "A0GAVELTST"
+        });
+        assert_eq!(
+            parse_event(body.to_string().as_bytes()),
+            Ok(SlackEvent::RateLimited)
+        );
+        assert_eq!(
+            parse_event(br#"{"type":"something_new"}"#),
+            Ok(SlackEvent::Other {
+                kind: "something_new".into()
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_events_are_errors() {
+        for body in [
+            &b""[..],
+            b"payload=x",
+            b"{}",
+            b"{\"type\":1}",
+            b"{\"type\":null}",
+        ] {
+            let err = parse_event(body).unwrap_err();
+            assert!(err.starts_with("malformed event"), "{body:?}: {err}");
+        }
+        let err = parse_event(br#"{"type":"event_callback","event_id":5}"#).unwrap_err();
+        assert!(err.starts_with("malformed event_callback"), "{err}");
+    }
+}
