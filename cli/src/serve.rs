@@ -26,6 +26,18 @@ pub struct RunningServer {
     /// Set where the server signs with development credentials (secrets unset in the environment).
     pub dev_credentials: Option<DevCredentials>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets open connections finish, and waits until everything the server
+    /// held (the store among it) is dropped. Aborting `task` alone would leave keep-alive
+    /// connections holding the store open.
+    pub async fn shutdown(self) -> Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await??;
+        Ok(())
+    }
 }
 
 /// What `serve` will verify with, and where each piece came from.
@@ -154,10 +166,14 @@ pub async fn start_with(
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
     let app = router(edge);
+    let (shutdown, shutdown_requested) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = shutdown_requested => {}
+                }
             })
             .await
     });
@@ -165,6 +181,7 @@ pub async fn start_with(
         addr,
         dev_credentials,
         task,
+        shutdown,
     })
 }
 
