@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the pipeline benchmarks (shared/benches/pipeline.rs) with short measurement times and prints,
+# Runs the pipeline benchmarks (tests/benches/pipeline.rs) with short measurement times and prints,
 # per group, the pipeline's mean time as a ratio of the baseline measured in the same run.
 #
 # Usage: scripts/bench-ratios.sh [criterion args...]
@@ -21,7 +21,7 @@ criterion_dir="${CRITERION_HOME:-$target_dir/criterion}"
 stamp="$(mktemp)"
 trap 'rm -f "$stamp"' EXIT
 
-cargo bench -p gavel-shared --bench pipeline -- \
+cargo bench -p gavel-tests --bench pipeline -- \
     --warm-up-time "$warm_up" --measurement-time "$measure" "$@"
 
 python3 - "$criterion_dir" "$stamp" <<'PY'

@@ -38,14 +38,19 @@ fn bench_store(c: &mut Criterion, label: &str, store: Arc<dyn Store>, bare: &Dat
 
     // Seed: one item to read and update, a partition of 50 to page through, a counter.
     let fixed = ItemKey::new("guild#1", "config");
-    rt.block_on(store.create(NewItem::new(fixed.clone(), document()))).unwrap();
+    rt.block_on(store.create(NewItem::new(fixed.clone(), document())))
+        .unwrap();
     for n in 0..50 {
         let key = ItemKey::new("guild#1#user#10", format!("case#{n:04}"));
-        rt.block_on(store.create(NewItem::new(key, document()))).unwrap();
+        rt.block_on(store.create(NewItem::new(key, document())))
+            .unwrap();
     }
     {
         let txn = bare.begin_write().unwrap();
-        txn.open_table(BARE).unwrap().insert(b"fixed".as_slice(), doc.as_slice()).unwrap();
+        txn.open_table(BARE)
+            .unwrap()
+            .insert(b"fixed".as_slice(), doc.as_slice())
+            .unwrap();
         txn.commit().unwrap();
     }
 
@@ -54,7 +59,10 @@ fn bench_store(c: &mut Criterion, label: &str, store: Arc<dyn Store>, bare: &Dat
         b.iter(|| {
             let key = format!("k{}", fresh());
             let txn = bare.begin_write().unwrap();
-            txn.open_table(BARE).unwrap().insert(key.as_bytes(), doc.as_slice()).unwrap();
+            txn.open_table(BARE)
+                .unwrap()
+                .insert(key.as_bytes(), doc.as_slice())
+                .unwrap();
             txn.commit().unwrap();
         })
     });
@@ -66,12 +74,16 @@ fn bench_store(c: &mut Criterion, label: &str, store: Arc<dyn Store>, bare: &Dat
             std::hint::black_box(value.value().len());
         })
     });
-    group.bench_function("get", |b| b.iter(|| rt.block_on(store.get(&fixed)).unwrap().unwrap()));
+    group.bench_function("get", |b| {
+        b.iter(|| rt.block_on(store.get(&fixed)).unwrap().unwrap())
+    });
     group.bench_function("create", |b| {
         b.iter(|| {
             let key = ItemKey::new(format!("claim#{}", fresh()), "claim");
-            rt.block_on(store.create(NewItem::new(key, json!({"claimed_at": 1})).expiring_at(i64::MAX)))
-                .unwrap()
+            rt.block_on(
+                store.create(NewItem::new(key, json!({"claimed_at": 1})).expiring_at(i64::MAX)),
+            )
+            .unwrap()
         })
     });
     group.bench_function("update", |b| {
@@ -85,11 +97,16 @@ fn bench_store(c: &mut Criterion, label: &str, store: Arc<dyn Store>, bare: &Dat
     });
     group.bench_function("increment", |b| {
         let counter = ItemKey::new("guild#1", "cases");
-        b.iter(|| rt.block_on(store.increment(&counter, 1, None, None)).unwrap())
+        b.iter(|| {
+            rt.block_on(store.increment(&counter, 1, None, None))
+                .unwrap()
+        })
     });
     group.bench_function("query_page_of_20", |b| {
         b.iter(|| {
-            let page = rt.block_on(store.query("guild#1#user#10", "case#", PageRequest::first(20))).unwrap();
+            let page = rt
+                .block_on(store.query("guild#1#user#10", "case#", PageRequest::first(20)))
+                .unwrap();
             assert_eq!(page.items.len(), 20);
         })
     });
@@ -97,9 +114,19 @@ fn bench_store(c: &mut Criterion, label: &str, store: Arc<dyn Store>, bare: &Dat
         b.iter(|| {
             let n = fresh();
             let ops = vec![
-                WriteOp::Increment { key: ItemKey::new("guild#2", "cases"), by: 1, cap: None },
-                WriteOp::Create(NewItem::new(ItemKey::new("guild#2", format!("case#{n}")), document())),
-                WriteOp::Create(NewItem::new(ItemKey::new("guild#2", format!("audit#{n}")), document())),
+                WriteOp::Increment {
+                    key: ItemKey::new("guild#2", "cases"),
+                    by: 1,
+                    cap: None,
+                },
+                WriteOp::Create(NewItem::new(
+                    ItemKey::new("guild#2", format!("case#{n}")),
+                    document(),
+                )),
+                WriteOp::Create(NewItem::new(
+                    ItemKey::new("guild#2", format!("audit#{n}")),
+                    document(),
+                )),
             ];
             rt.block_on(store.transact(ops)).unwrap()
         })
@@ -119,7 +146,8 @@ fn embedded_store(c: &mut Criterion) {
 
     // On disk, as `gavel serve` runs it: every write commit is durable (fsync).
     let dir = tempfile::tempdir().unwrap();
-    let file: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("gavel.redb"), clock).unwrap());
+    let file: Arc<dyn Store> =
+        Arc::new(EmbeddedStore::open(&dir.path().join("gavel.redb"), clock).unwrap());
     let bare_file = Database::create(dir.path().join("bare.redb")).unwrap();
     bench_store(c, "file", file, &bare_file);
 }

@@ -9,18 +9,20 @@
 //! - `slack_ping`: HMAC check plus building an `http::Response` vs `Edge::handle` for `/ping`,
 //!   also turned into an `http::Response` so both sides end with the same artefact.
 //!
-//! Signatures are made once, outside the timed loops, with a fixed key. No tracing subscriber is
-//! installed, so log formatting and output are not part of these figures.
+//! Every request carries a fresh interaction or trigger id, signed outside the timed part
+//! (criterion's `iter_batched`), because the pipeline claims each id in the store before acting
+//! and a repeated id would measure the "already handled" path instead. The store is the embedded
+//! adapter in memory: the claim's cost is the adapter's, without a disk's or a network's. No
+//! tracing subscriber is installed, so log formatting and output are not part of these figures.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use ed25519_dalek::{Signer, SigningKey};
+use gavel_shared::adapters::embedded::EmbeddedStore;
 use gavel_shared::clock::ManualClock;
 use gavel_shared::commands::CommandRegistry;
 use gavel_shared::edge::{Edge, EdgeResponse, Route};
@@ -43,36 +45,54 @@ const DISCORD_PING: &str = r#"{"application_id":"100000000000000003","id":"13245
 /// A `/ping` from a member, shaped like the real thing (and like `gavel`'s payload builder, which
 /// lives in gavel-cli and so cannot be used from gavel-shared's own benches without linking a
 /// second copy of this crate).
-const DISCORD_COMMAND_PING: &str = r#"{"app_permissions":"1099511630886","application_id":"100000000000000003","attachment_size_limit":10485760,"authorizing_integration_owners":{"0":"100000000000000001"},"channel":{"id":"100000000000000002","type":0},"channel_id":"100000000000000002","context":0,"data":{"id":"1324567890123456790","name":"ping","type":1},"entitlements":[],"guild_id":"100000000000000001","guild_locale":"en-US","id":"1324567890123456791","locale":"en-US","member":{"deaf":false,"flags":0,"joined_at":"2025-01-01T00:00:00.000000+00:00","mute":false,"permissions":"3072","roles":[],"user":{"avatar":null,"discriminator":"0","global_name":"Demo Member","id":"100000000000000010","username":"demo-member"}},"token":"local-1324567890123456792","type":2,"version":1}"#;
+const DISCORD_COMMAND_PING: &str = r#"{"app_permissions":"1099511630886","application_id":"100000000000000003","attachment_size_limit":10485760,"authorizing_integration_owners":{"0":"100000000000000001"},"channel":{"id":"100000000000000002","type":0},"channel_id":"100000000000000002","context":0,"data":{"id":"1324567890123456790","name":"ping","type":1},"entitlements":[],"guild_id":"100000000000000001","guild_locale":"en-US","id":"{ID}","locale":"en-US","member":{"deaf":false,"flags":0,"joined_at":"2025-01-01T00:00:00.000000+00:00","mute":false,"permissions":"3072","roles":[],"user":{"avatar":null,"discriminator":"0","global_name":"Demo Member","id":"100000000000000010","username":"demo-member"}},"token":"local-1324567890123456792","type":2,"version":1}"#;
 
 /// A `/ping` slash command as Slack posts it (form-encoded).
-const SLACK_PING: &str = "token=local&team_id=T0GAVELDEV&team_domain=gavel-dev&channel_id=C0GAVELDEV&channel_name=general&user_id=U0GAVELDEV&user_name=demo-member&command=%2Fping&text=&api_app_id=A0GAVELDEV&response_url=http%3A%2F%2F127.0.0.1%3A9%2Fslack%2Fresponse-url-not-used-locally&trigger_id=1324567890123456793.local";
+const SLACK_PING: &str = "token=local&team_id=T0GAVELDEV&team_domain=gavel-dev&channel_id=C0GAVELDEV&channel_name=general&user_id=U0GAVELDEV&user_name=demo-member&command=%2Fping&text=&api_app_id=A0GAVELDEV&response_url=http%3A%2F%2F127.0.0.1%3A9%2Fslack%2Fresponse-url-not-used-locally&trigger_id={ID}.local";
+
+/// A fresh id per request, as the platforms send.
+fn fresh_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1_324_567_890_123_456_791);
+    NEXT.fetch_add(1, Ordering::Relaxed).to_string()
+}
+
+fn with_fresh_id(template: &str) -> String {
+    template.replace("{ID}", &fresh_id())
+}
+
+/// An edge over an in-memory embedded store, on a clock pinned to the signing time.
+fn edge(discord: Option<DiscordVerifier>, slack: Option<SlackVerifier>) -> Edge {
+    let clock = Arc::new(ManualClock::at_secs(NOW_SECS));
+    let store = EmbeddedStore::in_memory(clock.clone()).expect("in-memory store");
+    Edge::new(
+        discord,
+        slack,
+        Arc::new(CommandRegistry::standard()),
+        clock,
+        Arc::new(store),
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
 
 struct SignedDiscord {
-    verifier: DiscordVerifier,
-    edge: Edge,
-    headers: HeaderMap,
     signature: String,
     timestamp: String,
+    headers: HeaderMap,
     body: Vec<u8>,
 }
 
-fn signed_discord(body: &str) -> SignedDiscord {
+fn sign_discord(body: &str) -> SignedDiscord {
     let key = SigningKey::from_bytes(&DISCORD_SEED);
     let timestamp = NOW_SECS.to_string();
     let mut message = timestamp.as_bytes().to_vec();
     message.extend_from_slice(body.as_bytes());
     let signature = hex::encode(key.sign(&message).to_bytes());
-    let public_key = hex::encode(key.verifying_key().to_bytes());
-
-    let verifier = DiscordVerifier::from_hex(&public_key, DEFAULT_REPLAY_WINDOW_SECS)
-        .expect("valid public key");
-    let edge = Edge::new(
-        Some(verifier.clone()),
-        None,
-        Arc::new(CommandRegistry::standard()),
-        Arc::new(ManualClock::at_secs(NOW_SECS)),
-    );
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(
@@ -84,30 +104,30 @@ fn signed_discord(body: &str) -> SignedDiscord {
         HeaderValue::from_str(&timestamp).expect("digits"),
     );
     SignedDiscord {
-        verifier,
-        edge,
-        headers,
         signature,
         timestamp,
+        headers,
         body: body.as_bytes().to_vec(),
     }
 }
 
-/// Drives a future that completes without waiting on anything, as the edge does today (no store
-/// or network calls yet). Panics if it ever parks, so the bench cannot silently measure nothing.
-fn run_ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the edge awaited something; use a real runtime in this bench"),
-    }
+fn discord_verifier() -> DiscordVerifier {
+    let public_key = hex::encode(
+        SigningKey::from_bytes(&DISCORD_SEED)
+            .verifying_key()
+            .to_bytes(),
+    );
+    DiscordVerifier::from_hex(&public_key, DEFAULT_REPLAY_WINDOW_SECS).expect("valid public key")
 }
 
-fn handle(edge: &Edge, route: Route, headers: &HeaderMap, body: &[u8]) -> EdgeResponse {
-    run_ready(edge.handle(&Method::POST, route.path(), headers, body))
+fn handle(
+    rt: &tokio::runtime::Runtime,
+    edge: &Edge,
+    route: Route,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> EdgeResponse {
+    rt.block_on(edge.handle(&Method::POST, route.path(), headers, body))
 }
 
 /// What a transport does with the edge's answer (as `gavel serve` and the Lambda adapter do).
@@ -122,13 +142,16 @@ fn into_http(answer: EdgeResponse) -> http::Response<Vec<u8>> {
     response
 }
 
-fn bench_discord(c: &mut Criterion, group_name: &str, body: &str, expect: &str) {
-    let s = signed_discord(body);
+fn bench_discord(c: &mut Criterion, group_name: &str, template: &str, expect: &str) {
+    let rt = runtime();
+    let verifier = discord_verifier();
+    let edge = edge(Some(verifier.clone()), None);
     // Sanity checks, once, before timing: both sides must accept the request.
-    s.verifier
+    let s = sign_discord(&with_fresh_id(template));
+    verifier
         .verify(Some(&s.signature), Some(&s.timestamp), &s.body, NOW_SECS)
         .expect("the signed request verifies");
-    let answer = handle(&s.edge, Route::DiscordInteractions, &s.headers, &s.body);
+    let answer = handle(&rt, &edge, Route::DiscordInteractions, &s.headers, &s.body);
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
     assert!(
         String::from_utf8_lossy(&answer.body).contains(expect),
@@ -137,24 +160,33 @@ fn bench_discord(c: &mut Criterion, group_name: &str, body: &str, expect: &str) 
 
     let mut group = c.benchmark_group(group_name);
     group.bench_function("verify_only", |b| {
-        b.iter(|| {
-            s.verifier.verify(
-                black_box(Some(s.signature.as_str())),
-                black_box(Some(s.timestamp.as_str())),
-                black_box(&s.body),
-                black_box(NOW_SECS),
-            )
-        })
+        b.iter_batched(
+            || sign_discord(&with_fresh_id(template)),
+            |s| {
+                verifier.verify(
+                    black_box(Some(s.signature.as_str())),
+                    black_box(Some(s.timestamp.as_str())),
+                    black_box(&s.body),
+                    black_box(NOW_SECS),
+                )
+            },
+            BatchSize::SmallInput,
+        )
     });
     group.bench_function("pipeline", |b| {
-        b.iter(|| {
-            handle(
-                &s.edge,
-                Route::DiscordInteractions,
-                black_box(&s.headers),
-                black_box(&s.body),
-            )
-        })
+        b.iter_batched(
+            || sign_discord(&with_fresh_id(template)),
+            |s| {
+                handle(
+                    &rt,
+                    &edge,
+                    Route::DiscordInteractions,
+                    black_box(&s.headers),
+                    black_box(&s.body),
+                )
+            },
+            BatchSize::SmallInput,
+        )
     });
     group.finish();
 }
@@ -167,22 +199,13 @@ fn discord_command_ping(c: &mut Criterion) {
     bench_discord(c, "discord_command_ping", DISCORD_COMMAND_PING, "Pong!");
 }
 
-fn slack_ping(c: &mut Criterion) {
+fn sign_slack(body: &str) -> (HeaderMap, Vec<u8>) {
     let timestamp = NOW_SECS.to_string();
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(SLACK_SECRET.as_bytes())
         .expect("HMAC takes any key length");
     mac.update(format!("v0:{timestamp}:").as_bytes());
-    mac.update(SLACK_PING.as_bytes());
+    mac.update(body.as_bytes());
     let signature = format!("v0={}", hex::encode(mac.finalize().into_bytes()));
-
-    let verifier =
-        SlackVerifier::new(SLACK_SECRET, DEFAULT_REPLAY_WINDOW_SECS).expect("non-empty secret");
-    let edge = Edge::new(
-        None,
-        Some(verifier.clone()),
-        Arc::new(CommandRegistry::standard()),
-        Arc::new(ManualClock::at_secs(NOW_SECS)),
-    );
     let mut headers = HeaderMap::new();
     headers.insert(
         CONTENT_TYPE,
@@ -196,7 +219,14 @@ fn slack_ping(c: &mut Criterion) {
         slack_headers::TIMESTAMP,
         HeaderValue::from_str(&timestamp).expect("digits"),
     );
-    let body = SLACK_PING.as_bytes();
+    (headers, body.as_bytes().to_vec())
+}
+
+fn slack_ping(c: &mut Criterion) {
+    let rt = runtime();
+    let verifier =
+        SlackVerifier::new(SLACK_SECRET, DEFAULT_REPLAY_WINDOW_SECS).expect("non-empty secret");
+    let edge = edge(None, Some(verifier.clone()));
 
     // The baseline: read the two headers, check the HMAC, answer with a small JSON body.
     let bare = |headers: &HeaderMap, body: &[u8]| -> http::Response<Vec<u8>> {
@@ -211,18 +241,21 @@ fn slack_ping(c: &mut Criterion) {
                 status: StatusCode::OK,
                 content_type: Some("application/json"),
                 body: br#"{"response_type":"ephemeral","text":"Pong!"}"#.to_vec(),
+                store_round_trips: 0,
             },
             Err(_) => EdgeResponse {
                 status: StatusCode::UNAUTHORIZED,
                 content_type: None,
                 body: Vec::new(),
+                store_round_trips: 0,
             },
         };
         into_http(answer)
     };
 
-    assert_eq!(bare(&headers, body).status(), StatusCode::OK);
-    let answer = handle(&edge, Route::SlackCommands, &headers, body);
+    let (headers, body) = sign_slack(&with_fresh_id(SLACK_PING));
+    assert_eq!(bare(&headers, &body).status(), StatusCode::OK);
+    let answer = handle(&rt, &edge, Route::SlackCommands, &headers, &body);
     assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
     assert!(
         String::from_utf8_lossy(&answer.body).contains("Pong!"),
@@ -231,17 +264,26 @@ fn slack_ping(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("slack_ping");
     group.bench_function("hmac_plus_http", |b| {
-        b.iter(|| bare(black_box(&headers), black_box(body)))
+        b.iter_batched(
+            || sign_slack(&with_fresh_id(SLACK_PING)),
+            |(headers, body)| bare(black_box(&headers), black_box(&body)),
+            BatchSize::SmallInput,
+        )
     });
     group.bench_function("pipeline", |b| {
-        b.iter(|| {
-            into_http(handle(
-                &edge,
-                Route::SlackCommands,
-                black_box(&headers),
-                black_box(body),
-            ))
-        })
+        b.iter_batched(
+            || sign_slack(&with_fresh_id(SLACK_PING)),
+            |(headers, body)| {
+                into_http(handle(
+                    &rt,
+                    &edge,
+                    Route::SlackCommands,
+                    black_box(&headers),
+                    black_box(&body),
+                ))
+            },
+            BatchSize::SmallInput,
+        )
     });
     group.finish();
 }
