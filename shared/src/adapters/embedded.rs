@@ -108,36 +108,16 @@ impl EmbeddedStore {
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<Applied>, (usize, OpFailure)> {
         let result = self
             .run(move |db, now| {
-                let txn = db.begin_write().map_err(backend)?;
-                let outcome = {
-                    let mut items = txn.open_table(ITEMS).map_err(backend)?;
-                    let mut due = txn.open_table(DUE).map_err(backend)?;
+                in_write_transaction(db, |items, due| {
                     let mut applied = Vec::with_capacity(ops.len());
-                    let mut failure = None;
                     for (index, op) in ops.into_iter().enumerate() {
-                        match apply(&mut items, &mut due, op, now)? {
+                        match apply(items, due, op, now)? {
                             Ok(done) => applied.push(done),
-                            Err(why) => {
-                                failure = Some((index, why));
-                                break;
-                            }
+                            Err(why) => return Ok(Err((index, why))),
                         }
                     }
-                    match failure {
-                        Some(f) => Err(f),
-                        None => Ok(applied),
-                    }
-                };
-                match outcome {
-                    Ok(applied) => {
-                        txn.commit().map_err(backend)?;
-                        Ok(Ok(applied))
-                    }
-                    Err(failure) => {
-                        txn.abort().map_err(backend)?;
-                        Ok(Err(failure))
-                    }
-                }
+                    Ok(Ok(applied))
+                })
             })
             .await;
         match result {
@@ -184,6 +164,30 @@ impl OpFailure {
 }
 
 type Tbl<'t> = Table<'t, &'static [u8], &'static [u8]>;
+
+/// Runs `body` over both tables in one write transaction: committed when it returns `Ok(Ok(_))`,
+/// aborted when a condition failed (`Ok(Err(_))`) or the database did (`Err(_)`).
+fn in_write_transaction<T, F>(
+    db: &Database,
+    body: impl FnOnce(&mut Tbl<'_>, &mut Tbl<'_>) -> Result<Result<T, F>, StoreError>,
+) -> Result<Result<T, F>, StoreError> {
+    let txn = db.begin_write().map_err(backend)?;
+    let outcome = {
+        let mut items = txn.open_table(ITEMS).map_err(backend)?;
+        let mut due = txn.open_table(DUE).map_err(backend)?;
+        body(&mut items, &mut due)?
+    };
+    match outcome {
+        Ok(done) => {
+            txn.commit().map_err(backend)?;
+            Ok(Ok(done))
+        }
+        Err(failure) => {
+            txn.abort().map_err(backend)?;
+            Ok(Err(failure))
+        }
+    }
+}
 
 /// Checks one write's condition against the live state and applies it. The outer error is a
 /// database failure; the inner one a failed condition.
@@ -369,44 +373,29 @@ impl Store for EmbeddedStore {
         let key = key.clone();
         let result = self
             .run(move |db, now| {
-                let txn = db.begin_write().map_err(backend)?;
-                let outcome = {
-                    let mut items = txn.open_table(ITEMS).map_err(backend)?;
-                    let mut due = txn.open_table(DUE).map_err(backend)?;
+                in_write_transaction(db, |items, due| {
                     let op = WriteOp::Increment {
                         key: key.clone(),
                         by,
                         cap,
                     };
-                    match apply(&mut items, &mut due, op, now)? {
-                        Ok(Applied::Counter(value)) => {
-                            if expires_at.is_some() {
-                                let raw = item_key(&key.pk, &key.sk)?;
-                                let mut stored = read_stored(&items, &raw)?.ok_or_else(|| {
-                                    StoreError::Backend("counter vanished".into())
-                                })?;
-                                stored.ttl = expires_at;
-                                let bytes = serde_json::to_vec(&stored).map_err(backend)?;
-                                items
-                                    .insert(raw.as_slice(), bytes.as_slice())
-                                    .map_err(backend)?;
-                            }
-                            Ok(value)
-                        }
+                    let value = match apply(items, due, op, now)? {
+                        Ok(Applied::Counter(value)) => value,
                         Ok(_) => unreachable!("increment yields a counter"),
-                        Err(failure) => Err(failure),
+                        Err(failure) => return Ok(Err(failure)),
+                    };
+                    if expires_at.is_some() {
+                        let raw = item_key(&key.pk, &key.sk)?;
+                        let mut stored = read_stored(&*items, &raw)?
+                            .ok_or_else(|| StoreError::Backend("counter vanished".into()))?;
+                        stored.ttl = expires_at;
+                        let bytes = serde_json::to_vec(&stored).map_err(backend)?;
+                        items
+                            .insert(raw.as_slice(), bytes.as_slice())
+                            .map_err(backend)?;
                     }
-                };
-                match outcome {
-                    Ok(value) => {
-                        txn.commit().map_err(backend)?;
-                        Ok(Ok(value))
-                    }
-                    Err(failure) => {
-                        txn.abort().map_err(backend)?;
-                        Ok(Err(failure))
-                    }
-                }
+                    Ok(Ok(value))
+                })
             })
             .await?;
         result.map_err(OpFailure::into_error)
