@@ -35,6 +35,7 @@ GROUPS = [
     ("discord_ping", "verify_only", 1.2),
     ("discord_command_ping", "verify_only", None),
     ("slack_ping", "hmac_plus_http", 2.0),
+    ("slack_url_verification", "hmac_plus_http", 2.0),
 ]
 
 def estimate(group, function):

@@ -300,15 +300,12 @@ impl Edge {
 
     async fn slack_command(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
         let reply = match slack::parse_command(body, &self.registry) {
+            // No claim here: Slack never retries a slash command and every invocation has
+            // its own trigger id, so a claim would only cost a round trip. Commands with
+            // effects guard them with their own conditional writes.
             Ok(CommandParse::Invocation(invocation)) => {
                 record_invocation(&invocation);
-                self.claim_then_dispatch(
-                    &invocation,
-                    "slack:trigger",
-                    lifetimes::SLACK_TRIGGER_SECS,
-                    received_at,
-                )
-                .await
+                self.registry.dispatch(&invocation, received_at).await
             }
             Ok(CommandParse::Usage(reply)) => reply,
             Err(problem) => return bad_request(&problem),
@@ -343,10 +340,13 @@ impl Edge {
                 event_type,
             }) => (event_id, event_type),
             Ok(SlackEvent::UrlVerification { challenge }) => {
-                return EdgeResponse::json(
-                    StatusCode::OK,
-                    json!({ "challenge": challenge }).to_string().into_bytes(),
-                );
+                #[derive(serde::Serialize)]
+                struct Challenge<'a> {
+                    challenge: &'a str,
+                }
+                return EdgeResponse::serialized(&Challenge {
+                    challenge: &challenge,
+                });
             }
             Ok(SlackEvent::RateLimited) => {
                 tracing::warn!("Slack reports it is rate limiting this app's events");

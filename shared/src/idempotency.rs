@@ -1,9 +1,9 @@
 //! "Claim this key once for N seconds": the first caller wins, every later caller learns the
 //! work was already done. One conditional create, so one store round trip.
 //!
-//! The pipeline claims every interaction id (Discord) and every event id and trigger id
-//! (Slack) before acting, so a request delivered twice, retried by Slack, or replayed by
-//! someone who captured a signed request inside the replay window, has exactly one effect.
+//! The pipeline claims every interaction id (Discord) and every event id (Slack) before acting,
+//! so a request delivered twice, retried by Slack, or replayed by someone who captured a signed
+//! request inside the replay window, has exactly one effect.
 
 use std::sync::Arc;
 
@@ -19,8 +19,6 @@ pub mod lifetimes {
     pub const DISCORD_INTERACTION_SECS: i64 = 15 * 60;
     /// Slack retries events up to three times over about an hour.
     pub const SLACK_EVENT_SECS: i64 = 2 * 60 * 60;
-    /// Slack trigger ids die after seconds; a slash command's response_url after 30 minutes.
-    pub const SLACK_TRIGGER_SECS: i64 = 30 * 60;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

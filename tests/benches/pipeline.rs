@@ -288,6 +288,61 @@ fn slack_ping(c: &mut Criterion) {
     group.finish();
 }
 
+/// Slack's `url_verification`: verified, parsed and answered with no store call, so this group
+/// shows the Slack pipeline's own overhead over the bare check; `/ping` adds the id claim.
+fn slack_url_verification(c: &mut Criterion) {
+    let rt = runtime();
+    let verifier =
+        SlackVerifier::new(SLACK_SECRET, DEFAULT_REPLAY_WINDOW_SECS).expect("non-empty secret");
+    let edge = edge(None, Some(verifier.clone()));
+    let challenge = r#"{"token":"local","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
+    let (mut headers, body) = sign_slack(challenge);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let bare = |headers: &HeaderMap, body: &[u8]| -> http::Response<Vec<u8>> {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let ok = verifier
+            .verify(
+                header(slack_headers::SIGNATURE),
+                header(slack_headers::TIMESTAMP),
+                body,
+                NOW_SECS,
+            )
+            .is_ok();
+        into_http(EdgeResponse {
+            status: if ok {
+                StatusCode::OK
+            } else {
+                StatusCode::UNAUTHORIZED
+            },
+            content_type: Some("application/json"),
+            body: br#"{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#
+                .to_vec(),
+            store_round_trips: 0,
+        })
+    };
+    let answer = handle(&rt, &edge, Route::SlackEvents, &headers, &body);
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    assert_eq!(answer.store_round_trips, 0, "no store call on this path");
+    assert_eq!(answer.body, bare(&headers, &body).into_body());
+
+    let mut group = c.benchmark_group("slack_url_verification");
+    group.bench_function("hmac_plus_http", |b| {
+        b.iter(|| bare(black_box(&headers), black_box(&body)))
+    });
+    group.bench_function("pipeline", |b| {
+        b.iter(|| {
+            into_http(handle(
+                &rt,
+                &edge,
+                Route::SlackEvents,
+                black_box(&headers),
+                black_box(&body),
+            ))
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     // Short by default: the machines this runs on are small and shared. Command-line flags
@@ -295,6 +350,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = discord_ping, discord_command_ping, slack_ping
+    targets = discord_ping, discord_command_ping, slack_ping, slack_url_verification
 }
 criterion_main!(benches);
