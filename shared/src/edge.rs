@@ -17,11 +17,11 @@ use crate::clock::Clock;
 use crate::commands::CommandRegistry;
 use crate::discord::{self, DiscordInbound};
 use crate::idempotency::{Claim, Claims, lifetimes};
-use crate::invocation::Invocation;
+use crate::invocation::{Invocation, Platform};
 use crate::reply::Reply;
 use crate::slack::{self, CommandParse, SlackEvent};
 use crate::store::{Store, round_trips};
-use crate::verify::{DiscordVerifier, Rejection, SlackVerifier};
+use crate::verify::{DiscordVerifier, Rejection, SlackVerifier, discord_headers, slack_headers};
 
 /// Bodies larger than this are refused with 413 before verification. Discord and Slack payloads
 /// are a few KiB; 1 MiB leaves room for large modals and resolved data without inviting abuse.
@@ -198,54 +198,76 @@ impl Edge {
                     .into_bytes(),
             ),
             Route::DiscordInteractions => {
-                tracing::Span::current().record("platform", "discord");
-                let Some(verifier) = &self.discord else {
-                    return EdgeResponse::error(
-                        StatusCode::NOT_FOUND,
-                        "Discord is not served here",
-                    );
-                };
-                if let Err(response) = check_size(body) {
-                    return response;
-                }
-                let verdict = verifier.verify(
-                    header(headers, crate::verify::discord_headers::SIGNATURE),
-                    header(headers, crate::verify::discord_headers::TIMESTAMP),
+                let check = self.discord.as_ref().map(|v| {
+                    move |sig: Option<&str>, ts: Option<&str>, body: &[u8], now: i64| {
+                        v.verify(sig, ts, body, now)
+                    }
+                });
+                if let Err(refused) = self.admit(
+                    Platform::Discord,
+                    check,
+                    discord_headers::SIGNATURE,
+                    discord_headers::TIMESTAMP,
+                    headers,
                     body,
-                    self.clock.now_secs(),
-                );
-                if let Err(rejection) = verdict {
-                    return unauthorized(&rejection);
+                ) {
+                    return refused;
                 }
                 self.discord_interaction(body, received_at).await
             }
             Route::SlackCommands | Route::SlackInteractions | Route::SlackEvents => {
-                tracing::Span::current().record("platform", "slack");
-                let Some(verifier) = &self.slack else {
-                    return EdgeResponse::error(StatusCode::NOT_FOUND, "Slack is not served here");
-                };
-                if let Err(response) = check_size(body) {
-                    return response;
-                }
-                let verdict = verifier.verify(
-                    header(headers, crate::verify::slack_headers::SIGNATURE),
-                    header(headers, crate::verify::slack_headers::TIMESTAMP),
+                let check = self.slack.as_ref().map(|v| {
+                    move |sig: Option<&str>, ts: Option<&str>, body: &[u8], now: i64| {
+                        v.verify(sig, ts, body, now)
+                    }
+                });
+                if let Err(refused) = self.admit(
+                    Platform::Slack,
+                    check,
+                    slack_headers::SIGNATURE,
+                    slack_headers::TIMESTAMP,
+                    headers,
                     body,
-                    self.clock.now_secs(),
-                );
-                if let Err(rejection) = verdict {
-                    return unauthorized(&rejection);
+                ) {
+                    return refused;
                 }
                 match route {
                     Route::SlackCommands => self.slack_command(body, received_at).await,
                     Route::SlackInteractions => slack_interaction(body),
                     _ => {
-                        let retry = header(headers, crate::verify::slack_headers::RETRY_NUM);
+                        let retry = header(headers, slack_headers::RETRY_NUM);
                         self.slack_event(body, retry).await
                     }
                 }
             }
         }
+    }
+
+    /// The checks every platform request passes before its body is read: the platform is
+    /// served here (404), the body is within the cap (413), and the signature and timestamp
+    /// verify (401).
+    fn admit(
+        &self,
+        platform: Platform,
+        verify: Option<impl Fn(Option<&str>, Option<&str>, &[u8], i64) -> Result<(), Rejection>>,
+        signature_header: &str,
+        timestamp_header: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), EdgeResponse> {
+        tracing::Span::current().record("platform", platform.as_str());
+        let Some(verify) = verify else {
+            let message = format!("{} is not served here", platform.name());
+            return Err(EdgeResponse::error(StatusCode::NOT_FOUND, &message));
+        };
+        check_size(body)?;
+        verify(
+            header(headers, signature_header),
+            header(headers, timestamp_header),
+            body,
+            self.clock.now_secs(),
+        )
+        .map_err(|rejection| unauthorized(&rejection))
     }
 
     async fn discord_interaction(&self, body: &[u8], received_at: Instant) -> EdgeResponse {

@@ -8,12 +8,27 @@ pub enum Platform {
     Slack,
 }
 
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Platform {
+    /// Lower-case, for logs and keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Platform::Discord => "discord",
             Platform::Slack => "slack",
-        })
+        }
+    }
+
+    /// As people write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Discord => "Discord",
+            Platform::Slack => "Slack",
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
