@@ -83,6 +83,19 @@ pub fn build(
         )),
         (platform, None, Some(path)) => {
             let (route, body) = read_event_file(path)?;
+            let for_discord = route == Route::DiscordInteractions.path();
+            if for_discord != (platform == Platform::Discord) {
+                let (is, use_) = if for_discord {
+                    ("Discord", "discord")
+                } else {
+                    ("Slack", "slack")
+                };
+                bail!(
+                    "{} is a {is} request (route {route}); send it with `gavel send {use_} --file {}`",
+                    path.display(),
+                    path.display()
+                );
+            }
             Ok(match platform {
                 Platform::Discord => sign_discord(&credentials.signing_key()?, &route, body, now),
                 Platform::Slack => {
