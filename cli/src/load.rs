@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use ed25519_dalek::SigningKey;
 use gavel_shared::commands::CommandRegistry;
 use gavel_shared::edge::Route;
 
@@ -15,6 +16,7 @@ use crate::payloads::{self, Invoker};
 use crate::send::post;
 use crate::signing::{SignedRequest, sign_discord, sign_slack, unix_now};
 
+#[derive(Clone)]
 pub struct LoadOptions {
     pub url: String,
     pub requests: usize,
@@ -43,6 +45,57 @@ impl Measured {
     }
 }
 
+/// The request kinds driven after the `GET /healthz` baseline, in order.
+#[derive(Clone, Copy)]
+enum Kind {
+    DiscordPing,
+    DiscordCommand,
+    SlackCommand,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::DiscordPing, Kind::DiscordCommand, Kind::SlackCommand];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::DiscordPing => "discord PING",
+            Kind::DiscordCommand => "discord /ping",
+            Kind::SlackCommand => "slack /ping",
+        }
+    }
+
+    fn signed(
+        self,
+        credentials: &DevCredentials,
+        key: &SigningKey,
+        registry: &CommandRegistry,
+        now: i64,
+    ) -> Result<SignedRequest> {
+        let member = Invoker { moderator: false };
+        Ok(match self {
+            Kind::DiscordPing => sign_discord(
+                key,
+                Route::DiscordInteractions.path(),
+                payloads::discord_ping(),
+                now,
+            ),
+            Kind::DiscordCommand => sign_discord(
+                key,
+                Route::DiscordInteractions.path(),
+                payloads::discord_command(registry, "/ping", member)?,
+                now,
+            ),
+            Kind::SlackCommand => sign_slack(
+                &credentials.slack_signing_secret,
+                Route::SlackCommands.path(),
+                "application/x-www-form-urlencoded",
+                payloads::slack_command("/ping", member)?,
+                now,
+            ),
+        })
+    }
+}
+
 pub async fn run(credentials: &DevCredentials, options: LoadOptions) -> Result<()> {
     let url = reqwest::Url::parse(&options.url)?;
     let loopback = match url.host() {
@@ -54,63 +107,37 @@ pub async fn run(credentials: &DevCredentials, options: LoadOptions) -> Result<(
     if !loopback {
         bail!("gavel load only targets a server on this machine (127.0.0.0/8, ::1 or localhost)");
     }
+    if options.requests == 0 {
+        bail!("--requests must be at least 1");
+    }
     let key = credentials.signing_key()?;
     let registry = CommandRegistry::standard();
-    let member = Invoker { moderator: false };
-    let now = unix_now();
-
-    let mut kinds: Vec<(&'static str, Vec<SignedRequest>)> = Vec::new();
-    kinds.push((
-        "discord PING",
-        (0..options.requests)
-            .map(|_| {
-                sign_discord(
-                    &key,
-                    Route::DiscordInteractions.path(),
-                    payloads::discord_ping(),
-                    now,
-                )
-            })
-            .collect(),
-    ));
-    kinds.push((
-        "discord /ping",
-        (0..options.requests)
-            .map(|_| {
-                payloads::discord_command(&registry, "/ping", member)
-                    .map(|body| sign_discord(&key, Route::DiscordInteractions.path(), body, now))
-            })
-            .collect::<Result<_>>()?,
-    ));
-    kinds.push((
-        "slack /ping",
-        (0..options.requests)
-            .map(|_| {
-                payloads::slack_command("/ping", member).map(|body| {
-                    sign_slack(
-                        &credentials.slack_signing_secret,
-                        Route::SlackCommands.path(),
-                        "application/x-www-form-urlencoded",
-                        body,
-                        now,
-                    )
-                })
-            })
-            .collect::<Result<_>>()?,
-    ));
-
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(options.concurrency)
         .build()?;
     let deadline = Duration::from_secs(options.max_seconds);
+    // Open the connections (and wake the server) before anything is measured, so that the
+    // first kind does not pay for connection setup the others reuse.
+    let warm_up = LoadOptions {
+        requests: options.concurrency * 4,
+        ..options.clone()
+    };
+    drive_health(&client, &warm_up, deadline).await?;
     let baseline = drive_health(&client, &options, deadline).await?;
     let mut results = vec![baseline];
-    for (name, requests) in kinds {
+    for kind in Kind::ALL {
+        // Signed just before they are sent: each kind may run for up to --max-seconds, and a
+        // request signed at the start of a long run would fall outside the 5-minute replay
+        // window and be refused.
+        let now = unix_now();
+        let requests = (0..options.requests)
+            .map(|_| kind.signed(credentials, &key, &registry, now))
+            .collect::<Result<Vec<_>>>()?;
         results.push(
             drive(
                 &client,
                 &options.url,
-                name,
+                kind.name(),
                 requests,
                 options.concurrency,
                 deadline,
