@@ -437,11 +437,6 @@ impl Store for DynamoStore {
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         validate::transaction(&ops)?;
-        for op in &ops {
-            if let WriteOp::Increment { by, cap, .. } = op {
-                validate::increment(*by, *cap)?;
-            }
-        }
         let now = self.now();
         let mut items = ops
             .iter()

@@ -403,11 +403,6 @@ impl Store for EmbeddedStore {
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         validate::transaction(&ops)?;
-        for op in &ops {
-            if let WriteOp::Increment { by, cap, .. } = op {
-                validate::increment(*by, *cap)?;
-            }
-        }
         match self.write(ops).await {
             Ok(_) => Ok(()),
             Err((_, OpFailure::Store(error))) => Err(error),

@@ -230,6 +230,11 @@ pub mod validate {
                 "a transaction may write each key only once".to_owned(),
             ));
         }
+        for op in ops {
+            if let WriteOp::Increment { by, cap, .. } = op {
+                increment(*by, *cap)?;
+            }
+        }
         Ok(())
     }
 
