@@ -33,6 +33,7 @@ fn fixture_with(store: Arc<dyn Store>) -> Fixture {
         discord_public_key: Some(hex::encode(keys.pk.as_ref())),
         slack_signing_secret: Some(SLACK_SECRET.to_owned()),
         replay_window_secs: None,
+        component_secret: Some("a component secret for tests only".to_owned()),
     };
     let edge = settings
         .build_edge(

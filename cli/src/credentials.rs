@@ -65,6 +65,17 @@ impl DevCredentials {
         Ok((created, true))
     }
 
+    /// The secret that signs button and form ids under `gavel serve`: derived from the signing
+    /// seed, so it survives restarts without a new field in older credential files.
+    pub fn component_secret(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"gavel component ids\0")
+            .chain_update(self.discord_signing_seed.as_bytes())
+            .finalize();
+        hex::encode(digest)
+    }
+
     pub fn signing_key(&self) -> Result<SigningKey> {
         let mut seed = [0u8; 32];
         hex::decode_to_slice(&self.discord_signing_seed, &mut seed)

@@ -28,6 +28,7 @@ pub async fn run() -> Result<()> {
         discord_public_key: Some(credentials.discord_public_key.clone()),
         slack_signing_secret: Some(credentials.slack_signing_secret.clone()),
         replay_window_secs: None,
+        component_secret: Some(credentials.component_secret()),
     };
     // A throwaway store too: the demo leaves nothing behind.
     let data = tempfile::tempdir()?;

@@ -12,9 +12,11 @@ use axum::http::{StatusCode, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::embedded::EmbeddedStore;
+use gavel_shared::adapters::slack_http::SlackHttp;
 use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::edge::{Edge, MAX_BODY_BYTES, Route};
+use gavel_shared::slack::web::{RecordingSlackWeb, SlackWeb};
 use gavel_shared::store::Store;
 use tokio::net::TcpListener;
 
@@ -51,7 +53,10 @@ pub struct ResolvedSettings {
 /// credentials (made on first use).
 pub fn resolve_settings(data_dir: &Path) -> Result<ResolvedSettings> {
     let mut settings = EdgeSettings::from_env()?;
-    if settings.discord_public_key.is_some() && settings.slack_signing_secret.is_some() {
+    if settings.discord_public_key.is_some()
+        && settings.slack_signing_secret.is_some()
+        && settings.component_secret.is_some()
+    {
         return Ok(ResolvedSettings {
             settings,
             dev_credentials: None,
@@ -65,6 +70,9 @@ pub fn resolve_settings(data_dir: &Path) -> Result<ResolvedSettings> {
     settings
         .slack_signing_secret
         .get_or_insert_with(|| dev.slack_signing_secret.clone());
+    settings
+        .component_secret
+        .get_or_insert_with(|| dev.component_secret());
     Ok(ResolvedSettings {
         settings,
         dev_credentials: Some(dev),
@@ -153,14 +161,50 @@ pub async fn start(
     Ok((server, resolved.created))
 }
 
-/// Binds and starts serving in the background with the given settings and store.
+/// Binds and starts serving in the background with the given settings and store, and the
+/// Slack Web API the environment names (see [`slack_web_from_env`]).
 pub async fn start_with(
     addr: SocketAddr,
     settings: &EdgeSettings,
     dev_credentials: Option<DevCredentials>,
     store: Arc<dyn Store>,
 ) -> Result<RunningServer> {
-    let edge = Arc::new(settings.build_standard_edge(Serves::Both, store)?);
+    start_with_slack(
+        addr,
+        settings,
+        dev_credentials,
+        store,
+        slack_web_from_env()?,
+    )
+    .await
+}
+
+/// Locally, Slack calls are recorded and logged unless the environment names a bot token or an
+/// API base (a fake Slack): nobody needs a Slack workspace to try the flows.
+pub fn slack_web_from_env() -> Result<Arc<dyn SlackWeb>> {
+    let configured = ["SLACK_BOT_TOKEN", "SLACK_API_BASE"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()));
+    Ok(if configured {
+        Arc::new(SlackHttp::from_env().map_err(anyhow::Error::msg)?)
+    } else {
+        Arc::new(RecordingSlackWeb::new())
+    })
+}
+
+/// Like [`start_with`], with the given Slack Web API (the demo reads what it recorded).
+pub async fn start_with_slack(
+    addr: SocketAddr,
+    settings: &EdgeSettings,
+    dev_credentials: Option<DevCredentials>,
+    store: Arc<dyn Store>,
+    slack_web: Arc<dyn SlackWeb>,
+) -> Result<RunningServer> {
+    let edge = Arc::new(
+        settings
+            .build_standard_edge(Serves::Both, store)?
+            .with_slack_web(slack_web),
+    );
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::{Clock, SystemClock};
 use crate::commands::CommandRegistry;
 use crate::edge::Edge;
+use crate::flows::component_id::ComponentKey;
 use crate::store::Store;
 use crate::verify::{DEFAULT_REPLAY_WINDOW_SECS, DiscordVerifier, KeyError, SlackVerifier};
 
@@ -21,11 +22,14 @@ pub enum Serves {
 /// - `DISCORD_PUBLIC_KEY`: the application's public key, hex (not a secret).
 /// - `SLACK_SIGNING_SECRET`: the app's signing secret (a secret: set it from Secrets Manager).
 /// - `GAVEL_REPLAY_WINDOW_SECS`: how far a request timestamp may be from now (default 300).
+/// - `GAVEL_COMPONENT_SECRET`: signs the ids of buttons and forms (a secret, at least 16
+///   bytes; every instance must share it, so set it from Secrets Manager).
 #[derive(Clone, Default)]
 pub struct EdgeSettings {
     pub discord_public_key: Option<String>,
     pub slack_signing_secret: Option<String>,
     pub replay_window_secs: Option<i64>,
+    pub component_secret: Option<String>,
 }
 
 impl std::fmt::Debug for EdgeSettings {
@@ -37,6 +41,10 @@ impl std::fmt::Debug for EdgeSettings {
                 &self.slack_signing_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("replay_window_secs", &self.replay_window_secs)
+            .field(
+                "component_secret",
+                &self.component_secret.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -67,6 +75,7 @@ impl EdgeSettings {
             discord_public_key: non_empty_env("DISCORD_PUBLIC_KEY"),
             slack_signing_secret: non_empty_env("SLACK_SIGNING_SECRET"),
             replay_window_secs,
+            component_secret: non_empty_env("GAVEL_COMPONENT_SECRET"),
         })
     }
 
@@ -101,7 +110,15 @@ impl EdgeSettings {
                 Some(SlackVerifier::new(secret, window)?)
             }
         };
-        Ok(Edge::new(discord, slack, registry, clock, store))
+        let secret = self
+            .component_secret
+            .as_deref()
+            .ok_or(ConfigError::Missing("GAVEL_COMPONENT_SECRET"))?;
+        let key = ComponentKey::new(secret.as_bytes()).map_err(|problem| ConfigError::Invalid {
+            name: "GAVEL_COMPONENT_SECRET",
+            problem,
+        })?;
+        Ok(Edge::new(discord, slack, registry, clock, store).with_component_key(key))
     }
 
     /// The production edge: the standard commands on the system clock, over `store`.

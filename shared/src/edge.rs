@@ -16,9 +16,12 @@ use tracing::{Instrument, field};
 use crate::clock::Clock;
 use crate::commands::CommandRegistry;
 use crate::discord::{self, DiscordInbound};
+use crate::flows::FlowEngine;
+use crate::flows::component_id::ComponentKey;
 use crate::idempotency::{Claim, Claims, lifetimes};
-use crate::invocation::{Invocation, Platform};
-use crate::reply::Reply;
+use crate::invocation::{Action, Invocation, Platform};
+use crate::reply::{Reply, Response};
+use crate::slack::web::{RecordingSlackWeb, SlackWeb};
 use crate::slack::{self, CommandParse, SlackEvent};
 use crate::store::{Store, round_trips};
 use crate::verify::{DiscordVerifier, Rejection, SlackVerifier, discord_headers, slack_headers};
@@ -128,10 +131,15 @@ pub struct Edge {
     slack: Option<SlackVerifier>,
     registry: Arc<CommandRegistry>,
     clock: Arc<dyn Clock>,
+    store: Arc<dyn Store>,
     claims: Claims,
+    flows: FlowEngine,
+    slack_web: Arc<dyn SlackWeb>,
 }
 
 impl Edge {
+    /// An edge with a random component-id key (valid only in this process) and a Slack Web
+    /// API that records instead of sending; deployments set both with the `with_` methods.
     pub fn new(
         discord: Option<DiscordVerifier>,
         slack: Option<SlackVerifier>,
@@ -139,13 +147,29 @@ impl Edge {
         clock: Arc<dyn Clock>,
         store: Arc<dyn Store>,
     ) -> Self {
+        let flows = flow_engine(&registry, &store, &clock, ComponentKey::random());
         Self {
             discord,
             slack,
             registry,
-            claims: Claims::new(store, Arc::clone(&clock)),
+            claims: Claims::new(Arc::clone(&store), Arc::clone(&clock)),
             clock,
+            store,
+            flows,
+            slack_web: Arc::new(RecordingSlackWeb::new()),
         }
+    }
+
+    /// Signs component ids with the deployment's key, shared by every instance.
+    pub fn with_component_key(mut self, key: ComponentKey) -> Self {
+        self.flows = flow_engine(&self.registry, &self.store, &self.clock, key);
+        self
+    }
+
+    /// Where Slack `response_url` posts and `views.open` calls go.
+    pub fn with_slack_web(mut self, web: Arc<dyn SlackWeb>) -> Self {
+        self.slack_web = web;
+        self
     }
 
     /// Handles one HTTP request. Never panics on any input; every failure is a status code.
@@ -233,7 +257,7 @@ impl Edge {
                 }
                 match route {
                     Route::SlackCommands => self.slack_command(body, received_at).await,
-                    Route::SlackInteractions => slack_interaction(body),
+                    Route::SlackInteractions => self.slack_interaction(body, received_at).await,
                     _ => {
                         let retry = header(headers, slack_headers::RETRY_NUM);
                         self.slack_event(body, retry).await
@@ -282,15 +306,31 @@ impl Edge {
             Err(problem) => return bad_request(&problem),
         };
         record_invocation(&invocation);
-        let reply = self
-            .claim_then_dispatch(
-                &invocation,
-                "discord:interaction",
-                lifetimes::DISCORD_INTERACTION_SECS,
-                received_at,
-            )
-            .await;
-        EdgeResponse::serialized(&discord::render_reply(&reply))
+        let response = match invocation.action {
+            // Commands are claimed by interaction id before they run. Clicks and form
+            // submissions are not: the flow's versioned transition already lets exactly one
+            // of any number of copies act, and skipping the claim keeps them at two round
+            // trips (read the state, write the transition).
+            Action::Command(_) => {
+                self.claim_then_dispatch(
+                    &invocation,
+                    "discord:interaction",
+                    lifetimes::DISCORD_INTERACTION_SECS,
+                    received_at,
+                )
+                .await
+            }
+            Action::Component { .. } | Action::ModalSubmit { .. } => {
+                self.dispatch(&invocation, received_at).await
+            }
+        };
+        EdgeResponse::serialized(&discord::render_response(&response))
+    }
+
+    async fn dispatch(&self, invocation: &Invocation, received_at: Instant) -> Response {
+        self.registry
+            .dispatch(invocation, received_at, &self.flows)
+            .await
     }
 
     /// Claims the invocation's id, then runs it; a repeat is told it was already handled.
@@ -300,54 +340,141 @@ impl Edge {
         scope: &str,
         lifetime_secs: i64,
         received_at: Instant,
-    ) -> Reply {
+    ) -> Response {
         match self
             .claims
             .claim(scope, &invocation.id, lifetime_secs)
             .await
         {
-            Ok(Claim::First) => self.registry.dispatch(invocation, received_at).await,
+            Ok(Claim::First) => self.dispatch(invocation, received_at).await,
             Ok(Claim::Repeat) => {
                 tracing::info!("repeated request answered without acting");
-                Reply::ephemeral("This request was already handled; nothing was done twice.")
+                Reply::ephemeral("This request was already handled; nothing was done twice.").into()
             }
             Err(error) => {
                 tracing::error!(%error, "could not claim the request id");
                 Reply::ephemeral(
                     "Gavel could not reach its storage, so nothing was done. Please try again in a moment.",
                 )
+                .into()
             }
         }
     }
 
     async fn slack_command(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
-        let reply = match slack::parse_command(body, &self.registry) {
+        let (invocation, response) = match slack::parse_command(body, &self.registry) {
             // No claim here: Slack never retries a slash command and every invocation has
             // its own trigger id, so a claim would only cost a round trip. Commands with
             // effects guard them with their own conditional writes.
             Ok(CommandParse::Invocation(invocation)) => {
                 record_invocation(&invocation);
-                self.registry.dispatch(&invocation, received_at).await
+                let response = self.dispatch(&invocation, received_at).await;
+                (Some(invocation), response)
             }
-            Ok(CommandParse::Usage(reply)) => reply,
+            Ok(CommandParse::Usage(reply)) => (None, reply.into()),
             Err(problem) => return bad_request(&problem),
+        };
+        let reply = match response {
+            Response::Modal(modal) => {
+                let trigger = invocation.as_ref().and_then(|i| i.trigger_id.as_deref());
+                match self.open_slack_modal(trigger, &modal).await {
+                    // The form is open; an empty acknowledgement leaves the channel untouched.
+                    Ok(()) => return EdgeResponse::empty_ok(),
+                    Err(reply) => reply,
+                }
+            }
+            Response::Message(reply) | Response::Update(reply) | Response::FormDone(reply) => reply,
+            Response::FormErrors { fallback, .. } => fallback,
         };
         EdgeResponse::serialized(&slack::render_command_reply(&reply))
     }
+
+    /// Opens a form with `views.open`. The trigger id lives 3 seconds, so this happens here,
+    /// inside the acknowledgement, not in the worker.
+    async fn open_slack_modal(
+        &self,
+        trigger_id: Option<&str>,
+        modal: &crate::reply::Modal,
+    ) -> Result<(), Reply> {
+        let Some(trigger_id) = trigger_id else {
+            return Err(Reply::ephemeral(
+                "Slack sent no trigger id with this request, so the form could not be opened.",
+            ));
+        };
+        let view = match serde_json::to_value(slack::render_modal(modal)) {
+            Ok(view) => view,
+            Err(error) => {
+                tracing::error!(%error, "could not serialise a modal");
+                return Err(Reply::ephemeral(
+                    "The form could not be drawn; nothing was done.",
+                ));
+            }
+        };
+        self.slack_web
+            .open_view(trigger_id, &view)
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, "views.open failed");
+                Reply::ephemeral(format!(
+                    "Slack did not open the form ({error}). Please try again."
+                ))
+            })
+    }
+
+    /// Block actions: Slack reads nothing from the HTTP body, so the answer goes to the
+    /// `response_url` (or opens a form) and the body is an empty acknowledgement. View
+    /// submissions: the answer is the body (`response_action`).
+    async fn slack_interaction(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
+        let invocation = match slack::parse_interaction(body) {
+            Ok(Some(invocation)) => invocation,
+            Ok(None) => return EdgeResponse::empty_ok(),
+            Err(problem) => return bad_request(&problem),
+        };
+        record_invocation(&invocation);
+        let response = self.dispatch(&invocation, received_at).await;
+        match &invocation.action {
+            Action::ModalSubmit { .. } => {
+                EdgeResponse::serialized(&slack::render_view_submission(&response))
+            }
+            _ => {
+                match response {
+                    Response::Modal(modal) => {
+                        if let Err(reply) = self
+                            .open_slack_modal(invocation.trigger_id.as_deref(), &modal)
+                            .await
+                        {
+                            self.post_to_response_url(&invocation, &Response::Message(reply))
+                                .await;
+                        }
+                    }
+                    other => self.post_to_response_url(&invocation, &other).await,
+                }
+                EdgeResponse::empty_ok()
+            }
+        }
+    }
+
+    async fn post_to_response_url(&self, invocation: &Invocation, response: &Response) {
+        let Some(url) = invocation.response_url.as_deref() else {
+            tracing::warn!("block action without a response_url; the answer is dropped");
+            return;
+        };
+        let message = slack::render_response_url_message(response);
+        if let Err(error) = self.slack_web.respond(url, &message).await {
+            tracing::warn!(%error, "response_url post failed");
+        }
+    }
 }
 
-/// Slack shows nothing from the HTTP body of a block action, and a view submission answered
-/// with an empty 200 closes the modal; until flows exist there is nothing more to send.
-fn slack_interaction(body: &[u8]) -> EdgeResponse {
-    match slack::parse_interaction(body) {
-        Ok(Some(invocation)) => {
-            record_invocation(&invocation);
-            tracing::info!(action = ?invocation.action, "no handler for this interaction; acknowledged");
-            EdgeResponse::empty_ok()
-        }
-        Ok(None) => EdgeResponse::empty_ok(),
-        Err(problem) => bad_request(&problem),
-    }
+fn flow_engine(
+    registry: &CommandRegistry,
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    key: ComponentKey,
+) -> FlowEngine {
+    let mut engine = FlowEngine::new(Arc::clone(store), Arc::clone(clock), key);
+    registry.register_flows(&mut engine);
+    engine
 }
 
 impl Edge {

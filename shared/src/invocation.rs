@@ -171,4 +171,9 @@ pub struct Invocation {
     pub channel: Option<String>,
     pub actor: Actor,
     pub action: Action,
+    /// Slack: where to post follow-ups and message updates (`response_url`); Discord answers
+    /// in the HTTP response instead.
+    pub response_url: Option<String>,
+    /// Slack: the short-lived id that lets the app open a modal (`trigger_id`, 3 s).
+    pub trigger_id: Option<String>,
 }

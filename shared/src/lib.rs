@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod discord;
 pub mod edge;
+pub mod flows;
 pub mod idempotency;
 pub mod invocation;
 pub mod reply;

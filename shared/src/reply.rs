@@ -14,11 +14,29 @@ pub struct Field {
     pub value: String,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ButtonStyle {
+    Primary,
+    Secondary,
+    /// Destructive: bans, deletions.
+    Danger,
+}
+
+/// A button under a message. `id` is an encoded component id (see `flows::component_id`), so a
+/// click comes back to the flow that drew it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Button {
+    pub id: String,
+    pub label: String,
+    pub style: ButtonStyle,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reply {
     pub text: String,
     pub fields: Vec<Field>,
     pub visibility: Visibility,
+    pub buttons: Vec<Button>,
 }
 
 impl Reply {
@@ -27,6 +45,7 @@ impl Reply {
             text: text.into(),
             fields: Vec::new(),
             visibility: Visibility::Ephemeral,
+            buttons: Vec::new(),
         }
     }
 
@@ -45,8 +64,72 @@ impl Reply {
         self
     }
 
+    pub fn with_button(mut self, button: Button) -> Self {
+        self.buttons.push(button);
+        self
+    }
+
     pub fn is_ephemeral(&self) -> bool {
         self.visibility == Visibility::Ephemeral
+    }
+}
+
+/// A single-line or multi-line text box in a modal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextInput {
+    /// The field's id, as it comes back in the submission.
+    pub id: String,
+    pub label: String,
+    pub multiline: bool,
+    pub required: bool,
+    pub min_chars: Option<u16>,
+    pub max_chars: Option<u16>,
+    pub placeholder: Option<String>,
+    /// Pre-filled text (a draft being corrected).
+    pub value: Option<String>,
+}
+
+/// A form. Discord shows it as a modal (only as the first answer to a command or a click);
+/// Slack opens it as a view with the interaction's `trigger_id`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Modal {
+    /// An encoded component id, so the submission comes back to its flow.
+    pub id: String,
+    pub title: String,
+    pub submit_label: String,
+    pub inputs: Vec<TextInput>,
+}
+
+/// A problem with one submitted field, shown beside it where the platform can.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Everything a handler can answer with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Response {
+    /// A new message (Discord type 4; Slack the command's body or a `response_url` post).
+    Message(Reply),
+    /// Replace the message whose button was clicked (Discord type 7; Slack `replace_original`).
+    Update(Reply),
+    /// Open a form.
+    Modal(Modal),
+    /// A submitted form had problems. Slack shows them beside the fields and keeps the modal
+    /// open; Discord cannot, so `fallback` (with a button to reopen the form) is shown instead.
+    FormErrors {
+        errors: Vec<FieldError>,
+        fallback: Reply,
+    },
+    /// A submitted form was accepted: Slack replaces the modal with `reply` as a closing view,
+    /// Discord shows `reply` as a message.
+    FormDone(Reply),
+}
+
+impl From<Reply> for Response {
+    fn from(reply: Reply) -> Self {
+        Response::Message(reply)
     }
 }
 

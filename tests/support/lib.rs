@@ -53,6 +53,7 @@ pub fn test_settings() -> EdgeSettings {
         discord_public_key: Some(discord_test_public_key_hex()),
         slack_signing_secret: Some(SLACK_TEST_SIGNING_SECRET.to_owned()),
         replay_window_secs: None,
+        component_secret: Some("a component secret for tests only".to_owned()),
     }
 }
 

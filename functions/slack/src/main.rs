@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::lambda::handle_http_event;
+use gavel_shared::adapters::slack_http::SlackHttp;
 use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
@@ -14,7 +15,14 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     gavel_shared::telemetry::init_json();
     let store = Arc::new(DynamoStore::from_env(Arc::new(SystemClock)).await?);
-    let edge = Arc::new(EdgeSettings::from_env()?.build_standard_edge(Serves::Slack, store)?);
+    // This function holds the bot token (if set) because a form must open within the trigger
+    // id's 3 seconds; everything slower goes to the worker.
+    let slack_web = Arc::new(SlackHttp::from_env()?);
+    let edge = Arc::new(
+        EdgeSettings::from_env()?
+            .build_standard_edge(Serves::Slack, store)?
+            .with_slack_web(slack_web),
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
         let edge = Arc::clone(&edge);
         async move { Ok::<_, lambda_runtime::Error>(handle_http_event(&edge, event.payload).await) }

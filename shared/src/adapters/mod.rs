@@ -7,3 +7,6 @@ pub mod lambda;
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
+
+#[cfg(feature = "slack-web")]
+pub mod slack_http;

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use super::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
-use crate::reply::Reply;
+use crate::reply::{Reply, Response};
 
 /// `/help [command]`: the commands this invoker may use, or one command's options.
 pub struct Help;
@@ -24,7 +24,7 @@ impl Command for Help {
         &SPEC
     }
 
-    async fn run(&self, ctx: &CommandContext<'_>) -> Reply {
+    async fn run(&self, ctx: &CommandContext<'_>) -> Response {
         let available = ctx.registry.available_to(ctx.invocation);
         if let Some(wanted) = ctx.call.option("command").and_then(|v| v.as_str()) {
             let wanted = wanted.trim().trim_start_matches('/');
@@ -39,17 +39,18 @@ impl Command for Help {
                         let need = if opt.required { "required" } else { "optional" };
                         reply = reply.with_field(opt.name, format!("{} ({need})", opt.description));
                     }
-                    reply
+                    reply.into()
                 }
                 None => Reply::ephemeral(format!(
                     "There is no command `/{wanted}` that you can use. Run `/help` for the list."
-                )),
+                ))
+                .into(),
             };
         }
         let mut reply = Reply::ephemeral("Commands you can use:");
         for spec in available {
             reply = reply.with_field(spec.usage(), spec.description);
         }
-        reply
+        reply.into()
     }
 }

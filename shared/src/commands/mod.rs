@@ -6,16 +6,19 @@
 
 mod help;
 mod ping;
+pub mod report;
 
 use std::time::Instant;
 
 use async_trait::async_trait;
 
+use crate::flows::FlowEngine;
 use crate::invocation::{Action, Capability, CommandCall, Invocation};
-use crate::reply::Reply;
+use crate::reply::{Reply, Response};
 
 pub use help::Help;
 pub use ping::Ping;
+pub use report::{ListReports, Report};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptionKind {
@@ -66,12 +69,18 @@ pub struct CommandContext<'a> {
     pub registry: &'a CommandRegistry,
     /// When the edge received the request; `/ping` reports the time since.
     pub received_at: Instant,
+    /// Starts flows, and reaches the store and clock they use.
+    pub flows: &'a FlowEngine,
 }
 
 #[async_trait]
 pub trait Command: Send + Sync {
     fn spec(&self) -> &'static CommandSpec;
-    async fn run(&self, ctx: &CommandContext<'_>) -> Reply;
+
+    /// Registers the flows whose buttons and forms this command draws.
+    fn register_flows(&self, _engine: &mut FlowEngine) {}
+
+    async fn run(&self, ctx: &CommandContext<'_>) -> Response;
 }
 
 /// The commands this deployment serves.
@@ -86,7 +95,19 @@ impl CommandRegistry {
 
     /// Every command Gavel ships.
     pub fn standard() -> Self {
-        Self::new(vec![Box::new(Help), Box::new(Ping)])
+        Self::new(vec![
+            Box::new(Help),
+            Box::new(Ping),
+            Box::new(Report::new()),
+            Box::new(ListReports),
+        ])
+    }
+
+    /// Registers every command's flows with `engine`.
+    pub fn register_flows(&self, engine: &mut FlowEngine) {
+        for command in &self.commands {
+            command.register_flows(engine);
+        }
     }
 
     pub fn spec(&self, name: &str) -> Option<&'static CommandSpec> {
@@ -109,15 +130,22 @@ impl CommandRegistry {
             .map(|c| c.as_ref())
     }
 
-    /// Runs the invocation's action and returns the reply to render.
-    pub async fn dispatch(&self, invocation: &Invocation, received_at: Instant) -> Reply {
+    /// Runs the invocation's action (a command, or a click or form for a flow) and returns
+    /// what to render.
+    pub async fn dispatch(
+        &self,
+        invocation: &Invocation,
+        received_at: Instant,
+        flows: &FlowEngine,
+    ) -> Response {
         match &invocation.action {
-            Action::Command(call) => self.run_command(invocation, call, received_at).await,
-            // No flows are registered yet, so any button or modal is one this deployment
-            // does not know (an old message, or one from another app version).
-            Action::Component { .. } | Action::ModalSubmit { .. } => Reply::ephemeral(
-                "That button or form is no longer active. Run the command again to get a fresh one.",
-            ),
+            Action::Command(call) => self.run_command(invocation, call, received_at, flows).await,
+            Action::Component { .. } | Action::ModalSubmit { .. } => {
+                match flows.handle(invocation).await {
+                    Some(response) => response,
+                    None => Reply::ephemeral("That button or form is no longer active.").into(),
+                }
+            }
         }
     }
 
@@ -126,9 +154,10 @@ impl CommandRegistry {
         invocation: &Invocation,
         call: &CommandCall,
         received_at: Instant,
-    ) -> Reply {
+        flows: &FlowEngine,
+    ) -> Response {
         let Some(command) = self.find(&call.name) else {
-            return self.unknown_command(invocation, &call.name);
+            return self.unknown_command(invocation, &call.name).into();
         };
         let spec = command.spec();
         if !may_run(spec, invocation) {
@@ -136,13 +165,15 @@ impl CommandRegistry {
             return Reply::ephemeral(format!(
                 "You need the {needed} permission to use `/{}`.",
                 spec.name
-            ));
+            ))
+            .into();
         }
         let ctx = CommandContext {
             invocation,
             call,
             registry: self,
             received_at,
+            flows,
         };
         command.run(&ctx).await
     }
@@ -179,8 +210,13 @@ fn may_run(spec: &CommandSpec, invocation: &Invocation) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::clock::ManualClock;
+    use crate::flows::component_id::ComponentKey;
     use crate::invocation::{Actor, Capabilities, OptionValue, Platform};
+    use crate::store::{Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp};
 
     /// A moderator-only command, standing in for the moderation commands to come.
     struct Ban;
@@ -211,13 +247,70 @@ mod tests {
             &BAN
         }
 
-        async fn run(&self, _: &CommandContext<'_>) -> Reply {
-            Reply::public("banned")
+        async fn run(&self, _: &CommandContext<'_>) -> Response {
+            Reply::public("banned").into()
         }
     }
 
     fn registry() -> CommandRegistry {
         CommandRegistry::new(vec![Box::new(Help), Box::new(Ping), Box::new(Ban)])
+    }
+
+    /// These commands keep no state: a store that refuses every call proves they never
+    /// touch it (flows are tested over real stores in the tests crate).
+    struct NoStore;
+
+    #[async_trait]
+    impl Store for NoStore {
+        async fn get(&self, _: &ItemKey) -> Result<Option<Item>, StoreError> {
+            Err(refused())
+        }
+        async fn create(&self, _: NewItem) -> Result<Item, StoreError> {
+            Err(refused())
+        }
+        async fn update(&self, _: NewItem, _: u64) -> Result<Item, StoreError> {
+            Err(refused())
+        }
+        async fn delete(&self, _: &ItemKey, _: Option<u64>) -> Result<(), StoreError> {
+            Err(refused())
+        }
+        async fn increment(
+            &self,
+            _: &ItemKey,
+            _: i64,
+            _: Option<i64>,
+            _: Option<i64>,
+        ) -> Result<i64, StoreError> {
+            Err(refused())
+        }
+        async fn transact(&self, _: Vec<WriteOp>) -> Result<(), StoreError> {
+            Err(refused())
+        }
+        async fn query(&self, _: &str, _: &str, _: PageRequest) -> Result<Page, StoreError> {
+            Err(refused())
+        }
+        async fn due_by(&self, _: &str, _: i64, _: PageRequest) -> Result<Page, StoreError> {
+            Err(refused())
+        }
+    }
+
+    fn refused() -> StoreError {
+        StoreError::Backend("these tests must not touch the store".into())
+    }
+
+    fn flows() -> FlowEngine {
+        FlowEngine::new(
+            Arc::new(NoStore),
+            Arc::new(ManualClock::at_secs(1_764_000_000)),
+            ComponentKey::random(),
+        )
+    }
+
+    fn reply_of(response: Response) -> Reply {
+        match response {
+            Response::Message(reply) => reply,
+            other => panic!("expected a message, got {other:?}"),
+        }
     }
 
     fn invocation(
@@ -239,6 +332,8 @@ mod tests {
                 name: name.into(),
                 options,
             }),
+            response_url: None,
+            trigger_id: None,
         }
     }
 
@@ -247,9 +342,11 @@ mod tests {
     }
 
     async fn run(name: &str, options: Vec<(String, OptionValue)>, caps: Capabilities) -> Reply {
-        registry()
-            .dispatch(&invocation(name, options, caps), Instant::now())
-            .await
+        reply_of(
+            registry()
+                .dispatch(&invocation(name, options, caps), Instant::now(), &flows())
+                .await,
+        )
     }
 
     fn field_names(reply: &Reply) -> Vec<&str> {
@@ -403,8 +500,15 @@ mod tests {
                 fields: vec![],
             },
         ] {
+            let submitted = matches!(action, Action::ModalSubmit { .. });
             invocation.action = action;
-            let reply = registry().dispatch(&invocation, Instant::now()).await;
+            let response = registry()
+                .dispatch(&invocation, Instant::now(), &flows())
+                .await;
+            let reply = match (response, submitted) {
+                (Response::Message(reply), false) | (Response::FormDone(reply), true) => reply,
+                (other, _) => panic!("unexpected {other:?}"),
+            };
             assert!(reply.is_ephemeral());
             assert!(reply.text.contains("no longer active"), "{}", reply.text);
         }

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use super::{Command, CommandContext, CommandSpec};
-use crate::reply::Reply;
+use crate::reply::{Reply, Response};
 
 /// `/ping`: proves the endpoint is wired up, and how fast it answers.
 pub struct Ping;
@@ -19,7 +19,7 @@ impl Command for Ping {
         &SPEC
     }
 
-    async fn run(&self, ctx: &CommandContext<'_>) -> Reply {
+    async fn run(&self, ctx: &CommandContext<'_>) -> Response {
         let micros = ctx.received_at.elapsed().as_micros();
         Reply::ephemeral(format!(
             "Pong! Gavel {} handled this in {}.{:03} ms.",
@@ -27,5 +27,6 @@ impl Command for Ping {
             micros / 1000,
             micros % 1000
         ))
+        .into()
     }
 }

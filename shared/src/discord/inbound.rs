@@ -111,6 +111,8 @@ fn to_invocation(interaction: Interaction) -> Result<Invocation, String> {
         channel: interaction.channel.map(|c| c.id.to_string()),
         actor,
         action,
+        response_url: None,
+        trigger_id: None,
     })
 }
 

@@ -5,7 +5,7 @@ mod inbound;
 mod render;
 
 pub use inbound::{DiscordInbound, parse_interaction};
-pub use render::{PONG, autocomplete_empty, render_reply};
+pub use render::{PONG, autocomplete_empty, render_reply, render_response};
 
 /// Discord rejects message content over this many characters.
 pub const MAX_CONTENT_CHARS: usize = 2000;

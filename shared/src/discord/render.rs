@@ -1,27 +1,133 @@
-use twilight_model::channel::message::{AllowedMentions, MessageFlags};
+use twilight_model::channel::message::component::{
+    ActionRow, Button as DiscordButton, ButtonStyle as DiscordButtonStyle, Label,
+    TextInput as DiscordTextInput, TextInputStyle,
+};
+use twilight_model::channel::message::{AllowedMentions, Component, MessageFlags};
 use twilight_model::http::interaction::{
     InteractionResponse, InteractionResponseData, InteractionResponseType,
 };
 
 use super::MAX_CONTENT_CHARS;
-use crate::reply::{Reply, truncate_chars};
+use crate::reply::{ButtonStyle, Modal, Reply, Response, truncate_chars};
+
+/// Discord's limits: 5 buttons per row, 80-character button labels, 45-character modal
+/// titles and labels.
+const BUTTONS_PER_ROW: usize = 5;
+const MAX_ROWS: usize = 5;
+const BUTTON_LABEL_MAX: usize = 80;
+const MODAL_TEXT_MAX: usize = 45;
 
 /// The answer to a PING, pre-serialised: it is on the path Discord uses to health-check us.
 pub const PONG: &str = r#"{"type":1}"#;
 
 /// A message response (type 4) carrying the reply.
 pub fn render_reply(reply: &Reply) -> InteractionResponse {
+    message(InteractionResponseType::ChannelMessageWithSource, reply)
+}
+
+/// Any handler answer: a message (4), an update of the clicked message (7) or a modal (9).
+/// Form errors become a message, since Discord cannot mark a modal's fields.
+pub fn render_response(response: &Response) -> InteractionResponse {
+    match response {
+        Response::Message(reply) | Response::FormDone(reply) => render_reply(reply),
+        Response::FormErrors { fallback, .. } => render_reply(fallback),
+        Response::Update(reply) => message(InteractionResponseType::UpdateMessage, reply),
+        Response::Modal(modal) => render_modal(modal),
+    }
+}
+
+fn message(kind: InteractionResponseType, reply: &Reply) -> InteractionResponse {
     let mut content = reply.text.clone();
     for field in &reply.fields {
         content.push_str(&format!("\n**{}**\n{}", field.name, field.value));
     }
+    let rows: Vec<Component> = reply
+        .buttons
+        .chunks(BUTTONS_PER_ROW)
+        .take(MAX_ROWS)
+        .map(|chunk| {
+            Component::ActionRow(ActionRow {
+                id: None,
+                components: chunk
+                    .iter()
+                    .map(|b| {
+                        Component::Button(DiscordButton {
+                            custom_id: Some(b.id.clone()),
+                            disabled: false,
+                            emoji: None,
+                            id: None,
+                            label: Some(truncate_chars(&b.label, BUTTON_LABEL_MAX).into_owned()),
+                            sku_id: None,
+                            style: match b.style {
+                                ButtonStyle::Primary => DiscordButtonStyle::Primary,
+                                ButtonStyle::Secondary => DiscordButtonStyle::Secondary,
+                                ButtonStyle::Danger => DiscordButtonStyle::Danger,
+                            },
+                            url: None,
+                        })
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    // An update always sends its rows, even none: that is what removes stale buttons.
+    let components =
+        (kind == InteractionResponseType::UpdateMessage || !rows.is_empty()).then_some(rows);
     InteractionResponse {
-        kind: InteractionResponseType::ChannelMessageWithSource,
+        kind,
         data: Some(InteractionResponseData {
             content: Some(truncate_chars(&content, MAX_CONTENT_CHARS).into_owned()),
-            flags: reply.is_ephemeral().then_some(MessageFlags::EPHEMERAL),
+            // An update keeps the original message's flags; Discord rejects changing them.
+            flags: (kind == InteractionResponseType::ChannelMessageWithSource
+                && reply.is_ephemeral())
+            .then_some(MessageFlags::EPHEMERAL),
+            components,
             // Replies echo user-supplied text (reasons, names); never let it ping anyone.
             allowed_mentions: Some(AllowedMentions::default()),
+            ..Default::default()
+        }),
+    }
+}
+
+/// A modal (type 9): each text input inside a label.
+fn render_modal(modal: &Modal) -> InteractionResponse {
+    let components = modal
+        .inputs
+        .iter()
+        .take(MAX_ROWS)
+        .map(|input| {
+            Component::Label(Label {
+                component: Box::new(Component::TextInput(DiscordTextInput {
+                    custom_id: input.id.clone(),
+                    id: None,
+                    #[allow(deprecated)]
+                    label: None,
+                    max_length: input.max_chars,
+                    min_length: input.min_chars,
+                    placeholder: input
+                        .placeholder
+                        .as_deref()
+                        .map(|p| truncate_chars(p, 100).into_owned()),
+                    required: Some(input.required),
+                    style: if input.multiline {
+                        TextInputStyle::Paragraph
+                    } else {
+                        TextInputStyle::Short
+                    },
+                    value: input.value.clone(),
+                })),
+                description: None,
+                id: None,
+                label: truncate_chars(&input.label, MODAL_TEXT_MAX).into_owned(),
+            })
+        })
+        .collect();
+    InteractionResponse {
+        kind: InteractionResponseType::Modal,
+        data: Some(InteractionResponseData {
+            custom_id: Some(modal.id.clone()),
+            title: Some(truncate_chars(&modal.title, MODAL_TEXT_MAX).into_owned()),
+            components: Some(components),
             ..Default::default()
         }),
     }

@@ -35,6 +35,7 @@ pub fn parse_command(body: &[u8], registry: &CommandRegistry) -> Result<CommandP
         },
         None => Vec::<(String, OptionValue)>::new(),
     };
+    let trigger_id = event.trigger_id.0.clone();
     Ok(CommandParse::Invocation(Box::new(Invocation {
         id: event.trigger_id.0,
         platform: Platform::Slack,
@@ -47,6 +48,8 @@ pub fn parse_command(body: &[u8], registry: &CommandRegistry) -> Result<CommandP
             capabilities: Capabilities::NONE,
         },
         action: Action::Command(CommandCall { name, options }),
+        response_url: Some(event.response_url.0.to_string()),
+        trigger_id: Some(trigger_id),
     })))
 }
 
@@ -102,6 +105,8 @@ pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, String> {
                 action: Action::Component {
                     custom_id: action.action_id.0.clone(),
                 },
+                response_url: ev.response_url.as_ref().map(|u| u.0.to_string()),
+                trigger_id: Some(ev.trigger_id.0.clone()),
             })
         }
         SlackInteractionEvent::ViewSubmission(ev) => {
@@ -128,6 +133,8 @@ pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, String> {
                 channel: None,
                 actor: actor(ev.user.id.0.clone()),
                 action: Action::ModalSubmit { custom_id, fields },
+                response_url: None,
+                trigger_id: ev.trigger_id.as_ref().map(|t| t.0.clone()),
             })
         }
         _ => None,

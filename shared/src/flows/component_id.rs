@@ -1,0 +1,314 @@
+//! Component ids: what Gavel puts in a button's `custom_id` (Discord) or `action_id` (Slack),
+//! and in a modal's `custom_id` / `callback_id`, so that a click or a submission finds its way
+//! back to the flow that drew it.
+//!
+//! `g1:{flow}:{nonce}:{version}:{event}:{mac}`, at most 86 characters (Discord allows 100):
+//! - `flow` names the state machine, `event` the transition the component asks for;
+//! - `nonce` names one run of the flow (a restarted flow gets a new one, so old buttons cannot
+//!   act on the new run), `version` the state version the component was drawn for (a second
+//!   click on a handled button finds the version moved);
+//! - `mac` is a truncated HMAC-SHA256 over all of that plus the platform, tenant and user the id
+//!   was drawn for, under a deployment secret. An edited or forged id, or one replayed by
+//!   another user or in another community, fails the check and is never executed.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::invocation::Platform;
+
+const PREFIX: &str = "g1";
+/// 12 bytes of MAC (96 bits): forging one by guessing is out of reach, and it keeps ids short.
+const MAC_BYTES: usize = 12;
+pub const MAX_NAME_CHARS: usize = 16;
+pub const MAX_NONCE_CHARS: usize = 12;
+
+/// Discord's limit on `custom_id`, the tighter of the two platforms.
+pub const MAX_ID_CHARS: usize = 100;
+
+/// The decoded parts of a component id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComponentId {
+    pub flow: String,
+    pub nonce: String,
+    pub version: u64,
+    pub event: String,
+}
+
+/// Who an id was drawn for; part of the MAC, not of the id.
+#[derive(Clone, Copy, Debug)]
+pub struct Binding<'a> {
+    pub platform: Platform,
+    pub tenant: &'a str,
+    pub user: &'a str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// Not one of ours: another app's component, or an id from before flows existed.
+    #[error("not a Gavel component id")]
+    Foreign,
+    #[error("malformed component id")]
+    Malformed,
+    /// Well-formed, but the MAC does not match: edited, forged, or drawn for someone else.
+    #[error("component id failed its integrity check")]
+    Forged,
+}
+
+/// The deployment's secret for component ids. Every instance must share it (it comes from the
+/// environment), or ids drawn by one instance would be refused by another.
+#[derive(Clone)]
+pub struct ComponentKey {
+    mac: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for ComponentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ComponentKey(<redacted>)")
+    }
+}
+
+impl ComponentKey {
+    /// At least 16 bytes of secret; shorter keys are refused.
+    pub fn new(secret: &[u8]) -> Result<Self, String> {
+        if secret.len() < 16 {
+            return Err(format!(
+                "the component id secret must be at least 16 bytes, got {}",
+                secret.len()
+            ));
+        }
+        let mac = Hmac::<Sha256>::new_from_slice(secret).map_err(|e| e.to_string())?;
+        Ok(Self { mac })
+    }
+
+    /// A fresh random key, for a single process (tests, one-off tools).
+    pub fn random() -> Self {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).expect("the operating system's random source is available");
+        Self::new(&secret).expect("32 bytes is long enough")
+    }
+
+    /// Encodes `id` for `binding`. Panics only on names the code itself chose badly (checked by
+    /// the flows' own tests), never on request data.
+    pub fn encode(&self, id: &ComponentId, binding: Binding<'_>) -> String {
+        debug_assert!(valid_name(&id.flow, MAX_NAME_CHARS), "flow {:?}", id.flow);
+        debug_assert!(
+            valid_name(&id.event, MAX_NAME_CHARS),
+            "event {:?}",
+            id.event
+        );
+        debug_assert!(
+            valid_name(&id.nonce, MAX_NONCE_CHARS),
+            "nonce {:?}",
+            id.nonce
+        );
+        let body = format!(
+            "{PREFIX}:{}:{}:{}:{}",
+            id.flow, id.nonce, id.version, id.event
+        );
+        let tag = self.tag(&body, binding);
+        format!("{body}:{}", URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    /// Decodes and checks an id received in a click or submission by `binding`'s user.
+    pub fn decode(&self, raw: &str, binding: Binding<'_>) -> Result<ComponentId, IdError> {
+        let Some(rest) = raw.strip_prefix("g1:") else {
+            return Err(IdError::Foreign);
+        };
+        if raw.len() > MAX_ID_CHARS {
+            return Err(IdError::Malformed);
+        }
+        let parts: Vec<&str> = rest.split(':').collect();
+        let [flow, nonce, version, event, mac] = parts[..] else {
+            return Err(IdError::Malformed);
+        };
+        if !valid_name(flow, MAX_NAME_CHARS)
+            || !valid_name(event, MAX_NAME_CHARS)
+            || !valid_name(nonce, MAX_NONCE_CHARS)
+            || version.is_empty()
+            || !version.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(IdError::Malformed);
+        }
+        let version: u64 = version.parse().map_err(|_| IdError::Malformed)?;
+        let mac = URL_SAFE_NO_PAD
+            .decode(mac)
+            .map_err(|_| IdError::Malformed)?;
+        if mac.len() != MAC_BYTES {
+            return Err(IdError::Malformed);
+        }
+        let body = &raw[..raw.len() - raw.rsplit(':').next().map_or(0, |m| m.len() + 1)];
+        let mut check = self.mac.clone();
+        feed(&mut check, body, binding);
+        // Constant-time comparison of the truncated tag.
+        check
+            .verify_truncated_left(&mac)
+            .map_err(|_| IdError::Forged)?;
+        Ok(ComponentId {
+            flow: flow.to_owned(),
+            nonce: nonce.to_owned(),
+            version,
+            event: event.to_owned(),
+        })
+    }
+
+    fn tag(&self, body: &str, binding: Binding<'_>) -> [u8; MAC_BYTES] {
+        let mut mac = self.mac.clone();
+        feed(&mut mac, body, binding);
+        let full = mac.finalize().into_bytes();
+        let mut tag = [0u8; MAC_BYTES];
+        tag.copy_from_slice(&full[..MAC_BYTES]);
+        tag
+    }
+}
+
+/// Length-prefixed fields, so no two different bindings feed the same bytes.
+fn feed(mac: &mut Hmac<Sha256>, body: &str, binding: Binding<'_>) {
+    for part in [
+        body,
+        binding.platform.as_str(),
+        binding.tenant,
+        binding.user,
+    ] {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part.as_bytes());
+    }
+}
+
+/// Names and nonces: 1 to `max` characters of `[A-Za-z0-9_-]`, so `:` can separate them.
+pub fn valid_name(name: &str, max: usize) -> bool {
+    !name.is_empty()
+        && name.len() <= max
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn key() -> ComponentKey {
+        ComponentKey::new(b"a test secret of enough length").unwrap()
+    }
+
+    fn bind<'a>(user: &'a str) -> Binding<'a> {
+        Binding {
+            platform: Platform::Discord,
+            tenant: "1174109840998400000",
+            user,
+        }
+    }
+
+    fn sample() -> ComponentId {
+        ComponentId {
+            flow: "confirm".into(),
+            nonce: "Ab3_-x9Q".into(),
+            version: 7,
+            event: "yes".into(),
+        }
+    }
+
+    #[test]
+    fn round_trips_and_fits_discords_limit_at_the_longest() {
+        let id = sample();
+        let raw = key().encode(&id, bind("u1"));
+        assert_eq!(key().decode(&raw, bind("u1")), Ok(id));
+        let longest = ComponentId {
+            flow: "f".repeat(MAX_NAME_CHARS),
+            nonce: "n".repeat(MAX_NONCE_CHARS),
+            version: u64::MAX,
+            event: "e".repeat(MAX_NAME_CHARS),
+        };
+        let raw = key().encode(&longest, bind("u1"));
+        assert!(raw.len() <= MAX_ID_CHARS, "{} chars: {raw}", raw.len());
+        assert_eq!(key().decode(&raw, bind("u1")), Ok(longest));
+    }
+
+    #[test]
+    fn another_user_tenant_platform_or_key_is_refused() {
+        let raw = key().encode(&sample(), bind("u1"));
+        assert_eq!(key().decode(&raw, bind("u2")), Err(IdError::Forged));
+        let other_tenant = Binding {
+            tenant: "other",
+            ..bind("u1")
+        };
+        assert_eq!(key().decode(&raw, other_tenant), Err(IdError::Forged));
+        let slack = Binding {
+            platform: Platform::Slack,
+            ..bind("u1")
+        };
+        assert_eq!(key().decode(&raw, slack), Err(IdError::Forged));
+        let other_key = ComponentKey::new(b"another secret, also long enough").unwrap();
+        assert_eq!(other_key.decode(&raw, bind("u1")), Err(IdError::Forged));
+    }
+
+    #[test]
+    fn editing_the_version_or_event_is_detected() {
+        let raw = key().encode(&sample(), bind("u1"));
+        for (from, to) in [(":7:", ":8:"), (":yes:", ":no:"), (":confirm:", ":report:")] {
+            let edited = raw.replacen(from, to, 1);
+            assert_ne!(edited, raw);
+            assert_eq!(
+                key().decode(&edited, bind("u1")),
+                Err(IdError::Forged),
+                "{edited}"
+            );
+        }
+    }
+
+    #[test]
+    fn foreign_and_malformed_ids_are_told_apart() {
+        assert_eq!(
+            key().decode("confirm_ban", bind("u")),
+            Err(IdError::Foreign)
+        );
+        assert_eq!(key().decode("", bind("u")), Err(IdError::Foreign));
+        for bad in [
+            "g1:",
+            "g1:a:b:c:d:e",
+            "g1:a:b:1:d",
+            "g1:a:b:1:d:e:f",
+            "g1:a:b:-1:d:AAAAAAAAAAAAAAAA",
+            "g1:a b:n:1:d:AAAAAAAAAAAAAAAA",
+            "g1:a:n:1:d:AAAA",
+            "g1:a:n:99999999999999999999999:d:AAAAAAAAAAAAAAAA",
+        ] {
+            assert_eq!(
+                key().decode(bad, bind("u")),
+                Err(IdError::Malformed),
+                "{bad}"
+            );
+        }
+        let long = format!("g1:{}", "a".repeat(200));
+        assert_eq!(key().decode(&long, bind("u")), Err(IdError::Malformed));
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert!(ComponentKey::new(b"short").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_arbitrary_text_never_panics_and_never_accepts_unsigned_ids(raw in "\\PC{0,120}") {
+            let result = key().decode(&raw, bind("u1"));
+            prop_assert!(result.is_err());
+        }
+
+        #[test]
+        fn any_single_character_change_is_refused(pos in 0usize..60, ch in "[a-zA-Z0-9:_-]") {
+            let raw = key().encode(&sample(), bind("u1"));
+            let pos = pos % raw.len();
+            let mut edited: Vec<char> = raw.chars().collect();
+            let replacement = ch.chars().next().unwrap();
+            prop_assume!(edited[pos] != replacement);
+            edited[pos] = replacement;
+            let edited: String = edited.into_iter().collect();
+            prop_assert!(key().decode(&edited, bind("u1")).is_err(), "{}", edited);
+        }
+    }
+}

@@ -1,0 +1,553 @@
+//! Conversation flows: multi-step interactions (confirm a ban, fill a form) as typed state
+//! machines whose state lives in the store, so any instance can take the next click.
+//!
+//! - A [`Machine`] declares its states and events as Rust types and all its transitions in one
+//!   function, [`Machine::step`]. An event that does not apply in the current state is answered
+//!   with a clear ephemeral message ([`Step::Invalid`]), not an error.
+//! - State is stored per (platform, tenant, user, flow) with a version and an expiry (five
+//!   minutes unless the machine says otherwise). A transition is **one conditional write on the
+//!   version**, together with the transition's own effects in the same transaction: of two
+//!   concurrent clicks exactly one commits; the other is told it was already handled.
+//! - Buttons and modals carry [`component_id`]s naming the flow, the run and the version they
+//!   were drawn for, under a MAC: forged or edited ids are refused, never executed.
+//! - A flow whose state has expired answers that it expired and how to start again, and
+//!   replaces the clicked message so its stale buttons are gone.
+
+pub mod component_id;
+pub mod confirm;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::invocation::{Action, Invocation};
+use crate::reply::{Button, ButtonStyle, FieldError, Modal, Reply, Response, TextInput};
+use crate::store::{ItemKey, NewItem, Store, StoreError, WriteOp};
+use component_id::{Binding, ComponentId, ComponentKey, IdError};
+
+/// How long a flow waits for its next step unless the machine says otherwise.
+pub const DEFAULT_LIFETIME_SECS: i64 = 5 * 60;
+
+/// A button event or form submission a machine understands, encoded as a short code in
+/// component ids (`[A-Za-z0-9_-]`, at most 16 characters).
+pub trait FlowEvent: Sized + Copy + Send + Sync + 'static {
+    fn code(self) -> &'static str;
+    fn from_code(code: &str) -> Option<Self>;
+}
+
+/// What arrived for the flow.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input<E> {
+    Click(E),
+    /// A submitted form, with its text inputs by id.
+    Submit(E, Vec<(String, String)>),
+}
+
+impl<E: Copy> Input<E> {
+    pub fn event(&self) -> E {
+        match self {
+            Input::Click(e) | Input::Submit(e, _) => *e,
+        }
+    }
+}
+
+/// A button a machine draws; the engine turns `event` into a signed component id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowButton<E> {
+    pub event: E,
+    pub label: String,
+    pub style: ButtonStyle,
+}
+
+impl<E> FlowButton<E> {
+    pub fn new(event: E, label: impl Into<String>, style: ButtonStyle) -> Self {
+        Self {
+            event,
+            label: label.into(),
+            style,
+        }
+    }
+}
+
+/// A form a machine draws; submitting it sends `event`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FlowModal<E> {
+    pub event: E,
+    pub title: String,
+    pub submit_label: String,
+    pub inputs: Vec<TextInput>,
+}
+
+/// What to show after a step, before ids are drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub enum View<E> {
+    /// A new message.
+    Message {
+        reply: Reply,
+        buttons: Vec<FlowButton<E>>,
+    },
+    /// Replace the message whose button was clicked.
+    Update {
+        reply: Reply,
+        buttons: Vec<FlowButton<E>>,
+    },
+    Modal(FlowModal<E>),
+    /// A submitted form had problems (see [`Response::FormErrors`]).
+    FormErrors {
+        errors: Vec<FieldError>,
+        fallback: Reply,
+        buttons: Vec<FlowButton<E>>,
+    },
+    /// A submitted form was accepted (see [`Response::FormDone`]).
+    FormDone(Reply),
+}
+
+impl<E> View<E> {
+    pub fn message(reply: Reply) -> Self {
+        View::Message {
+            reply,
+            buttons: Vec::new(),
+        }
+    }
+
+    pub fn update(reply: Reply) -> Self {
+        View::Update {
+            reply,
+            buttons: Vec::new(),
+        }
+    }
+}
+
+/// The outcome of one event in one state: the one place a machine's transitions are declared.
+#[derive(Debug)]
+pub enum Step<S, E> {
+    /// Move to `state`. `effects` commit in the same transaction as the state change, so they
+    /// happen exactly once or not at all.
+    Goto {
+        state: S,
+        effects: Vec<WriteOp>,
+        view: View<E>,
+    },
+    /// The run is over, with `effects`, in one transaction. A marker stays until the run's
+    /// expiry so late clicks are told it was already handled.
+    Finish {
+        effects: Vec<WriteOp>,
+        view: View<E>,
+    },
+    /// Nothing changes (for example: reopen a form); components keep the current version.
+    Stay { view: View<E> },
+    /// The event does not apply in this state; the message says why, ephemerally.
+    Invalid(String),
+}
+
+/// What a step may look at.
+pub struct StepContext<'a> {
+    pub invocation: &'a Invocation,
+    pub now_secs: i64,
+    pub store: &'a Arc<dyn Store>,
+}
+
+#[async_trait]
+pub trait Machine: Send + Sync + 'static {
+    /// The flow's name in component ids and store keys (`[a-z0-9-]`, at most 16 characters).
+    const NAME: &'static str;
+    type State: Serialize + DeserializeOwned + Send + Sync + 'static;
+    type Event: FlowEvent;
+
+    fn lifetime_secs(&self) -> i64 {
+        DEFAULT_LIFETIME_SECS
+    }
+
+    /// How to start again, said when a click arrives after the flow expired.
+    fn restart_hint(&self) -> String;
+
+    /// The transition table.
+    async fn step(
+        &self,
+        ctx: &StepContext<'_>,
+        state: Self::State,
+        input: Input<Self::Event>,
+    ) -> Step<Self::State, Self::Event>;
+}
+
+/// A machine with its types erased, so the engine can hold machines of every kind.
+#[async_trait]
+trait ErasedMachine: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn advance(&self, engine: &FlowEngine, run: Run<'_>) -> Response;
+}
+
+/// A decoded click or submission for a machine.
+struct Run<'a> {
+    invocation: &'a Invocation,
+    id: ComponentId,
+    fields: Option<Vec<(String, String)>>,
+}
+
+struct Typed<M>(Arc<M>);
+
+#[async_trait]
+impl<M: Machine> ErasedMachine for Typed<M> {
+    fn name(&self) -> &'static str {
+        M::NAME
+    }
+
+    async fn advance(&self, engine: &FlowEngine, run: Run<'_>) -> Response {
+        engine.advance(self.0.as_ref(), run).await
+    }
+}
+
+/// The stored form of a run. A finished run keeps a marker (`state: None`) until it expires,
+/// so a late second click learns it was already handled instead of "expired".
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored<S> {
+    state: Option<S>,
+}
+
+/// Runs flows: starts them from commands, and takes every click and submission.
+pub struct FlowEngine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    key: ComponentKey,
+    machines: Vec<Arc<dyn ErasedMachine>>,
+}
+
+impl FlowEngine {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, key: ComponentKey) -> Self {
+        Self {
+            store,
+            clock,
+            key,
+            machines: Vec::new(),
+        }
+    }
+
+    /// Registers a machine so its components can be routed back to it.
+    pub fn register<M: Machine>(&mut self, machine: Arc<M>) {
+        assert!(
+            component_id::valid_name(M::NAME, component_id::MAX_NAME_CHARS),
+            "flow name {:?} is not a valid component id name",
+            M::NAME
+        );
+        assert!(
+            self.machines.iter().all(|m| m.name() != M::NAME),
+            "flow {:?} registered twice",
+            M::NAME
+        );
+        self.machines.push(Arc::new(Typed(machine)));
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now_secs(&self) -> i64 {
+        self.clock.now_secs()
+    }
+
+    /// Where one run of a flow is stored: per platform, tenant and user, then flow and run.
+    /// Each run has its own item, so a user may have several in flight (two `/report`s in two
+    /// channels) and each message's buttons act on their own run.
+    pub fn state_key(invocation: &Invocation, flow: &str, nonce: &str) -> ItemKey {
+        ItemKey::new(
+            format!(
+                "{}:{}#flow#{}",
+                invocation.platform, invocation.tenant, invocation.actor.id
+            ),
+            format!("{flow}#{nonce}"),
+        )
+    }
+
+    /// Starts a run of `machine` for the invoking user in `state`, and draws `view`. One
+    /// conditional create: the same interaction delivered twice starts one run.
+    pub async fn start<M: Machine>(
+        &self,
+        machine: &M,
+        invocation: &Invocation,
+        state: M::State,
+        view: View<M::Event>,
+    ) -> Response {
+        let nonce = nonce_for(&invocation.id);
+        let key = Self::state_key(invocation, M::NAME, &nonce);
+        let expires_at = self.clock.now_secs() + machine.lifetime_secs();
+        let data = match serde_json::to_value(Stored { state: Some(state) }) {
+            Ok(data) => data,
+            Err(error) => return internal_error(M::NAME, &error.to_string()),
+        };
+        match self
+            .store
+            .create(NewItem::new(key, data).expiring_at(expires_at))
+            .await
+        {
+            Ok(stored) => self.draw(invocation, M::NAME, &nonce, stored.version, view),
+            Err(StoreError::AlreadyExists) => already_handled(),
+            Err(error) => storage_failure(M::NAME, &error),
+        }
+    }
+
+    /// Handles a click or submission. `None` when the action is a command.
+    pub async fn handle(&self, invocation: &Invocation) -> Option<Response> {
+        let (raw, fields) = match &invocation.action {
+            Action::Command(_) => return None,
+            Action::Component { custom_id } => (custom_id.as_str(), None),
+            Action::ModalSubmit { custom_id, fields } => (custom_id.as_str(), Some(fields.clone())),
+        };
+        let submitted = fields.is_some();
+        let id = match self.key.decode(raw, binding(invocation)) {
+            Ok(id) => id,
+            Err(IdError::Foreign) | Err(IdError::Malformed) => {
+                tracing::info!("component id is not one of ours");
+                return Some(no_longer_active(submitted));
+            }
+            Err(IdError::Forged) => {
+                tracing::warn!(
+                    user = invocation.actor.id,
+                    "component id failed its integrity check; refused"
+                );
+                return Some(Response::Message(Reply::ephemeral(
+                    "That button isn't valid for you, so nothing was done. If someone else ran the command, ask them, or run it yourself.",
+                )));
+            }
+        };
+        let Some(machine) = self.machines.iter().find(|m| m.name() == id.flow) else {
+            return Some(no_longer_active(submitted));
+        };
+        let run = Run {
+            invocation,
+            id,
+            fields,
+        };
+        Some(machine.advance(self, run).await)
+    }
+
+    async fn advance<M: Machine>(&self, machine: &M, run: Run<'_>) -> Response {
+        let Run {
+            invocation,
+            id,
+            fields,
+        } = run;
+        let submitted = fields.is_some();
+        let Some(event) = M::Event::from_code(&id.event) else {
+            return no_longer_active(submitted);
+        };
+        let input = match fields {
+            Some(fields) => Input::Submit(event, fields),
+            None => Input::Click(event),
+        };
+        let key = Self::state_key(invocation, M::NAME, &id.nonce);
+        let current = match self.store.get(&key).await {
+            Ok(found) => found,
+            Err(error) => return storage_failure(M::NAME, &error),
+        };
+        let Some(current) = current else {
+            tracing::info!(flow = M::NAME, "click on an expired flow");
+            return expired(machine, submitted);
+        };
+        let stored: Stored<M::State> = match serde_json::from_value(current.data.clone()) {
+            Ok(stored) => stored,
+            Err(error) => return internal_error(M::NAME, &error.to_string()),
+        };
+        // A moved version, or a finished run: this click lost to an earlier one.
+        let (Some(state), true) = (stored.state, current.version == id.version) else {
+            return already_handled();
+        };
+        let ctx = StepContext {
+            invocation,
+            now_secs: self.clock.now_secs(),
+            store: &self.store,
+        };
+        let version = current.version;
+        match machine.step(&ctx, state, input).await {
+            Step::Invalid(why) => Response::Message(Reply::ephemeral(why)),
+            Step::Stay { view } => self.draw(invocation, M::NAME, &id.nonce, version, view),
+            Step::Goto {
+                state,
+                effects,
+                view,
+            } => {
+                let data = match serde_json::to_value(Stored { state: Some(state) }) {
+                    Ok(data) => data,
+                    Err(error) => return internal_error(M::NAME, &error.to_string()),
+                };
+                let item =
+                    NewItem::new(key, data).expiring_at(ctx.now_secs + machine.lifetime_secs());
+                let write = WriteOp::Update {
+                    item,
+                    expected_version: version,
+                };
+                match self.commit(write, effects).await {
+                    Ok(()) => self.draw(invocation, M::NAME, &id.nonce, version + 1, view),
+                    Err(response) => response,
+                }
+            }
+            Step::Finish { effects, view } => {
+                // Kept as a finished marker until the run would have expired anyway.
+                let done =
+                    serde_json::to_value(Stored::<M::State> { state: None }).unwrap_or_default();
+                let item =
+                    NewItem::new(key, done).expiring_at(ctx.now_secs + machine.lifetime_secs());
+                let write = WriteOp::Update {
+                    item,
+                    expected_version: version,
+                };
+                match self.commit(write, effects).await {
+                    Ok(()) => self.draw(invocation, M::NAME, &id.nonce, version + 1, view),
+                    Err(response) => response,
+                }
+            }
+        }
+    }
+
+    /// The state write, alone (one conditional write) or with the step's effects (one
+    /// transaction, the state write first so its conflict is index 0).
+    async fn commit(&self, state_write: WriteOp, effects: Vec<WriteOp>) -> Result<(), Response> {
+        let result = if effects.is_empty() {
+            match state_write {
+                WriteOp::Update {
+                    item,
+                    expected_version,
+                } => self.store.update(item, expected_version).await.map(|_| ()),
+                other => self.store.transact(vec![other]).await,
+            }
+        } else {
+            let mut ops = Vec::with_capacity(effects.len() + 1);
+            ops.push(state_write);
+            ops.extend(effects);
+            self.store.transact(ops).await
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(StoreError::VersionConflict { .. })
+            | Err(StoreError::TransactionConflict { index: 0 }) => Err(already_handled()),
+            Err(StoreError::TransactionConflict { index }) => {
+                tracing::warn!(
+                    index,
+                    "a flow's effect failed its condition; nothing changed"
+                );
+                Err(Response::Message(Reply::ephemeral(
+                    "That could not be applied because something changed in the meantime; nothing was done. Please start again.",
+                )))
+            }
+            Err(error) => Err(storage_failure("flow", &error)),
+        }
+    }
+
+    fn draw<E: FlowEvent>(
+        &self,
+        invocation: &Invocation,
+        flow: &str,
+        nonce: &str,
+        version: u64,
+        view: View<E>,
+    ) -> Response {
+        let ids = |event: E| {
+            self.key.encode(
+                &ComponentId {
+                    flow: flow.to_owned(),
+                    nonce: nonce.to_owned(),
+                    version,
+                    event: event.code().to_owned(),
+                },
+                binding(invocation),
+            )
+        };
+        let attach = |mut reply: Reply, buttons: Vec<FlowButton<E>>| {
+            reply.buttons.extend(buttons.into_iter().map(|b| Button {
+                id: ids(b.event),
+                label: b.label,
+                style: b.style,
+            }));
+            reply
+        };
+        match view {
+            View::Message { reply, buttons } => Response::Message(attach(reply, buttons)),
+            View::Update { reply, buttons } => Response::Update(attach(reply, buttons)),
+            View::Modal(modal) => Response::Modal(Modal {
+                id: ids(modal.event),
+                title: modal.title,
+                submit_label: modal.submit_label,
+                inputs: modal.inputs,
+            }),
+            View::FormErrors {
+                errors,
+                fallback,
+                buttons,
+            } => Response::FormErrors {
+                errors,
+                fallback: attach(fallback, buttons),
+            },
+            View::FormDone(reply) => Response::FormDone(reply),
+        }
+    }
+}
+
+fn binding(invocation: &Invocation) -> Binding<'_> {
+    Binding {
+        platform: invocation.platform,
+        tenant: &invocation.tenant,
+        user: &invocation.actor.id,
+    }
+}
+
+/// A run's nonce: short, derived from the interaction that started it (unique per start).
+fn nonce_for(interaction_id: &str) -> String {
+    let digest = Sha256::digest(interaction_id.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..6])
+}
+
+fn expired<M: Machine>(machine: &M, submitted: bool) -> Response {
+    let minutes = machine.lifetime_secs() / 60;
+    let text = format!(
+        "⌛ This expired: it waits {} for an answer. {}",
+        if minutes == 1 {
+            "1 minute".to_owned()
+        } else if minutes > 1 {
+            format!("{minutes} minutes")
+        } else {
+            format!("{} seconds", machine.lifetime_secs())
+        },
+        machine.restart_hint()
+    );
+    if submitted {
+        Response::FormDone(Reply::ephemeral(text))
+    } else {
+        // Replacing the message removes its stale buttons.
+        Response::Update(Reply::ephemeral(text))
+    }
+}
+
+fn already_handled() -> Response {
+    Response::Message(Reply::ephemeral(
+        "That was already handled (a second click, or someone got there first); nothing was done twice.",
+    ))
+}
+
+fn no_longer_active(submitted: bool) -> Response {
+    let text = "That button or form is no longer active. Run the command again to get a fresh one.";
+    if submitted {
+        Response::FormDone(Reply::ephemeral(text))
+    } else {
+        Response::Message(Reply::ephemeral(text))
+    }
+}
+
+fn storage_failure(flow: &str, error: &StoreError) -> Response {
+    tracing::error!(flow, %error, "flow state could not be read or written");
+    Response::Message(Reply::ephemeral(
+        "Gavel could not reach its storage, so nothing was done. Please try again in a moment.",
+    ))
+}
+
+fn internal_error(flow: &str, problem: &str) -> Response {
+    tracing::error!(flow, problem, "flow state could not be (de)serialised");
+    Response::Message(Reply::ephemeral(
+        "Something went wrong on Gavel's side and nothing was done. Please start again.",
+    ))
+}
