@@ -231,3 +231,125 @@ pub fn slack_block_actions(action_id: &str) -> Vec<u8> {
         .expect("form fields encode")
         .into_bytes()
 }
+
+/// A MESSAGE_COMPONENT interaction (a button click) from the same member as
+/// [`discord_command`], with its own interaction id.
+pub fn discord_component(
+    interaction_id: &str,
+    custom_id: &str,
+    invoker: DiscordInvoker,
+) -> Vec<u8> {
+    discord_interaction_of_kind(
+        interaction_id,
+        3,
+        json!({ "custom_id": custom_id, "component_type": 2 }),
+        invoker,
+    )
+}
+
+/// A MODAL_SUBMIT interaction whose text inputs sit in labels, as Discord sends them now.
+pub fn discord_modal_submit(
+    interaction_id: &str,
+    custom_id: &str,
+    fields: &[(&str, &str)],
+    invoker: DiscordInvoker,
+) -> Vec<u8> {
+    let components: Vec<Value> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (id, value))| {
+            json!({ "type": 18, "id": i * 2 + 1, "component":
+                { "type": 4, "id": i * 2 + 2, "custom_id": id, "value": value } })
+        })
+        .collect();
+    discord_interaction_of_kind(
+        interaction_id,
+        5,
+        json!({ "custom_id": custom_id, "components": components }),
+        invoker,
+    )
+}
+
+fn discord_interaction_of_kind(
+    interaction_id: &str,
+    kind: u8,
+    data: Value,
+    invoker: DiscordInvoker,
+) -> Vec<u8> {
+    let mut value: Value =
+        serde_json::from_slice(&discord_command(interaction_id, "x", json!([]), invoker))
+            .expect("the command payload is JSON");
+    value["type"] = json!(kind);
+    value["data"] = data;
+    value.to_string().into_bytes()
+}
+
+/// A block_actions interactivity body: `user` clicked the button whose action id is `action_id`.
+pub fn slack_block_action(action_id: &str, trigger_id: &str, user: &str) -> Vec<u8> {
+    let payload = json!({
+        "type": "block_actions",
+        "user": { "id": user, "username": "ann", "name": "ann", "team_id": SLACK_TEAM },
+        "api_app_id": SLACK_APP,
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "container": { "type": "message", "message_ts": "1764000000.000200", "channel_id": SLACK_CHANNEL, "is_ephemeral": true },
+        "trigger_id": trigger_id,
+        "team": { "id": SLACK_TEAM, "domain": "gavel-test" },
+        "channel": { "id": SLACK_CHANNEL, "name": "general" },
+        "response_url": format!("https://hooks.slack.com/actions/{SLACK_TEAM}/2/{trigger_id}"),
+        "actions": [{
+            "action_id": action_id,
+            "block_id": "flow",
+            "text": { "type": "plain_text", "text": "Button" },
+            "type": "button",
+            "action_ts": "1764000000.123456"
+        }]
+    });
+    interaction_form(&payload)
+}
+
+/// A view_submission body for the modal whose callback id is `callback_id`, with one input
+/// block per field (block id and action id both the field's id, as Gavel draws them).
+pub fn slack_view_submission(
+    callback_id: &str,
+    fields: &[(&str, &str)],
+    trigger_id: &str,
+    user: &str,
+) -> Vec<u8> {
+    let mut values = serde_json::Map::new();
+    for (id, value) in fields {
+        values.insert(
+            (*id).to_owned(),
+            json!({ *id: { "type": "plain_text_input", "value": value } }),
+        );
+    }
+    let payload = json!({
+        "type": "view_submission",
+        "team": { "id": SLACK_TEAM, "domain": "gavel-test" },
+        "user": { "id": user, "username": "ann", "name": "ann", "team_id": SLACK_TEAM },
+        "api_app_id": SLACK_APP,
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "trigger_id": trigger_id,
+        "view": {
+            "id": "V0GAVELTST",
+            "team_id": SLACK_TEAM,
+            "type": "modal",
+            "blocks": [],
+            "private_metadata": "",
+            "callback_id": callback_id,
+            "state": { "values": values },
+            "hash": "1764000000.abc",
+            "title": { "type": "plain_text", "text": "Report a member" },
+            "close": { "type": "plain_text", "text": "Cancel" },
+            "submit": { "type": "plain_text", "text": "Send report" },
+            "app_id": SLACK_APP,
+            "bot_id": "B0GAVELTST"
+        }
+    });
+    interaction_form(&payload)
+}
+
+fn interaction_form(payload: &Value) -> Vec<u8> {
+    serde_urlencoded::to_string([("payload", payload.to_string())])
+        .expect("form fields encode")
+        .into_bytes()
+}
