@@ -2,10 +2,13 @@
 //! platforms, printed as a transcript. Exits non-zero if any step answers differently than a
 //! correct deployment would.
 
+use std::sync::Arc;
+
 use anyhow::{Result, bail};
 use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::EdgeSettings;
 use gavel_shared::edge::Route;
+use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall};
 use serde_json::Value;
 
 use crate::credentials::DevCredentials;
@@ -33,7 +36,16 @@ pub async fn run() -> Result<()> {
     // A throwaway store too: the demo leaves nothing behind.
     let data = tempfile::tempdir()?;
     let store = serve::open_embedded_store(data.path())?;
-    let server = serve::start_with("127.0.0.1:0".parse()?, &settings, None, store).await?;
+    // Slack calls are recorded, so the transcript can show what Slack would have been sent.
+    let slack_web = Arc::new(RecordingSlackWeb::new());
+    let server = serve::start_with_slack(
+        "127.0.0.1:0".parse()?,
+        &settings,
+        None,
+        store,
+        slack_web.clone(),
+    )
+    .await?;
     let base = format!("http://{}", server.addr);
     println!(
         "Gavel {} demo: a local server on {base}, driven with signed requests.\n",
@@ -62,6 +74,19 @@ pub async fn run() -> Result<()> {
             }
         }
     }
+    let flow_steps = steps.len();
+    let mut tour = FlowTour {
+        client: &client,
+        base: &base,
+        credentials: &credentials,
+        slack_web: &slack_web,
+        number: flow_steps,
+        failures: 0,
+    };
+    tour.run().await?;
+    failures += tour.failures;
+    let total = tour.number;
+
     let health = client.get(format!("{base}/healthz")).send().await?;
     println!(
         "GET /healthz ← {} {}",
@@ -70,13 +95,292 @@ pub async fn run() -> Result<()> {
     );
     server.task.abort();
     if failures > 0 {
-        bail!(
-            "{failures} of {} demo steps answered unexpectedly",
-            steps.len()
-        );
+        bail!("{failures} of {total} demo steps answered unexpectedly");
     }
-    println!("\nAll {} steps answered as expected.", steps.len());
+    println!("\nAll {total} steps answered as expected.");
     Ok(())
+}
+
+/// The second half of the demo: conversation flows, where each step depends on the answer
+/// before it (the buttons' ids).
+struct FlowTour<'a> {
+    client: &'a reqwest::Client,
+    base: &'a str,
+    credentials: &'a DevCredentials,
+    slack_web: &'a RecordingSlackWeb,
+    number: usize,
+    failures: usize,
+}
+
+impl FlowTour<'_> {
+    async fn run(&mut self) -> Result<()> {
+        println!("Conversation flows: state in the store, buttons with signed ids.\n");
+        let member = Invoker { moderator: false };
+        let target = "100000000000000077";
+
+        // Discord: confirm, with a double click.
+        let prompt = self
+            .discord(
+                "Discord: /report with a reason asks to confirm",
+                payloads::discord_command(
+                    &CommandRegistry::standard(),
+                    &format!("/report user={target} reason=posted-scam-links-in-general"),
+                    member,
+                )?,
+            )
+            .await?;
+        let ids = discord_buttons(&prompt);
+        self.check(
+            ids.len() == 2,
+            &format!("buttons: {}", discord_labels(&prompt)),
+        );
+        if let Some(confirm) = ids.first() {
+            let click = || payloads::discord_component(confirm, member);
+            let (a, b) = tokio::join!(self.send_discord(click()?), self.send_discord(click()?));
+            let answers = [a?, b?];
+            self.title("Discord: Confirm double-clicked (two requests at once)");
+            let updated = answers.iter().filter(|j| j["type"] == 7).count();
+            let handled = answers
+                .iter()
+                .filter(|j| discord_text(j).contains("already handled"))
+                .count();
+            self.check(
+                updated == 1 && handled == 1,
+                "one click sent the report and replaced the prompt; the other was told it was already handled",
+            );
+        }
+
+        // Discord: cancel.
+        let prompt = self
+            .discord(
+                "Discord: another /report, then Cancel",
+                payloads::discord_command(
+                    &CommandRegistry::standard(),
+                    &format!("/report user={target} reason=spamming-the-help-channel"),
+                    member,
+                )?,
+            )
+            .await?;
+        self.check(discord_buttons(&prompt).len() == 2, "a new prompt");
+        if let Some(cancel) = discord_buttons(&prompt).get(1) {
+            let answer = self
+                .send_discord(payloads::discord_component(cancel, member)?)
+                .await?;
+            self.title("Discord: Cancel clicked");
+            self.check(
+                answer["type"] == 7 && discord_text(&answer).contains("cancelled"),
+                &first_line(discord_text(&answer)).to_owned(),
+            );
+        }
+
+        // Discord: the form, with a validation error first.
+        let modal = self
+            .discord(
+                "Discord: /report without a reason opens a form (a modal as the first answer)",
+                payloads::discord_command(
+                    &CommandRegistry::standard(),
+                    &format!("/report user={target}"),
+                    member,
+                )?,
+            )
+            .await?;
+        self.check(modal["type"] == 9, "a modal (type 9)");
+        if let Some(form) = modal["data"]["custom_id"].as_str() {
+            let bad = self
+                .send_discord(payloads::discord_modal_submit(
+                    form,
+                    &[("reason", "spam"), ("evidence", "not a link")],
+                    member,
+                )?)
+                .await?;
+            self.title("Discord: the form submitted with a 4-character reason and a bad link");
+            self.check(
+                discord_text(&bad).contains("at least 10") && discord_buttons(&bad).len() == 1,
+                "errors listed, with an \"Edit report\" button that reopens the form",
+            );
+            let edit = discord_buttons(&bad).into_iter().next().unwrap_or_default();
+            let reopened = self
+                .send_discord(payloads::discord_component(&edit, member)?)
+                .await?;
+            self.title("Discord: \"Edit report\" clicked");
+            self.check(
+                reopened["type"] == 9
+                    && reopened["data"]["components"][0]["component"]["value"] == "spam",
+                "the form reopens with the draft filled in",
+            );
+            let form = reopened["data"]["custom_id"].as_str().unwrap_or_default();
+            let good = self
+                .send_discord(payloads::discord_modal_submit(
+                    form,
+                    &[("reason", "Posted the same scam link in five channels")],
+                    member,
+                )?)
+                .await?;
+            self.title("Discord: the form submitted again, valid");
+            let text = discord_text(&good);
+            self.check(text.contains("was sent"), first_line(text));
+        }
+
+        // Slack: confirm through response_url.
+        let prompt = self
+            .slack(
+                "Slack: /report with a reason asks to confirm (same command definition)",
+                Route::SlackCommands.path(),
+                payloads::slack_command("/report <@U0GAVELTGT> posted scam links", member)?,
+            )
+            .await?;
+        let action_ids: Vec<String> = prompt["blocks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+            .filter_map(|e| e["action_id"].as_str().map(str::to_owned))
+            .collect();
+        self.check(
+            action_ids.len() == 2,
+            "Block Kit buttons: Send report, Cancel",
+        );
+        if let Some(confirm) = action_ids.first() {
+            let before = self.slack_web.calls().len();
+            self.slack(
+                "Slack: Send report clicked (block_actions)",
+                Route::SlackInteractions.path(),
+                payloads::slack_block_action(confirm, member)?,
+            )
+            .await?;
+            let posted = self
+                .slack_web
+                .calls()
+                .into_iter()
+                .skip(before)
+                .find_map(|c| match c {
+                    SlackCall::Respond { message, .. } => Some(message),
+                    SlackCall::OpenView { .. } => None,
+                });
+            let replaced = posted.as_ref().is_some_and(|m| {
+                m["replace_original"] == true
+                    && m["text"].as_str().unwrap_or("").contains("was sent")
+            });
+            self.check(
+                replaced,
+                "the prompt was replaced through response_url: report sent",
+            );
+        }
+
+        // Slack: the form through views.open, with field errors.
+        let before = self.slack_web.calls().len();
+        self.slack(
+            "Slack: /report without a reason opens a form (views.open with the trigger id)",
+            Route::SlackCommands.path(),
+            payloads::slack_command("/report <@U0GAVELTGT>", member)?,
+        )
+        .await?;
+        let callback = self
+            .slack_web
+            .calls()
+            .into_iter()
+            .skip(before)
+            .find_map(|c| match c {
+                SlackCall::OpenView { view, .. } => view["callback_id"].as_str().map(str::to_owned),
+                SlackCall::Respond { .. } => None,
+            });
+        self.check(callback.is_some(), "views.open called with a modal");
+        if let Some(callback) = callback {
+            let bad = self
+                .slack(
+                    "Slack: the form submitted with a short reason",
+                    Route::SlackInteractions.path(),
+                    payloads::slack_view_submission(&callback, &[("reason", "spam")], member)?,
+                )
+                .await?;
+            self.check(
+                bad["response_action"] == "errors" && bad["errors"]["reason"].is_string(),
+                "response_action: errors, shown beside the reason field",
+            );
+            let good = self
+                .slack(
+                    "Slack: the form submitted again, valid",
+                    Route::SlackInteractions.path(),
+                    payloads::slack_view_submission(
+                        &callback,
+                        &[("reason", "Posted the same scam link in five channels")],
+                        member,
+                    )?,
+                )
+                .await?;
+            self.check(
+                good["response_action"] == "update",
+                "response_action: update, the form closes on \"report sent\"",
+            );
+        }
+        println!();
+        Ok(())
+    }
+
+    fn title(&mut self, title: &str) {
+        self.number += 1;
+        println!("[{:>2}] {title}", self.number);
+    }
+
+    fn check(&mut self, ok: bool, summary: &str) {
+        if ok {
+            println!("     ← {summary}\n");
+        } else {
+            self.failures += 1;
+            println!("     ← UNEXPECTED: wanted {summary}\n");
+        }
+    }
+
+    async fn discord(&mut self, title: &str, body: Vec<u8>) -> Result<Value> {
+        self.title(title);
+        self.send_discord(body).await
+    }
+
+    async fn send_discord(&self, body: Vec<u8>) -> Result<Value> {
+        let key = self.credentials.signing_key()?;
+        let request = sign_discord(&key, Route::DiscordInteractions.path(), body, unix_now());
+        let answer = post(self.client, self.base, &request).await?;
+        Ok(answer.json().unwrap_or(Value::Null))
+    }
+
+    async fn slack(&mut self, title: &str, path: &str, body: Vec<u8>) -> Result<Value> {
+        self.title(title);
+        let request = sign_slack(
+            &self.credentials.slack_signing_secret,
+            path,
+            "application/x-www-form-urlencoded",
+            body,
+            unix_now(),
+        );
+        let answer = post(self.client, self.base, &request).await?;
+        Ok(answer.json().unwrap_or(Value::Null))
+    }
+}
+
+fn discord_buttons(answer: &Value) -> Vec<String> {
+    answer["data"]["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .filter_map(|b| b["custom_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn discord_labels(answer: &Value) -> String {
+    answer["data"]["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .filter_map(|b| b["label"].as_str().map(|l| format!("[{l}]")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn discord_text(answer: &Value) -> &str {
+    answer["data"]["content"].as_str().unwrap_or("")
 }
 
 fn script(credentials: &DevCredentials) -> Result<Vec<Step>> {

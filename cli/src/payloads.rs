@@ -167,3 +167,101 @@ fn split_command_line(line: &str) -> Result<(String, String)> {
     }
     Ok((name.to_ascii_lowercase(), rest.trim().to_owned()))
 }
+
+/// A button click (MESSAGE_COMPONENT) on the component `custom_id`.
+pub fn discord_component(custom_id: &str, invoker: Invoker) -> Result<Vec<u8>> {
+    discord_of_kind(
+        3,
+        json!({ "custom_id": custom_id, "component_type": 2 }),
+        invoker,
+    )
+}
+
+/// A submitted modal (MODAL_SUBMIT) with its text inputs inside labels.
+pub fn discord_modal_submit(
+    custom_id: &str,
+    fields: &[(&str, &str)],
+    invoker: Invoker,
+) -> Result<Vec<u8>> {
+    let components: Vec<Value> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (id, value))| {
+            json!({ "type": 18, "id": 2 * i + 1,
+                    "component": { "type": 4, "id": 2 * i + 2, "custom_id": id, "value": value } })
+        })
+        .collect();
+    discord_of_kind(
+        5,
+        json!({ "custom_id": custom_id, "components": components }),
+        invoker,
+    )
+}
+
+fn discord_of_kind(kind: u8, data: Value, invoker: Invoker) -> Result<Vec<u8>> {
+    let registry = CommandRegistry::new(Vec::new());
+    let mut value: Value = serde_json::from_slice(&discord_command(&registry, "/x", invoker)?)?;
+    value["type"] = json!(kind);
+    value["data"] = data;
+    Ok(value.to_string().into_bytes())
+}
+
+/// A block_actions body: the invoker clicked the button `action_id`.
+pub fn slack_block_action(action_id: &str, invoker: Invoker) -> Result<Vec<u8>> {
+    let trigger = format!("{}.local", snowflake());
+    slack_interaction(json!({
+        "type": "block_actions",
+        "user": { "id": slack_user(invoker), "username": "demo", "name": "demo", "team_id": SLACK_TEAM },
+        "api_app_id": "A0GAVELDEV",
+        "token": "local",
+        "container": { "type": "message", "message_ts": "1.2", "channel_id": SLACK_CHANNEL, "is_ephemeral": true },
+        "trigger_id": trigger,
+        "team": { "id": SLACK_TEAM, "domain": "gavel-dev" },
+        "channel": { "id": SLACK_CHANNEL, "name": "general" },
+        "response_url": "http://127.0.0.1:9/slack/response-url-not-used-locally",
+        "actions": [{ "action_id": action_id, "block_id": "flow", "type": "button",
+                      "text": { "type": "plain_text", "text": "Button" }, "action_ts": "1.2" }]
+    }))
+}
+
+/// A view_submission body for the modal `callback_id`; each field is its own input block.
+pub fn slack_view_submission(
+    callback_id: &str,
+    fields: &[(&str, &str)],
+    invoker: Invoker,
+) -> Result<Vec<u8>> {
+    let mut values = serde_json::Map::new();
+    for (id, value) in fields {
+        values.insert(
+            (*id).to_owned(),
+            json!({ *id: { "type": "plain_text_input", "value": value } }),
+        );
+    }
+    slack_interaction(json!({
+        "type": "view_submission",
+        "team": { "id": SLACK_TEAM, "domain": "gavel-dev" },
+        "user": { "id": slack_user(invoker), "username": "demo", "name": "demo", "team_id": SLACK_TEAM },
+        "api_app_id": "A0GAVELDEV",
+        "token": "local",
+        "trigger_id": format!("{}.local", snowflake()),
+        "view": {
+            "id": "V0GAVELDEV", "team_id": SLACK_TEAM, "type": "modal", "blocks": [],
+            "private_metadata": "", "callback_id": callback_id,
+            "state": { "values": values }, "hash": "1.2",
+            "title": { "type": "plain_text", "text": "Gavel" },
+            "app_id": "A0GAVELDEV", "bot_id": "B0GAVELDEV"
+        }
+    }))
+}
+
+fn slack_interaction(payload: Value) -> Result<Vec<u8>> {
+    Ok(serde_urlencoded::to_string([("payload", payload.to_string())])?.into_bytes())
+}
+
+fn slack_user(invoker: Invoker) -> &'static str {
+    if invoker.moderator {
+        "U0GAVELMOD"
+    } else {
+        SLACK_USER
+    }
+}
