@@ -169,7 +169,7 @@ impl FlowTour<'_> {
             self.title("Discord: Cancel clicked");
             self.check(
                 answer["type"] == 7 && discord_text(&answer).contains("cancelled"),
-                &first_line(discord_text(&answer)).to_owned(),
+                first_line(discord_text(&answer)),
             );
         }
 
