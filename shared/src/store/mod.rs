@@ -206,6 +206,9 @@ pub trait Store: Send + Sync {
     /// item vanishes once even a full burst taken now has drained, so idle keys cost nothing.
     /// The version follows every item's rule: 1 when the item was absent or expired, else +1.
     /// A live item whose data is not an integer is refused ([`StoreError::Invalid`]).
+    ///
+    /// This is GCRA's state: with `step_ms` the emission interval and `max_ahead_ms` the burst
+    /// times it, see [`crate::ratelimit::gcra`].
     async fn advance(
         &self,
         key: &ItemKey,
