@@ -264,6 +264,9 @@ impl Store for UnavailableStore {
     ) -> Result<i64, StoreError> {
         Err(down())
     }
+    async fn advance(&self, _: &ItemKey, _: i64, _: i64) -> Result<i64, StoreError> {
+        Err(down())
+    }
     async fn transact(&self, _: Vec<WriteOp>) -> Result<(), StoreError> {
         Err(down())
     }

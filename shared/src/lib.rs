@@ -1,7 +1,8 @@
 //! Gavel's core library.
 //!
 //! The modules split into three groups, and only the last one may know about transports:
-//! - the domain: [`invocation`], [`reply`], [`commands`] (platform-neutral, pure Rust);
+//! - the domain: [`invocation`], [`reply`], [`commands`], [`ratelimit`] (platform-neutral, pure
+//!   Rust);
 //! - the platform codecs: [`verify`], [`discord`], [`slack`] (bytes in, domain types out and back);
 //! - the edges: [`edge`] (HTTP status codes and routes, shared by Lambda and `gavel serve`),
 //!   [`adapters`] (Lambda events), [`telemetry`].
@@ -15,6 +16,7 @@ pub mod edge;
 pub mod flows;
 pub mod idempotency;
 pub mod invocation;
+pub mod ratelimit;
 pub mod reply;
 pub mod slack;
 pub mod store;

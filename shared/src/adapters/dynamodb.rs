@@ -6,7 +6,7 @@
 //! | --- | --- | --- |
 //! | `pk`, `sk` | S | the table's hash and range keys ([`ItemKey`]) |
 //! | `v` | N | the version the store assigns (1 on creation, +1 per write) |
-//! | `d` | any | the JSON document, converted by serde_dynamo; a counter's `d` is N |
+//! | `d` | any | the JSON document, converted by serde_dynamo; a counter's `d` is N, and so is a deadline cursor's (Unix ms) |
 //! | `ttl` | N | `expires_at` in Unix seconds: the table's TTL attribute |
 //! | `due_q`, `due_at` | S, N | the due entry, only on items that have one: the `due` GSI's keys |
 //!
@@ -36,7 +36,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -63,8 +63,8 @@ use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::store::{
-    Due, Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp, round_trips,
-    validate,
+    Due, Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp, deadline,
+    round_trips, validate,
 };
 
 /// The SDK client, re-exported so that callers outside the adapters (the CLI, tests) can hold
@@ -203,6 +203,8 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     clock: Arc<dyn Clock>,
+    /// Shared by clones, like the client's connections.
+    hints: Arc<DeadlineHints>,
 }
 
 impl DynamoStore {
@@ -211,6 +213,7 @@ impl DynamoStore {
             client,
             table: table.into(),
             clock,
+            hints: Arc::default(),
         }
     }
 
@@ -232,6 +235,78 @@ impl DynamoStore {
 
     fn now(&self) -> i64 {
         self.clock.now_secs()
+    }
+
+    /// Seconds and milliseconds from one reading, for operations that need both.
+    fn now_both(&self) -> Now {
+        let ms = self.clock.now_ms();
+        Now {
+            secs: ms.div_euclid(1000),
+            ms,
+        }
+    }
+
+    /// One round of [`Store::advance`]: the write `guess` calls for, checked by its condition.
+    async fn advance_once(
+        &self,
+        key: &ItemKey,
+        guess: Guess,
+        now: Now,
+        step_ms: i64,
+        max_ahead_ms: i64,
+    ) -> Result<Settled<i64>, StoreError> {
+        let write = AdvanceWrite::new(key, guess.shape, now, step_ms, max_ahead_ms)?;
+        round_trips::record();
+        match write.update {
+            None => {
+                let result = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(write.fresh_item(key)?))
+                    .condition_expression(&write.condition)
+                    .set_expression_attribute_names(names(&[&write.condition]))
+                    .set_expression_attribute_values(Some(write.values))
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .send()
+                    .await;
+                Ok(match settle("PutItem", result)? {
+                    Settled::Done(_) => Settled::Done(write.next),
+                    Settled::ConditionFailed(old) => Settled::ConditionFailed(old),
+                })
+            }
+            Some(update) => {
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attributes(key)))
+                    .update_expression(update)
+                    .condition_expression(&write.condition)
+                    .set_expression_attribute_names(names(&[update, &write.condition]))
+                    .set_expression_attribute_values(Some(write.values))
+                    .return_values(ReturnValue::UpdatedNew)
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
+                    .send()
+                    .await;
+                Ok(match settle("UpdateItem", result)? {
+                    Settled::Done(output) => {
+                        let attrs = output.attributes.unwrap_or_default();
+                        Settled::Done(integer(&attrs, "d").ok_or_else(|| {
+                            StoreError::Backend(format!(
+                                "deadline {}/{} holds no integer after an advance",
+                                key.pk, key.sk
+                            ))
+                        })?)
+                    }
+                    Settled::ConditionFailed(old) => Settled::ConditionFailed(old),
+                })
+            }
+        }
     }
 
     /// Writes `by` as a fresh counter over an expired one (the rare second round trip of an
@@ -435,27 +510,88 @@ impl Store for DynamoStore {
         ))
     }
 
+    async fn advance(
+        &self,
+        key: &ItemKey,
+        step_ms: i64,
+        max_ahead_ms: i64,
+    ) -> Result<i64, StoreError> {
+        validate::advance(step_ms, max_ahead_ms)?;
+        let now = self.now_both();
+        let expires_at = deadline::expires_at(now.ms, max_ahead_ms);
+        // The guess only saves round trips; each write's condition checks it, and a failed one
+        // returns the old item, which says what to send instead (or that the limit is reached).
+        // Three rounds at most: a second one follows a wrong guess, a third only a cursor that
+        // other writers changed under us twice, which repeats at worst as often as they write.
+        let mut guess = self.hints.guess(key, now);
+        for _ in 0..3 {
+            match self
+                .advance_once(key, guess, now, step_ms, max_ahead_ms)
+                .await?
+            {
+                Settled::Done(next) => {
+                    self.hints.remember(
+                        key,
+                        Seen {
+                            deadline_ms: next,
+                            expires_at,
+                        },
+                    );
+                    return Ok(next);
+                }
+                Settled::ConditionFailed(old) => {
+                    match Truth::of(old.as_ref(), now, step_ms, max_ahead_ms) {
+                        Truth::Send(corrected) => guess = corrected,
+                        Truth::Refused { current, seen } => {
+                            self.hints.remember(key, seen);
+                            return Err(StoreError::LimitReached { current });
+                        }
+                        Truth::NotADeadline => {
+                            return Err(StoreError::Invalid(format!(
+                                "{}/{} is not a deadline cursor",
+                                key.pk, key.sk
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the deadline kept changing under concurrent writers".to_owned(),
+        ))
+    }
+
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         validate::transaction(&ops)?;
-        let now = self.now();
-        let mut items = ops
+        let now = self.now_both();
+        let mut plans: Vec<Plan> = ops
             .iter()
-            .map(|op| self.transact_item(op, now))
-            .collect::<Result<Vec<_>, _>>()?;
-        // Which increments have been rewritten as replacements of an expired counter.
-        let mut replaced = vec![false; ops.len()];
-        // An expired counter needs its increment rewritten as a replacement, one per round;
-        // a replacement that loses a race goes back to an increment.
+            .map(|op| match op {
+                WriteOp::Advance { key, .. } => Plan::Advance(self.hints.guess(key, now)),
+                _ => Plan::AsIs,
+            })
+            .collect();
+        // A write whose condition failed only because the adapter guessed the item's state
+        // wrong (an expired counter, an advance's shape) is corrected from the old item and the
+        // transaction sent again; a correction that loses a race is corrected again.
         for _ in 0..4 {
+            let items = ops
+                .iter()
+                .zip(&plans)
+                .map(|(op, plan)| self.transact_item(op, *plan, now))
+                .collect::<Result<Vec<_>, _>>()?;
             round_trips::record();
             let result = self
                 .client
                 .transact_write_items()
-                .set_transact_items(Some(items.clone()))
+                .set_transact_items(Some(items))
                 .send()
                 .await;
             let error = match result {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    self.remember_advances(&ops, &plans, now);
+                    return Ok(());
+                }
                 Err(error) => error,
             };
             let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
@@ -464,47 +600,33 @@ impl Store for DynamoStore {
                 return Err(service_failure("TransactWriteItems", &error));
             };
             let reasons = cancelled.cancellation_reasons();
-            let Some(index) = reasons
+            let failed: Vec<usize> = reasons
                 .iter()
-                .position(|r| r.code() == Some("ConditionalCheckFailed"))
-            else {
+                .enumerate()
+                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                .map(|(index, _)| index)
+                .collect();
+            if failed.is_empty() {
                 return Err(cancelled_without_condition_failure(reasons));
-            };
-            match &ops[index] {
-                WriteOp::Increment { .. } if replaced[index] => {
-                    // Someone replaced the expired counter first: increment it after all.
-                    replaced[index] = false;
-                    items[index] = self.transact_item(&ops[index], now)?;
+            }
+            // Each failed condition comes with its old item: correct every wrong guess at once,
+            // and name the first write that failed for real.
+            for index in failed {
+                let Some(op) = ops.get(index) else {
+                    return Err(StoreError::Backend(format!(
+                        "TransactWriteItems cancelled write {index} of {}",
+                        ops.len()
+                    )));
+                };
+                match self.correct(op, plans[index], reasons[index].item(), now) {
+                    Some(plan) => plans[index] = plan,
+                    None => return Err(StoreError::TransactionConflict { index }),
                 }
-                WriteOp::Increment { key, by, cap }
-                    if reasons[index].item().is_some_and(|old| !is_live(old, now))
-                        && !cap.is_some_and(|cap| *by > cap) =>
-                {
-                    // The transaction keeps an existing counter's expiry; an expired one had
-                    // none worth keeping, so its replacement has none.
-                    let counter = NewItem::new(key.clone(), Value::from(*by));
-                    replaced[index] = true;
-                    items[index] = TransactWriteItem::builder()
-                        .put(
-                            Put::builder()
-                                .table_name(&self.table)
-                                .set_item(Some(item_attributes(&counter, 1)?))
-                                .condition_expression(EXPIRED)
-                                .set_expression_attribute_names(names(&[EXPIRED]))
-                                .expression_attribute_values(":now", number(now))
-                                .return_values_on_condition_check_failure(
-                                    ReturnValuesOnConditionCheckFailure::AllOld,
-                                )
-                                .build()
-                                .map_err(build_failure)?,
-                        )
-                        .build();
-                }
-                _ => return Err(StoreError::TransactionConflict { index }),
             }
         }
         Err(StoreError::Unavailable(
-            "the transaction's counters kept changing under concurrent writers".to_owned(),
+            "the transaction's counters or deadlines kept changing under concurrent writers"
+                .to_owned(),
         ))
     }
 
@@ -587,10 +709,81 @@ impl Store for DynamoStore {
 }
 
 impl DynamoStore {
-    /// One write of a transaction. Every conditional write asks for the old item on failure, so
-    /// an increment blocked by an expired counter can be told from one blocked by its cap.
-    fn transact_item(&self, op: &WriteOp, now: i64) -> Result<TransactWriteItem, StoreError> {
+    /// What the old item of a failed write says to send next round; `None` when the write
+    /// failed for real (a conflict, a cap, a limit).
+    fn correct(
+        &self,
+        op: &WriteOp,
+        plan: Plan,
+        old: Option<&HashMap<String, AttributeValue>>,
+        now: Now,
+    ) -> Option<Plan> {
+        match (op, plan) {
+            // Someone replaced the expired counter first: increment it after all.
+            (WriteOp::Increment { .. }, Plan::ReplaceExpiredCounter) => Some(Plan::AsIs),
+            (WriteOp::Increment { by, cap, .. }, _)
+                if old.is_some_and(|old| !is_live(old, now.secs))
+                    && !cap.is_some_and(|cap| *by > cap) =>
+            {
+                Some(Plan::ReplaceExpiredCounter)
+            }
+            (
+                WriteOp::Advance {
+                    key,
+                    step_ms,
+                    max_ahead_ms,
+                },
+                _,
+            ) => match Truth::of(old, now, *step_ms, *max_ahead_ms) {
+                Truth::Send(guess) => Some(Plan::Advance(guess)),
+                Truth::Refused { seen, .. } => {
+                    self.hints.remember(key, seen);
+                    None
+                }
+                Truth::NotADeadline => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// After a transaction went through, what its advances wrote, for the next guesses.
+    fn remember_advances(&self, ops: &[WriteOp], plans: &[Plan], now: Now) {
+        for (op, plan) in ops.iter().zip(plans) {
+            if let (
+                WriteOp::Advance {
+                    key,
+                    step_ms,
+                    max_ahead_ms,
+                },
+                Plan::Advance(guess),
+            ) = (op, plan)
+            {
+                // A busy cursor's new deadline is not returned by a transaction: the deadline
+                // the guess was based on plus the step is close, and only ever a hint.
+                let next = guess.deadline_ms.max(now.ms).saturating_add(*step_ms);
+                self.hints.remember(
+                    key,
+                    Seen {
+                        deadline_ms: next,
+                        expires_at: deadline::expires_at(now.ms, *max_ahead_ms),
+                    },
+                );
+            }
+        }
+    }
+
+    /// One write of a transaction, as `plan` says to send it. Every conditional write asks for
+    /// the old item on failure, so a write blocked only by a wrong guess (an expired counter,
+    /// an advance's shape) can be told from one that failed for real.
+    fn transact_item(
+        &self,
+        op: &WriteOp,
+        plan: Plan,
+        at: Now,
+    ) -> Result<TransactWriteItem, StoreError> {
         let old = ReturnValuesOnConditionCheckFailure::AllOld;
+        // Every write but an advance needs only the seconds, for expiry.
+        let now = at.secs;
         let item = match op {
             WriteOp::Create(item) => TransactWriteItem::builder().put(
                 Put::builder()
@@ -639,6 +832,22 @@ impl DynamoStore {
                 }
                 TransactWriteItem::builder().delete(delete.build().map_err(build_failure)?)
             }
+            WriteOp::Increment { key, by, .. } if matches!(plan, Plan::ReplaceExpiredCounter) => {
+                // The transaction keeps an existing counter's expiry; an expired one had none
+                // worth keeping, so its replacement has none.
+                let counter = NewItem::new(key.clone(), Value::from(*by));
+                TransactWriteItem::builder().put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item_attributes(&counter, 1)?))
+                        .condition_expression(EXPIRED)
+                        .set_expression_attribute_names(names(&[EXPIRED]))
+                        .expression_attribute_values(":now", number(now))
+                        .return_values_on_condition_check_failure(old)
+                        .build()
+                        .map_err(build_failure)?,
+                )
+            }
             WriteOp::Increment { key, by, cap } => {
                 let counter = CounterUpdate::new(*by, *cap, now);
                 TransactWriteItem::builder().update(
@@ -656,6 +865,42 @@ impl DynamoStore {
                         .build()
                         .map_err(build_failure)?,
                 )
+            }
+            WriteOp::Advance {
+                key,
+                step_ms,
+                max_ahead_ms,
+            } => {
+                let shape = match plan {
+                    Plan::Advance(guess) => guess.shape,
+                    _ => Shape::Fresh,
+                };
+                let write = AdvanceWrite::new(key, shape, at, *step_ms, *max_ahead_ms)?;
+                match write.update {
+                    None => TransactWriteItem::builder().put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(write.fresh_item(key)?))
+                            .condition_expression(&write.condition)
+                            .set_expression_attribute_names(names(&[&write.condition]))
+                            .set_expression_attribute_values(Some(write.values))
+                            .return_values_on_condition_check_failure(old)
+                            .build()
+                            .map_err(build_failure)?,
+                    ),
+                    Some(update) => TransactWriteItem::builder().update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key_attributes(key)))
+                            .update_expression(update)
+                            .condition_expression(&write.condition)
+                            .set_expression_attribute_names(names(&[update, &write.condition]))
+                            .set_expression_attribute_values(Some(write.values))
+                            .return_values_on_condition_check_failure(old)
+                            .build()
+                            .map_err(build_failure)?,
+                    ),
+                }
             }
             WriteOp::Check {
                 key,
@@ -677,6 +922,235 @@ impl DynamoStore {
             }
         };
         Ok(item.build())
+    }
+}
+
+/// The store clock's now, read once per operation: seconds for expiry, milliseconds for
+/// deadline cursors, from the same instant.
+#[derive(Clone, Copy, Debug)]
+struct Now {
+    secs: i64,
+    ms: i64,
+}
+
+/// How a transaction sends one write this round.
+#[derive(Clone, Copy, Debug)]
+enum Plan {
+    /// As the operation says.
+    AsIs,
+    /// An increment written as a fresh counter over an expired one.
+    ReplaceExpiredCounter,
+    /// An advance, in the shape guessed for its cursor.
+    Advance(Guess),
+}
+
+/// Which write an advance sends. DynamoDB's update expressions have no max(), and a cursor
+/// that expired restarts at version 1 while a live one counts on, so one expression cannot
+/// serve every state: the adapter guesses the state, and the condition checks the guess.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// Absent, or expired and waiting for TTL deletion: a new item (PutItem, so nothing of an
+    /// expired item in the way survives) at `now + step`, version 1.
+    Fresh,
+    /// Live, deadline at or before now: `d = now + step`, version + 1.
+    Idle,
+    /// Live, deadline ahead of now but not past `now + max_ahead - step`: `d = d + step`,
+    /// version + 1. Not conditional on the version, so racing advances all land (up to the
+    /// limit) without retrying each other out.
+    Busy,
+}
+
+/// The shape to send and the deadline it was inferred from (now for a fresh cursor).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Guess {
+    shape: Shape,
+    deadline_ms: i64,
+}
+
+/// What the store last saw of a cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seen {
+    deadline_ms: i64,
+    expires_at: i64,
+}
+
+impl Seen {
+    fn guess(self, now: Now) -> Guess {
+        let shape = if self.expires_at <= now.secs {
+            Shape::Fresh
+        } else if self.deadline_ms <= now.ms {
+            Shape::Idle
+        } else {
+            Shape::Busy
+        };
+        Guess {
+            shape,
+            deadline_ms: self.deadline_ms,
+        }
+    }
+}
+
+/// The last deadline seen per cursor, so that an advance usually guesses its shape right the
+/// first time and takes one round trip. Only an optimisation (every write is conditional), so
+/// it is small and simply forgotten when full: a forgotten cursor costs at most one more round
+/// trip. A cold guess is [`Shape::Fresh`]: a cursor this process has not seen lately is most
+/// likely absent or expired.
+#[derive(Default)]
+struct DeadlineHints {
+    seen: Mutex<HashMap<ItemKey, Seen>>,
+}
+
+/// How many cursors [`DeadlineHints`] remembers before starting over.
+const MAX_DEADLINE_HINTS: usize = 4096;
+
+impl DeadlineHints {
+    fn guess(&self, key: &ItemKey, now: Now) -> Guess {
+        let seen = self.lock().get(key).copied();
+        seen.map_or(
+            Guess {
+                shape: Shape::Fresh,
+                deadline_ms: now.ms,
+            },
+            |seen| seen.guess(now),
+        )
+    }
+
+    fn remember(&self, key: &ItemKey, seen: Seen) {
+        let mut hints = self.lock();
+        if hints.len() >= MAX_DEADLINE_HINTS && !hints.contains_key(key) {
+            hints.clear();
+        }
+        hints.insert(key.clone(), seen);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ItemKey, Seen>> {
+        // A panic while holding the lock cannot leave a hint half-written; keep using it.
+        self.seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// What the old item returned by a failed advance says.
+enum Truth {
+    /// The guess was wrong: send this instead.
+    Send(Guess),
+    /// The cursor is too far ahead: refused, with what was seen of it.
+    Refused { current: i64, seen: Seen },
+    /// A live item that is not a deadline cursor.
+    NotADeadline,
+}
+
+impl Truth {
+    fn of(
+        old: Option<&HashMap<String, AttributeValue>>,
+        now: Now,
+        step_ms: i64,
+        max_ahead_ms: i64,
+    ) -> Self {
+        let Some(old) = old.filter(|old| is_live(old, now.secs)) else {
+            return Truth::Send(Guess {
+                shape: Shape::Fresh,
+                deadline_ms: now.ms,
+            });
+        };
+        let Some(current) = integer(old, "d") else {
+            return Truth::NotADeadline;
+        };
+        match deadline::advance(Some(current), now.ms, step_ms, max_ahead_ms) {
+            deadline::Outcome::LimitReached(current) => Truth::Refused {
+                current,
+                seen: Seen {
+                    deadline_ms: current,
+                    // A live item without a ttl is not ours, but a deadline all the same.
+                    expires_at: integer(old, TTL_ATTRIBUTE).unwrap_or(i64::MAX),
+                },
+            },
+            deadline::Outcome::Advanced(_) => Truth::Send(Guess {
+                shape: if current <= now.ms {
+                    Shape::Idle
+                } else {
+                    Shape::Busy
+                },
+                deadline_ms: current,
+            }),
+        }
+    }
+}
+
+/// The write of one advance in one shape, shared by [`Store::advance`] and transactions.
+struct AdvanceWrite {
+    /// The update expression; `None` for a fresh cursor, which is put whole.
+    update: Option<&'static str>,
+    condition: String,
+    values: HashMap<String, AttributeValue>,
+    /// The new deadline when the shape fixes it (fresh and idle cursors).
+    next: i64,
+    expires_at: i64,
+}
+
+impl AdvanceWrite {
+    fn new(
+        key: &ItemKey,
+        shape: Shape,
+        now: Now,
+        step_ms: i64,
+        max_ahead_ms: i64,
+    ) -> Result<Self, StoreError> {
+        let overflow = || {
+            StoreError::Invalid(format!(
+                "advancing {}/{} would overflow the clock",
+                key.pk, key.sk
+            ))
+        };
+        let next = now.ms.checked_add(step_ms).ok_or_else(overflow)?;
+        let expires_at = deadline::expires_at(now.ms, max_ahead_ms);
+        let mut values = HashMap::from([(":now".to_owned(), number(now.secs))]);
+        let (update, condition) = match shape {
+            Shape::Fresh => (None, ABSENT.to_owned()),
+            Shape::Idle => {
+                values.insert(":num".to_owned(), AttributeValue::S("N".to_owned()));
+                values.insert(":nowms".to_owned(), number(now.ms));
+                values.insert(":next".to_owned(), number(next));
+                values.insert(":exp".to_owned(), number(expires_at));
+                values.insert(":one".to_owned(), number(1));
+                (
+                    Some("SET #d = :next, #ttl = :exp, #v = #v + :one"),
+                    // The type test keeps a document in the way from reaching the comparison.
+                    format!("attribute_type(#d, :num) AND #d <= :nowms AND {LIVE}"),
+                )
+            }
+            Shape::Busy => {
+                // The latest deadline that may still take a step.
+                let last = now
+                    .ms
+                    .checked_add(max_ahead_ms - step_ms)
+                    .ok_or_else(overflow)?;
+                values.insert(":num".to_owned(), AttributeValue::S("N".to_owned()));
+                values.insert(":nowms".to_owned(), number(now.ms));
+                values.insert(":last".to_owned(), number(last));
+                values.insert(":step".to_owned(), number(step_ms));
+                values.insert(":exp".to_owned(), number(expires_at));
+                values.insert(":one".to_owned(), number(1));
+                (
+                    Some("SET #d = #d + :step, #ttl = :exp, #v = #v + :one"),
+                    format!("attribute_type(#d, :num) AND #d > :nowms AND #d <= :last AND {LIVE}"),
+                )
+            }
+        };
+        Ok(Self {
+            update,
+            condition,
+            values,
+            next,
+            expires_at,
+        })
+    }
+
+    /// The whole item of a fresh cursor.
+    fn fresh_item(&self, key: &ItemKey) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let cursor = NewItem::new(key.clone(), Value::from(self.next)).expiring_at(self.expires_at);
+        item_attributes(&cursor, 1)
     }
 }
 
@@ -1310,6 +1784,88 @@ mod tests {
             timeouts.operation_attempt_timeout(),
             Some(Duration::from_secs(1))
         );
+    }
+
+    const NOW: Now = Now {
+        secs: 1_800_000_000,
+        ms: 1_800_000_000_500,
+    };
+
+    #[test]
+    fn hints_guess_the_shape_and_forget_when_full() {
+        let hints = DeadlineHints::default();
+        let key = ItemKey::new("p", "bucket");
+        assert_eq!(hints.guess(&key, NOW).shape, Shape::Fresh, "cold");
+        let seen = |deadline_ms, expires_at| Seen {
+            deadline_ms,
+            expires_at,
+        };
+        for (hint, shape) in [
+            (seen(NOW.ms + 1, NOW.secs + 5), Shape::Busy),
+            (seen(NOW.ms, NOW.secs + 5), Shape::Idle),
+            (seen(NOW.ms - 1, NOW.secs + 1), Shape::Idle),
+            (seen(NOW.ms - 1, NOW.secs), Shape::Fresh),
+        ] {
+            hints.remember(&key, hint);
+            assert_eq!(hints.guess(&key, NOW).shape, shape, "{hint:?}");
+        }
+        for n in 1..MAX_DEADLINE_HINTS {
+            hints.remember(
+                &ItemKey::new("p", n.to_string()),
+                seen(NOW.ms + 1, i64::MAX),
+            );
+        }
+        assert_eq!(hints.lock().len(), MAX_DEADLINE_HINTS);
+        hints.remember(&key, seen(NOW.ms + 1, i64::MAX));
+        assert_eq!(
+            hints.lock().len(),
+            MAX_DEADLINE_HINTS,
+            "a known key replaces"
+        );
+        hints.remember(&ItemKey::new("p", "one more"), seen(NOW.ms + 1, i64::MAX));
+        assert_eq!(hints.lock().len(), 1, "full: start over");
+        assert_eq!(hints.guess(&key, NOW).shape, Shape::Fresh);
+    }
+
+    #[test]
+    fn a_failed_advance_reads_the_truth_from_the_old_item() {
+        let old = |d: AttributeValue, ttl: i64| {
+            HashMap::from([("d".to_owned(), d), (TTL_ATTRIBUTE.to_owned(), number(ttl))])
+        };
+        let truth = |item: Option<&HashMap<String, AttributeValue>>| match Truth::of(
+            item, NOW, 1_000, 3_000,
+        ) {
+            Truth::Send(guess) => Ok(guess.shape),
+            Truth::Refused { current, .. } => Err(Some(current)),
+            Truth::NotADeadline => Err(None),
+        };
+        assert_eq!(truth(None), Ok(Shape::Fresh), "absent");
+        let expired = old(number(NOW.ms + 2_000), NOW.secs);
+        assert_eq!(truth(Some(&expired)), Ok(Shape::Fresh));
+        let idle = old(number(NOW.ms), NOW.secs + 3);
+        assert_eq!(truth(Some(&idle)), Ok(Shape::Idle));
+        let busy = old(number(NOW.ms + 2_000), NOW.secs + 3);
+        assert_eq!(truth(Some(&busy)), Ok(Shape::Busy));
+        let full = old(number(NOW.ms + 2_001), NOW.secs + 3);
+        assert_eq!(truth(Some(&full)), Err(Some(NOW.ms + 2_001)));
+        let document = old(AttributeValue::S("x".to_owned()), NOW.secs + 3);
+        assert_eq!(truth(Some(&document)), Err(None));
+    }
+
+    #[test]
+    fn every_advance_shape_sends_only_the_values_it_uses() {
+        let key = ItemKey::new("p", "bucket");
+        for shape in [Shape::Fresh, Shape::Idle, Shape::Busy] {
+            let write = AdvanceWrite::new(&key, shape, NOW, 1_000, 3_000).unwrap();
+            let text = format!("{} {}", write.update.unwrap_or(""), write.condition);
+            for placeholder in write.values.keys() {
+                assert!(
+                    uses_placeholder(&text, placeholder),
+                    "{shape:?} sends {placeholder} unused"
+                );
+            }
+            assert_eq!(write.expires_at, NOW.secs + 4, "3.5 s ahead, rounded up");
+        }
     }
 
     #[test]

@@ -22,8 +22,8 @@ use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::store::{
-    Due, Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp, round_trips,
-    validate,
+    Due, Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp, deadline,
+    round_trips, validate,
 };
 
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
@@ -38,6 +38,14 @@ struct Stored {
     ttl: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     due: Option<(String, i64)>,
+}
+
+/// The store clock's now, read once per operation: seconds for expiry, milliseconds for
+/// deadline cursors, from the same instant.
+#[derive(Clone, Copy)]
+struct Now {
+    secs: i64,
+    ms: i64,
 }
 
 impl Stored {
@@ -94,11 +102,15 @@ impl EmbeddedStore {
     /// Runs blocking database work off the async runtime, counted as one round trip.
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Database, i64) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnOnce(&Database, Now) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         round_trips::record();
         let db = Arc::clone(&self.db);
-        let now = self.clock.now_secs();
+        let ms = self.clock.now_ms();
+        let now = Now {
+            secs: ms.div_euclid(1000),
+            ms,
+        };
         tokio::task::spawn_blocking(move || work(&db, now))
             .await
             .map_err(|e| StoreError::Backend(format!("store task failed: {e}")))?
@@ -138,6 +150,7 @@ impl EmbeddedStore {
 enum Applied {
     Item(Item),
     Counter(i64),
+    Deadline(i64),
     Nothing,
 }
 
@@ -148,6 +161,9 @@ enum OpFailure {
     CapReached(i64),
     /// An increment met an item whose data is not an integer.
     NotACounter,
+    LimitReached(i64),
+    /// An advance met an item whose data is not an integer.
+    NotADeadline,
     Store(StoreError),
 }
 
@@ -158,6 +174,10 @@ impl OpFailure {
             OpFailure::VersionConflict(current) => StoreError::VersionConflict { current },
             OpFailure::CapReached(current) => StoreError::CapReached { current },
             OpFailure::NotACounter => StoreError::Invalid("the item is not a counter".to_owned()),
+            OpFailure::LimitReached(current) => StoreError::LimitReached { current },
+            OpFailure::NotADeadline => {
+                StoreError::Invalid("the item is not a deadline cursor".to_owned())
+            }
             OpFailure::Store(error) => error,
         }
     }
@@ -195,12 +215,12 @@ fn apply(
     items: &mut Tbl<'_>,
     due: &mut Tbl<'_>,
     op: WriteOp,
-    now: i64,
+    now: Now,
 ) -> Result<Result<Applied, OpFailure>, StoreError> {
     let key = op.key().clone();
     let raw_key = item_key(&key.pk, &key.sk)?;
     let existing = read_stored(items, &raw_key)?;
-    let live = existing.as_ref().filter(|s| s.live(now));
+    let live = existing.as_ref().filter(|s| s.live(now.secs));
     let live_version = live.map(|s| s.v);
     let outcome = match op {
         WriteOp::Create(new) => {
@@ -267,6 +287,39 @@ fn apply(
             put(items, due, &raw_key, existing.as_ref(), new, version)?;
             Applied::Counter(next)
         }
+        WriteOp::Advance {
+            step_ms,
+            max_ahead_ms,
+            ..
+        } => {
+            let current = match live {
+                None => None,
+                Some(stored) => match stored.d.as_i64() {
+                    Some(deadline) => Some(deadline),
+                    None => return Ok(Err(OpFailure::NotADeadline)),
+                },
+            };
+            let next = match deadline::advance(current, now.ms, step_ms, max_ahead_ms) {
+                deadline::Outcome::Advanced(next) => next,
+                deadline::Outcome::LimitReached(current) => {
+                    return Ok(Err(OpFailure::LimitReached(current)));
+                }
+            };
+            // Only `d`, `ttl` and `v` change, as DynamoDB's update of a live cursor does; a fresh
+            // cursor replaces whatever expired item was in the way, due entry included.
+            let mut new = NewItem::new(key.clone(), Value::from(next))
+                .expiring_at(deadline::expires_at(now.ms, max_ahead_ms));
+            new.due = live.and_then(|s| s.due.clone().map(|(queue, at)| Due { queue, at }));
+            put(
+                items,
+                due,
+                &raw_key,
+                existing.as_ref(),
+                new,
+                live_version.unwrap_or(0) + 1,
+            )?;
+            Applied::Deadline(next)
+        }
     };
     Ok(Ok(outcome))
 }
@@ -326,7 +379,9 @@ impl Store for EmbeddedStore {
             let txn = db.begin_read().map_err(backend)?;
             let items = txn.open_table(ITEMS).map_err(backend)?;
             let stored = read_stored(&items, &item_key(&key.pk, &key.sk)?)?;
-            Ok(stored.filter(|s| s.live(now)).map(|s| s.into_item(key)))
+            Ok(stored
+                .filter(|s| s.live(now.secs))
+                .map(|s| s.into_item(key)))
         })
         .await
     }
@@ -401,6 +456,26 @@ impl Store for EmbeddedStore {
         result.map_err(OpFailure::into_error)
     }
 
+    async fn advance(
+        &self,
+        key: &ItemKey,
+        step_ms: i64,
+        max_ahead_ms: i64,
+    ) -> Result<i64, StoreError> {
+        validate::advance(step_ms, max_ahead_ms)?;
+        match self
+            .write_one(WriteOp::Advance {
+                key: key.clone(),
+                step_ms,
+                max_ahead_ms,
+            })
+            .await?
+        {
+            Applied::Deadline(deadline) => Ok(deadline),
+            _ => unreachable!("advance yields a deadline"),
+        }
+    }
+
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         validate::transaction(&ops)?;
         match self.write(ops).await {
@@ -434,7 +509,7 @@ impl Store for EmbeddedStore {
             )?;
             collect_page(range, page.limit as usize, |raw_key, value| {
                 let stored: Stored = serde_json::from_slice(value).map_err(backend)?;
-                if !stored.live(now) {
+                if !stored.live(now.secs) {
                     return Ok(None);
                 }
                 let sk = std::str::from_utf8(&raw_key[pk_len..]).map_err(backend)?;
@@ -471,7 +546,7 @@ impl Store for EmbeddedStore {
                 let Some(stored) = read_stored(&items, item_raw)? else {
                     return Ok(None);
                 };
-                if !stored.live(now) {
+                if !stored.live(now.secs) {
                     return Ok(None);
                 }
                 Ok(Some(stored.into_item(split_item_key(item_raw)?)))

@@ -8,6 +8,8 @@ pub enum StoreError {
     VersionConflict { current: Option<u64> },
     #[error("the counter is at its cap (value {current})")]
     CapReached { current: i64 },
+    #[error("the deadline would run too far ahead (current deadline {current} ms)")]
+    LimitReached { current: i64 },
     #[error("write {index} of the transaction failed its condition; nothing was written")]
     TransactionConflict { index: usize },
     #[error("the page cursor is not valid for this query")]

@@ -12,7 +12,8 @@
 //!   now is absent for every operation (get, query, due index, conditions), even while it still
 //!   sits on disk waiting for TTL deletion.
 //! - **No read-modify-write without a condition**: creates are conditional on absence, updates
-//!   and conditional deletes on the version, counters on their cap.
+//!   and conditional deletes on the version, counters on their cap, deadline cursors on how far
+//!   ahead they may run.
 //! - **One operation, one round trip** in the common case; [`round_trips`] counts them.
 
 #[cfg(feature = "conformance")]
@@ -115,6 +116,13 @@ pub enum WriteOp {
         by: i64,
         cap: Option<i64>,
     },
+    /// Moves a deadline cursor forward (see [`Store::advance`]), failing when the deadline
+    /// would run more than `max_ahead_ms` ahead of now.
+    Advance {
+        key: ItemKey,
+        step_ms: i64,
+        max_ahead_ms: i64,
+    },
     /// Writes nothing; fails unless the live item has exactly this version.
     Check { key: ItemKey, expected_version: u64 },
 }
@@ -125,6 +133,7 @@ impl WriteOp {
             WriteOp::Create(item) | WriteOp::Update { item, .. } => &item.key,
             WriteOp::Delete { key, .. }
             | WriteOp::Increment { key, .. }
+            | WriteOp::Advance { key, .. }
             | WriteOp::Check { key, .. } => key,
         }
     }
@@ -189,6 +198,24 @@ pub trait Store: Send + Sync {
         expires_at: Option<i64>,
     ) -> Result<i64, StoreError>;
 
+    /// Moves the deadline cursor at `key` forward. The item's data is a Unix-millisecond time (a
+    /// JSON integer). new = max(current, now_ms) + step_ms, where an absent or expired item counts
+    /// as now_ms (now from the store's clock), provided new - now_ms <= max_ahead_ms. Returns the
+    /// new deadline. Otherwise [`StoreError::LimitReached`] with the current deadline and nothing
+    /// changes. On success the item's `expires_at` is ceil((now_ms + max_ahead_ms) / 1000): the
+    /// item vanishes once even a full burst taken now has drained, so idle keys cost nothing.
+    /// The version follows every item's rule: 1 when the item was absent or expired, else +1.
+    /// A live item whose data is not an integer is refused ([`StoreError::Invalid`]).
+    ///
+    /// This is GCRA's state: with `step_ms` the emission interval and `max_ahead_ms` the burst
+    /// times it, see [`crate::ratelimit::gcra`].
+    async fn advance(
+        &self,
+        key: &ItemKey,
+        step_ms: i64,
+        max_ahead_ms: i64,
+    ) -> Result<i64, StoreError>;
+
     /// Applies every write or none ([`StoreError::TransactionConflict`] names the first failing
     /// write). At most [`MAX_TRANSACTION_OPS`] writes, each on a different key.
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
@@ -205,6 +232,10 @@ pub trait Store: Send + Sync {
 /// Checks shared by the adapters, so both refuse the same malformed calls the same way.
 pub mod validate {
     use super::{MAX_TRANSACTION_OPS, PageRequest, StoreError, WriteOp};
+
+    /// The furthest ahead of now a deadline cursor may run: far beyond any rate-limit window,
+    /// and far enough below `i64::MAX` that no deadline arithmetic can overflow.
+    pub const MAX_AHEAD_MS: i64 = 100 * 366 * 24 * 3600 * 1000;
 
     pub fn page(page: &PageRequest) -> Result<(), StoreError> {
         if page.limit == 0 || page.limit > 1000 {
@@ -231,8 +262,14 @@ pub mod validate {
             ));
         }
         for op in ops {
-            if let WriteOp::Increment { by, cap, .. } = op {
-                increment(*by, *cap)?;
+            match op {
+                WriteOp::Increment { by, cap, .. } => increment(*by, *cap)?,
+                WriteOp::Advance {
+                    step_ms,
+                    max_ahead_ms,
+                    ..
+                } => advance(*step_ms, *max_ahead_ms)?,
+                _ => {}
             }
         }
         Ok(())
@@ -250,5 +287,106 @@ pub mod validate {
             ));
         }
         Ok(())
+    }
+
+    pub fn advance(step_ms: i64, max_ahead_ms: i64) -> Result<(), StoreError> {
+        if step_ms <= 0 {
+            return Err(StoreError::Invalid(format!(
+                "a deadline step must be positive, got {step_ms} ms"
+            )));
+        }
+        if max_ahead_ms < step_ms {
+            return Err(StoreError::Invalid(format!(
+                "max_ahead ({max_ahead_ms} ms) must be at least the step ({step_ms} ms)"
+            )));
+        }
+        if max_ahead_ms > MAX_AHEAD_MS {
+            return Err(StoreError::Invalid(format!(
+                "max_ahead may be at most {MAX_AHEAD_MS} ms (100 years), got {max_ahead_ms} ms"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The arithmetic of [`Store::advance`], shared by the adapters so both decide alike.
+pub mod deadline {
+    /// What an advance does to a deadline cursor, given what the store holds.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Outcome {
+        /// Write this deadline.
+        Advanced(i64),
+        /// Refused: the deadline would run too far ahead; this is the current one.
+        LimitReached(i64),
+    }
+
+    /// The expiry an advance at `now_ms` gives its item: once a full burst taken now has
+    /// drained, the item holds nothing an absent one would not. Call after
+    /// [`validate::advance`](super::validate::advance), which keeps the sum in range.
+    pub fn expires_at(now_ms: i64, max_ahead_ms: i64) -> i64 {
+        // ceil(x / 1000) as floor((x + 999) / 1000), right for negative times too.
+        now_ms
+            .saturating_add(max_ahead_ms)
+            .saturating_add(999)
+            .div_euclid(1000)
+    }
+
+    /// `current` is the live item's deadline (`None`: absent or expired). A deadline in the past
+    /// counts as now: an idle cursor does not bank credit.
+    pub fn advance(current: Option<i64>, now_ms: i64, step_ms: i64, max_ahead_ms: i64) -> Outcome {
+        let from = current.map_or(now_ms, |d| d.max(now_ms));
+        // Only absurd stored deadlines or clocks overflow; they are refused, never a panic.
+        let next = from.checked_add(step_ms);
+        match next.filter(|n| {
+            n.checked_sub(now_ms)
+                .is_some_and(|ahead| ahead <= max_ahead_ms)
+        }) {
+            Some(next) => Outcome::Advanced(next),
+            None => Outcome::LimitReached(from),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::deadline::{Outcome, advance, expires_at};
+    use super::{StoreError, validate};
+
+    #[test]
+    fn an_advance_expires_on_the_second_after_its_horizon() {
+        assert_eq!(expires_at(1_000, 2_000), 3);
+        assert_eq!(expires_at(1_001, 2_000), 4);
+        assert_eq!(expires_at(-1_500, 1_000), 0, "ceil of -0.5");
+        assert_eq!(expires_at(i64::MAX - 5, 1_000), i64::MAX / 1000);
+    }
+
+    #[test]
+    fn deadline_arithmetic_refuses_instead_of_overflowing() {
+        assert_eq!(advance(None, 10, 5, 5), Outcome::Advanced(15));
+        assert_eq!(advance(Some(3), 10, 5, 5), Outcome::Advanced(15));
+        assert_eq!(advance(Some(12), 10, 5, 10), Outcome::Advanced(17));
+        assert_eq!(advance(Some(12), 10, 5, 6), Outcome::LimitReached(12));
+        assert_eq!(
+            advance(Some(i64::MAX - 1), 0, 5, validate::MAX_AHEAD_MS),
+            Outcome::LimitReached(i64::MAX - 1)
+        );
+        assert_eq!(
+            advance(Some(i64::MAX - 10), i64::MIN, 5, validate::MAX_AHEAD_MS),
+            Outcome::LimitReached(i64::MAX - 10)
+        );
+    }
+
+    #[test]
+    fn advances_must_step_forward_within_their_horizon() {
+        assert_eq!(validate::advance(1, 1), Ok(()));
+        for (step, max_ahead) in [(0, 1), (-1, 1), (2, 1), (1, validate::MAX_AHEAD_MS + 1)] {
+            assert!(
+                matches!(
+                    validate::advance(step, max_ahead),
+                    Err(StoreError::Invalid(_))
+                ),
+                "{step}, {max_ahead}"
+            );
+        }
     }
 }
