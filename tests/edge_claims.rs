@@ -140,8 +140,9 @@ async fn a_repeated_discord_interaction_has_one_effect() {
     assert_eq!(first.status, 200);
     assert!(content(&first).starts_with("Pong!"), "{}", content(&first));
     assert_eq!(
-        first.store_round_trips, 1,
-        "the claim is the only store call on /ping"
+        first.store_round_trips, 2,
+        "the tenant's rate-limit overrides (read once per instance), then one transaction \
+         holding the claim and the rate-limit tokens"
     );
 
     let second = f.discord(&body).await;
@@ -151,7 +152,10 @@ async fn a_repeated_discord_interaction_has_one_effect() {
         "{}",
         content(&second)
     );
-    assert_eq!(second.store_round_trips, 1);
+    assert_eq!(
+        second.store_round_trips, 1,
+        "overrides cached: the transaction alone, refused on its claim"
+    );
 
     let claim = f
         .store

@@ -20,10 +20,12 @@ use crate::flows::FlowEngine;
 use crate::flows::component_id::ComponentKey;
 use crate::idempotency::{Claim, Claims, lifetimes};
 use crate::invocation::{Action, Invocation, Platform};
+use crate::ratelimit::limiter::{Admission, RateLimiter, limited_message};
+use crate::ratelimit::policy::Policies;
 use crate::reply::{Reply, Response};
 use crate::slack::web::{RecordingSlackWeb, SlackWeb};
 use crate::slack::{self, CommandParse, SlackEvent};
-use crate::store::{Store, round_trips};
+use crate::store::{Store, StoreError, WriteOp, round_trips};
 use crate::verify::{DiscordVerifier, Rejection, SlackVerifier, discord_headers, slack_headers};
 
 /// Bodies larger than this are refused with 413 before verification. Discord and Slack payloads
@@ -134,6 +136,7 @@ pub struct Edge {
     store: Arc<dyn Store>,
     claims: Claims,
     flows: FlowEngine,
+    limiter: RateLimiter,
     slack_web: Arc<dyn SlackWeb>,
 }
 
@@ -153,11 +156,18 @@ impl Edge {
             slack,
             registry,
             claims: Claims::new(Arc::clone(&store), Arc::clone(&clock)),
+            limiter: RateLimiter::new(Arc::clone(&store), Arc::clone(&clock), Policies::default()),
             clock,
             store,
             flows,
             slack_web: Arc::new(RecordingSlackWeb::new()),
         }
+    }
+
+    /// Rate limits other than the defaults (tenants' stored overrides still apply on top).
+    pub fn with_rate_limits(mut self, defaults: Policies) -> Self {
+        self.limiter = RateLimiter::new(Arc::clone(&self.store), Arc::clone(&self.clock), defaults);
+        self
     }
 
     /// Signs component ids with the deployment's key, shared by every instance.
@@ -312,13 +322,13 @@ impl Edge {
             // of any number of copies act, and skipping the claim keeps them at two round
             // trips (read the state, write the transition).
             Action::Command(_) => {
-                self.claim_then_dispatch(
-                    &invocation,
+                let claim = self.claims.claim_op(
                     "discord:interaction",
+                    &invocation.id,
                     lifetimes::DISCORD_INTERACTION_SECS,
-                    received_at,
-                )
-                .await
+                );
+                self.admit_then_dispatch(&invocation, Some(claim), received_at)
+                    .await
             }
             Action::Component { .. } | Action::ModalSubmit { .. } => {
                 self.dispatch(&invocation, received_at).await
@@ -333,26 +343,45 @@ impl Edge {
             .await
     }
 
-    /// Claims the invocation's id, then runs it; a repeat is told it was already handled.
-    async fn claim_then_dispatch(
+    /// Takes the command's rate-limit tokens and the interaction's claim (Discord) in one
+    /// store round trip, then runs it. A repeat is told it was already handled; a limited user
+    /// is told how long to wait, and nothing else happens. Unknown commands take no tokens:
+    /// their answer is help text with no effect.
+    async fn admit_then_dispatch(
         &self,
         invocation: &Invocation,
-        scope: &str,
-        lifetime_secs: i64,
+        claim: Option<WriteOp>,
         received_at: Instant,
     ) -> Response {
-        match self
-            .claims
-            .claim(scope, &invocation.id, lifetime_secs)
-            .await
-        {
-            Ok(Claim::First) => self.dispatch(invocation, received_at).await,
-            Ok(Claim::Repeat) => {
+        let spec = match &invocation.action {
+            Action::Command(call) => self.registry.spec(&call.name),
+            _ => None,
+        };
+        let admission = match (spec, claim) {
+            (Some(spec), claim) => self.limiter.admit(invocation, spec, claim).await,
+            (None, Some(WriteOp::Create(item))) => match self.store.create(item).await {
+                Ok(_) => Ok(Admission::Allowed),
+                Err(StoreError::AlreadyExists) => Ok(Admission::Repeat),
+                Err(error) => Err(error),
+            },
+            (None, _) => Ok(Admission::Allowed),
+        };
+        match admission {
+            Ok(Admission::Allowed) => self.dispatch(invocation, received_at).await,
+            Ok(Admission::Repeat) => {
                 tracing::info!("repeated request answered without acting");
                 Reply::ephemeral("This request was already handled; nothing was done twice.").into()
             }
+            Ok(Admission::Limited {
+                scope,
+                retry_after_ms,
+            }) => {
+                tracing::info!(?scope, retry_after_ms, "rate limited");
+                let name = spec.map_or("", |s| s.name);
+                Reply::ephemeral(limited_message(scope, name, retry_after_ms)).into()
+            }
             Err(error) => {
-                tracing::error!(%error, "could not claim the request id");
+                tracing::error!(%error, "could not take rate-limit tokens or claim the request id");
                 Reply::ephemeral(
                     "Gavel could not reach its storage, so nothing was done. Please try again in a moment.",
                 )
@@ -368,7 +397,9 @@ impl Edge {
             // effects guard them with their own conditional writes.
             Ok(CommandParse::Invocation(invocation)) => {
                 record_invocation(&invocation);
-                let response = self.dispatch(&invocation, received_at).await;
+                let response = self
+                    .admit_then_dispatch(&invocation, None, received_at)
+                    .await;
                 (Some(invocation), response)
             }
             Ok(CommandParse::Usage(reply)) => (None, reply.into()),

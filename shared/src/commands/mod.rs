@@ -286,6 +286,9 @@ mod tests {
         async fn transact(&self, _: Vec<WriteOp>) -> Result<(), StoreError> {
             Err(refused())
         }
+        async fn advance(&self, _: &ItemKey, _: i64, _: i64) -> Result<i64, StoreError> {
+            Err(refused())
+        }
         async fn query(&self, _: &str, _: &str, _: PageRequest) -> Result<Page, StoreError> {
             Err(refused())
         }

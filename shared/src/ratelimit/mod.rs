@@ -5,3 +5,5 @@
 //! timer inside the limiter, and nothing stored for keys that have gone quiet.
 
 pub mod gcra;
+pub mod limiter;
+pub mod policy;
