@@ -34,6 +34,7 @@ fn fixture_with(store: Arc<dyn Store>) -> Fixture {
         slack_signing_secret: Some(SLACK_SECRET.to_owned()),
         replay_window_secs: None,
         component_secret: Some("a component secret for tests only".to_owned()),
+        slack_moderators: Vec::new(),
     };
     let edge = settings
         .build_edge(

@@ -65,6 +65,7 @@ pub fn discord_command(
                 json!({ "name": key, "type": 4, "value": value.parse::<i64>()? })
             }
             OptionKind::User => json!({ "name": key, "type": 6, "value": value }),
+            OptionKind::Channel => json!({ "name": key, "type": 7, "value": value }),
         });
     }
     let (user_id, permissions) = if invoker.moderator {

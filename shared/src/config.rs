@@ -24,12 +24,14 @@ pub enum Serves {
 /// - `GAVEL_REPLAY_WINDOW_SECS`: how far a request timestamp may be from now (default 300).
 /// - `GAVEL_COMPONENT_SECRET`: signs the ids of buttons and forms (a secret, at least 16
 ///   bytes; every instance must share it, so set it from Secrets Manager).
+/// - `GAVEL_SLACK_MODERATORS`: Slack user ids (comma-separated) with moderator powers.
 #[derive(Clone, Default)]
 pub struct EdgeSettings {
     pub discord_public_key: Option<String>,
     pub slack_signing_secret: Option<String>,
     pub replay_window_secs: Option<i64>,
     pub component_secret: Option<String>,
+    pub slack_moderators: Vec<String>,
 }
 
 impl std::fmt::Debug for EdgeSettings {
@@ -41,6 +43,7 @@ impl std::fmt::Debug for EdgeSettings {
                 &self.slack_signing_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("replay_window_secs", &self.replay_window_secs)
+            .field("slack_moderators", &self.slack_moderators)
             .field(
                 "component_secret",
                 &self.component_secret.as_ref().map(|_| "<redacted>"),
@@ -76,6 +79,14 @@ impl EdgeSettings {
             slack_signing_secret: non_empty_env("SLACK_SIGNING_SECRET"),
             replay_window_secs,
             component_secret: non_empty_env("GAVEL_COMPONENT_SECRET"),
+            slack_moderators: non_empty_env("GAVEL_SLACK_MODERATORS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|id| id.trim().to_owned())
+                        .filter(|id| !id.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 
@@ -118,7 +129,9 @@ impl EdgeSettings {
             name: "GAVEL_COMPONENT_SECRET",
             problem,
         })?;
-        Ok(Edge::new(discord, slack, registry, clock, store).with_component_key(key))
+        Ok(Edge::new(discord, slack, registry, clock, store)
+            .with_component_key(key)
+            .with_slack_moderators(self.slack_moderators.iter().cloned()))
     }
 
     /// The production edge: the standard commands on the system clock, over `store`.

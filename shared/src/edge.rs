@@ -138,6 +138,7 @@ pub struct Edge {
     flows: FlowEngine,
     limiter: RateLimiter,
     slack_web: Arc<dyn SlackWeb>,
+    slack_moderators: std::collections::HashSet<String>,
 }
 
 impl Edge {
@@ -161,6 +162,7 @@ impl Edge {
             store,
             flows,
             slack_web: Arc::new(RecordingSlackWeb::new()),
+            slack_moderators: Default::default(),
         }
     }
 
@@ -173,6 +175,18 @@ impl Edge {
     /// Signs component ids with the deployment's key, shared by every instance.
     pub fn with_component_key(mut self, key: ComponentKey) -> Self {
         self.flows = flow_engine(&self.registry, &self.store, &self.clock, key);
+        self
+    }
+
+    /// Where jobs for the worker go (EventBridge on AWS, the in-process queue locally).
+    pub fn with_bus(mut self, bus: Arc<dyn crate::jobs::Bus>) -> Self {
+        self.flows = self.flows.with_bus(bus);
+        self
+    }
+
+    /// Slack users with moderator powers here (Slack payloads carry no roles).
+    pub fn with_slack_moderators(mut self, users: impl IntoIterator<Item = String>) -> Self {
+        self.slack_moderators = users.into_iter().collect();
         self
     }
 
@@ -395,8 +409,9 @@ impl Edge {
             // No claim here: Slack never retries a slash command and every invocation has
             // its own trigger id, so a claim would only cost a round trip. Commands with
             // effects guard them with their own conditional writes.
-            Ok(CommandParse::Invocation(invocation)) => {
+            Ok(CommandParse::Invocation(mut invocation)) => {
                 record_invocation(&invocation);
+                self.grant_slack_moderators(&mut invocation);
                 let response = self
                     .admit_then_dispatch(&invocation, None, received_at)
                     .await;
@@ -414,7 +429,10 @@ impl Edge {
                     Err(reply) => reply,
                 }
             }
-            Response::Message(reply) | Response::Update(reply) | Response::FormDone(reply) => reply,
+            Response::Message(reply)
+            | Response::Update(reply)
+            | Response::FormDone(reply)
+            | Response::Deferred(reply) => reply,
             Response::FormErrors { fallback, .. } => fallback,
         };
         EdgeResponse::serialized(&slack::render_command_reply(&reply))
@@ -456,12 +474,13 @@ impl Edge {
     /// `response_url` (or opens a form) and the body is an empty acknowledgement. View
     /// submissions: the answer is the body (`response_action`).
     async fn slack_interaction(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
-        let invocation = match slack::parse_interaction(body) {
+        let mut invocation = match slack::parse_interaction(body) {
             Ok(Some(invocation)) => invocation,
             Ok(None) => return EdgeResponse::empty_ok(),
             Err(problem) => return bad_request(&problem),
         };
         record_invocation(&invocation);
+        self.grant_slack_moderators(&mut invocation);
         let response = self.dispatch(&invocation, received_at).await;
         match &invocation.action {
             Action::ModalSubmit { .. } => {
@@ -482,6 +501,13 @@ impl Edge {
                 }
                 EdgeResponse::empty_ok()
             }
+        }
+    }
+
+    /// Slack payloads carry no roles: configured moderators get every capability.
+    fn grant_slack_moderators(&self, invocation: &mut Invocation) {
+        if self.slack_moderators.contains(&invocation.actor.id) {
+            invocation.actor.capabilities = crate::invocation::Capabilities::all();
         }
     }
 

@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Platform {
     Discord,
     Slack,
@@ -176,4 +177,7 @@ pub struct Invocation {
     pub response_url: Option<String>,
     /// Slack: the short-lived id that lets the app open a modal (`trigger_id`, 3 s).
     pub trigger_id: Option<String>,
+    /// Discord: the interaction token, which lets the worker edit the answer or follow up
+    /// for 15 minutes. A credential for this one interaction: never logged.
+    pub interaction_token: Option<String>,
 }

@@ -16,6 +16,7 @@ pub mod edge;
 pub mod flows;
 pub mod idempotency;
 pub mod invocation;
+pub mod jobs;
 pub mod platform;
 pub mod ratelimit;
 pub mod reply;

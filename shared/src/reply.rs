@@ -125,6 +125,10 @@ pub enum Response {
     /// A submitted form was accepted: Slack replaces the modal with `reply` as a closing view,
     /// Discord shows `reply` as a message.
     FormDone(Reply),
+    /// The work goes on in the worker, which edits this answer with the outcome. Discord shows
+    /// "Gavel is thinking…" (type 5, ephemeral when `placeholder` is); Slack shows
+    /// `placeholder` until the worker replaces it through the `response_url`.
+    Deferred(Reply),
 }
 
 impl From<Reply> for Response {

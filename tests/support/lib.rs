@@ -54,6 +54,7 @@ pub fn test_settings() -> EdgeSettings {
         slack_signing_secret: Some(SLACK_TEST_SIGNING_SECRET.to_owned()),
         replay_window_secs: None,
         component_secret: Some("a component secret for tests only".to_owned()),
+        slack_moderators: vec!["U0GAVELMOD".to_owned()],
     }
 }
 

@@ -7,6 +7,7 @@
 mod help;
 mod ping;
 pub mod report;
+mod report_channel;
 
 use std::time::Instant;
 
@@ -19,6 +20,7 @@ use crate::reply::{Reply, Response};
 pub use help::Help;
 pub use ping::Ping;
 pub use report::{ListReports, Report};
+pub use report_channel::ReportChannel;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OptionKind {
@@ -27,6 +29,8 @@ pub enum OptionKind {
     Integer,
     /// A member of the community (Discord user picker; Slack `<@U123>` mention).
     User,
+    /// A channel (Discord channel picker; Slack `<#C123|name>` mention).
+    Channel,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +104,7 @@ impl CommandRegistry {
             Box::new(Ping),
             Box::new(Report::new()),
             Box::new(ListReports),
+            Box::new(ReportChannel),
         ])
     }
 
@@ -337,6 +342,7 @@ mod tests {
             }),
             response_url: None,
             trigger_id: None,
+            interaction_token: None,
         }
     }
 

@@ -17,6 +17,7 @@ use crate::flows::{
     FlowButton, FlowEngine, FlowEvent, FlowModal, Input, Machine, Step, StepContext, View,
 };
 use crate::invocation::{Capability, Invocation, OptionValue, Platform};
+use crate::jobs::{Job, ReplyTarget, Task};
 use crate::reply::{ButtonStyle, FieldError, Reply, Response, TextInput};
 use crate::store::{ItemKey, NewItem, PageRequest, WriteOp};
 
@@ -176,6 +177,7 @@ impl ConfirmedAction for FileReport {
     async fn perform(&self, ctx: &StepContext<'_>, draft: &Draft) -> Result<Performed, String> {
         Ok(Performed {
             effects: vec![report_write(ctx, draft)],
+            jobs: vec![delivery(ctx, draft)],
             reply: sent(draft),
         })
     }
@@ -277,6 +279,7 @@ impl Machine for ReportForm {
                     };
                     return Step::Finish {
                         effects: vec![report_write(ctx, &draft)],
+                        jobs: vec![delivery(ctx, &draft)],
                         view: View::FormDone(sent(&draft)),
                     };
                 }
@@ -412,6 +415,23 @@ fn report_write(ctx: &StepContext<'_>, draft: &Draft) -> WriteOp {
         )
         .expiring_at(ctx.now_secs + REPORT_RETENTION_SECS),
     )
+}
+
+/// Posting the report in the community's report channel, if one is set, is the worker's.
+fn delivery(ctx: &StepContext<'_>, draft: &Draft) -> Job {
+    let mut job = Job::for_invocation(
+        ctx.invocation,
+        Task::DeliverReport {
+            target: draft.target.clone(),
+            reporter: ctx.invocation.actor.id.clone(),
+            reason: draft.reason.clone(),
+            evidence: draft.evidence.clone(),
+        },
+        ctx.now_secs,
+    );
+    // The member was already told the report is sent; the channel post is the moderators'.
+    job.reply_to = ReplyTarget::Nobody;
+    job
 }
 
 fn sent(draft: &Draft) -> Reply {

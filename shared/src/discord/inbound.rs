@@ -113,6 +113,7 @@ fn to_invocation(interaction: Interaction) -> Result<Invocation, String> {
         action,
         response_url: None,
         trigger_id: None,
+        interaction_token: Some(interaction.token),
     })
 }
 

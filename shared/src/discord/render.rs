@@ -33,6 +33,15 @@ pub fn render_response(response: &Response) -> InteractionResponse {
         Response::FormErrors { fallback, .. } => render_reply(fallback),
         Response::Update(reply) => message(InteractionResponseType::UpdateMessage, reply),
         Response::Modal(modal) => render_modal(modal),
+        Response::Deferred(placeholder) => InteractionResponse {
+            kind: InteractionResponseType::DeferredChannelMessageWithSource,
+            data: Some(InteractionResponseData {
+                flags: placeholder
+                    .is_ephemeral()
+                    .then_some(MessageFlags::EPHEMERAL),
+                ..Default::default()
+            }),
+        },
     }
 }
 

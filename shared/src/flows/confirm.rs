@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{FlowButton, FlowEvent, Input, Machine, Step, StepContext, View};
+use crate::jobs::Job;
 use crate::reply::{ButtonStyle, Reply};
 use crate::store::WriteOp;
 
@@ -15,6 +16,8 @@ use crate::store::WriteOp;
 pub struct Performed {
     /// Writes committed atomically with the confirmation.
     pub effects: Vec<WriteOp>,
+    /// Work for the worker, published once the confirmation has committed.
+    pub jobs: Vec<Job>,
     /// Replaces the prompt.
     pub reply: Reply,
 }
@@ -127,6 +130,7 @@ impl<A: ConfirmedAction> Machine for Confirmation<A> {
                 match self.0.perform(ctx, &state.payload).await {
                     Ok(done) => Step::Finish {
                         effects: done.effects,
+                        jobs: done.jobs,
                         view: View::update(done.reply),
                     },
                     Err(why) => Step::Invalid(why),
@@ -134,6 +138,7 @@ impl<A: ConfirmedAction> Machine for Confirmation<A> {
             }
             Input::Click(ConfirmEvent::Cancel) => Step::Finish {
                 effects: Vec::new(),
+                jobs: Vec::new(),
                 view: View::update(self.0.cancelled(&state.payload)),
             },
             Input::Submit(..) => {

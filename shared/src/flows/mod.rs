@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
 use crate::invocation::{Action, Invocation};
+use crate::jobs::{Bus, Job, UnconfiguredBus};
 use crate::reply::{Button, ButtonStyle, FieldError, Modal, Reply, Response, TextInput};
 use crate::store::{ItemKey, NewItem, Store, StoreError, WriteOp};
 use component_id::{Binding, ComponentId, ComponentKey, IdError};
@@ -136,9 +137,11 @@ pub enum Step<S, E> {
         view: View<E>,
     },
     /// The run is over, with `effects`, in one transaction. A marker stays until the run's
-    /// expiry so late clicks are told it was already handled.
+    /// expiry so late clicks are told it was already handled. `jobs` go to the worker once
+    /// the transaction has committed (never for a losing click).
     Finish {
         effects: Vec<WriteOp>,
+        jobs: Vec<Job>,
         view: View<E>,
     },
     /// Nothing changes (for example: reopen a form); components keep the current version.
@@ -217,6 +220,7 @@ pub struct FlowEngine {
     clock: Arc<dyn Clock>,
     key: ComponentKey,
     machines: Vec<Arc<dyn ErasedMachine>>,
+    bus: Arc<dyn Bus>,
 }
 
 impl FlowEngine {
@@ -226,6 +230,7 @@ impl FlowEngine {
             clock,
             key,
             machines: Vec::new(),
+            bus: Arc::new(UnconfiguredBus),
         }
     }
 
@@ -387,7 +392,11 @@ impl FlowEngine {
                     Err(response) => response,
                 }
             }
-            Step::Finish { effects, view } => {
+            Step::Finish {
+                effects,
+                jobs,
+                view,
+            } => {
                 // Kept as a finished marker until the run would have expired anyway.
                 let done =
                     serde_json::to_value(Stored::<M::State> { state: None }).unwrap_or_default();
@@ -398,11 +407,35 @@ impl FlowEngine {
                     expected_version: version,
                 };
                 match self.commit(write, effects).await {
-                    Ok(()) => self.draw(invocation, M::NAME, &id.nonce, version + 1, view),
+                    Ok(()) => {
+                        self.publish(jobs).await;
+                        self.draw(invocation, M::NAME, &id.nonce, version + 1, view)
+                    }
                     Err(response) => response,
                 }
             }
         }
+    }
+
+    /// Hands committed work to the worker. A job that cannot be published is logged: its
+    /// effect in the store already happened and stays.
+    async fn publish(&self, jobs: Vec<Job>) {
+        for job in jobs {
+            if let Err(error) = self.bus.publish(&job).await {
+                tracing::error!(%error, job = job.id, "could not hand a job to the worker");
+            }
+        }
+    }
+
+    /// The bus jobs go out on (commands publish theirs through it too).
+    pub fn bus(&self) -> &Arc<dyn Bus> {
+        &self.bus
+    }
+
+    /// Publishes work on this deployment's bus.
+    pub fn with_bus(mut self, bus: Arc<dyn Bus>) -> Self {
+        self.bus = bus;
+        self
     }
 
     /// The state write, alone (one conditional write) or with the step's effects (one

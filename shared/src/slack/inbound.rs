@@ -50,6 +50,7 @@ pub fn parse_command(body: &[u8], registry: &CommandRegistry) -> Result<CommandP
         action: Action::Command(CommandCall { name, options }),
         response_url: Some(event.response_url.0.to_string()),
         trigger_id: Some(trigger_id),
+        interaction_token: None,
     })))
 }
 
@@ -107,6 +108,7 @@ pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, String> {
                 },
                 response_url: ev.response_url.as_ref().map(|u| u.0.to_string()),
                 trigger_id: Some(ev.trigger_id.0.clone()),
+                interaction_token: None,
             })
         }
         SlackInteractionEvent::ViewSubmission(ev) => {
@@ -135,6 +137,7 @@ pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, String> {
                 action: Action::ModalSubmit { custom_id, fields },
                 response_url: None,
                 trigger_id: ev.trigger_id.as_ref().map(|t| t.0.clone()),
+                interaction_token: None,
             })
         }
         _ => None,

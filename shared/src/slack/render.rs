@@ -84,7 +84,9 @@ pub fn render_command_reply(reply: &Reply) -> SlackCommandEventResponse {
 pub fn render_response_url_message(response: &Response) -> Value {
     let (reply, replace) = match response {
         Response::Update(reply) => (reply, true),
-        Response::Message(reply) | Response::FormDone(reply) => (reply, false),
+        Response::Message(reply) | Response::FormDone(reply) | Response::Deferred(reply) => {
+            (reply, false)
+        }
         Response::FormErrors { fallback, .. } => (fallback, false),
         // Forms open through views.open; a message here would be empty.
         Response::Modal(_) => return Value::Null,
@@ -170,7 +172,10 @@ pub fn render_view_submission(response: &Response) -> SlackViewSubmissionRespons
         Response::Modal(modal) => SlackViewSubmissionResponse::Update(
             SlackViewSubmissionUpdateResponse::new(render_modal(modal)),
         ),
-        Response::FormDone(reply) | Response::Message(reply) | Response::Update(reply) => {
+        Response::FormDone(reply)
+        | Response::Message(reply)
+        | Response::Update(reply)
+        | Response::Deferred(reply) => {
             let view = SlackModalView::new(
                 "Gavel".into(),
                 vec![SlackBlock::Section(SlackSectionBlock::new().with_text(

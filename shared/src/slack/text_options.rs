@@ -45,6 +45,13 @@ pub fn options_from_text(
                     usage()
                 )
             })?),
+            OptionKind::Channel => OptionValue::Channel(parse_channel(token).ok_or_else(|| {
+                format!(
+                    "`{}` must mention a channel, like #general. {}",
+                    opt.name,
+                    usage()
+                )
+            })?),
         };
         out.push((opt.name.to_owned(), value));
         rest = remainder;
@@ -53,6 +60,14 @@ pub fn options_from_text(
         return Err(format!("I did not expect `{rest}`. {}", usage()));
     }
     Ok(out)
+}
+
+/// `<#C123>` or `<#C123|name>` → `C123`.
+fn parse_channel(token: &str) -> Option<String> {
+    let inner = token.strip_prefix("<#")?.strip_suffix('>')?;
+    let id = inner.split('|').next()?;
+    let valid = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
+    valid.then(|| id.to_owned())
 }
 
 /// `<@U123>` or `<@U123|name>` → `U123`.

@@ -1,0 +1,244 @@
+//! The worker: does each job once, calls the platform, tells the outcome.
+//!
+//! Exactly-once per job id, over at-least-once delivery:
+//! 1. claim `job#{id}` with a create (a lease that expires after [`LEASE_SECS`]);
+//! 2. a delivery that finds the job **done** does nothing; one that finds it **running**
+//!    elsewhere asks to be delivered again later (so a crashed run is taken over once its
+//!    lease lapses);
+//! 3. after the platform call the claim becomes **done** (kept a day), or, on a transient
+//!    failure (429 beyond the budget, 5xx), is released so the next delivery tries again.
+//!
+//! Permanent failures ("I lack the Send Messages permission there") are done too: they are
+//! told to the user, not retried.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+use tracing::Instrument;
+
+use super::{Job, ReplyTarget, Task, TokenRedacted};
+use crate::clock::Clock;
+use crate::invocation::Platform;
+use crate::platform::{ApiError, DiscordApi, SlackApi};
+use crate::store::{ItemKey, NewItem, Store, StoreError};
+
+/// A run that has not finished by then is presumed dead and may be taken over.
+pub const LEASE_SECS: i64 = 120;
+/// Done markers outlive every redelivery (EventBridge retries for up to 24 hours).
+pub const DONE_SECS: i64 = 25 * 60 * 60;
+
+/// What became of one delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done now (successfully or with a failure told to the user).
+    Done,
+    /// Done by an earlier delivery; nothing happened.
+    Duplicate,
+    /// Not done; deliver again later (the Lambda reports an error so EventBridge retries).
+    RetryLater(String),
+}
+
+pub struct Worker {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    discord: Option<Arc<dyn DiscordApi>>,
+    slack: Option<Arc<dyn SlackApi>>,
+}
+
+impl Worker {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        discord: Option<Arc<dyn DiscordApi>>,
+        slack: Option<Arc<dyn SlackApi>>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            discord,
+            slack,
+        }
+    }
+
+    /// Where the community's member reports go.
+    pub fn report_channel_key(platform: Platform, tenant: &str) -> ItemKey {
+        ItemKey::new(format!("{platform}:{tenant}#config"), "reports")
+    }
+
+    fn claim_key(job: &Job) -> ItemKey {
+        ItemKey::new(format!("job#{}", job.id), "job")
+    }
+
+    /// Handles one delivery of `job`; nothing it does runs past `deadline`.
+    pub async fn handle(&self, job: &Job, deadline: Instant) -> Outcome {
+        let span =
+            tracing::info_span!("job", id = job.id, platform = %job.platform, tenant = job.tenant);
+        self.handle_in_span(job, deadline).instrument(span).await
+    }
+
+    async fn handle_in_span(&self, job: &Job, deadline: Instant) -> Outcome {
+        let now = self.clock.now_secs();
+        let key = Self::claim_key(job);
+        let claim = NewItem::new(key.clone(), json!({ "state": "running", "since": now }))
+            .expiring_at(now + LEASE_SECS);
+        let claimed = match self.store.create(claim).await {
+            Ok(item) => item,
+            Err(StoreError::AlreadyExists) => {
+                return match self.store.get(&key).await {
+                    Ok(Some(item)) if item.data["state"] == "done" => {
+                        tracing::info!("job already done; this delivery does nothing");
+                        Outcome::Duplicate
+                    }
+                    Ok(_) => Outcome::RetryLater("another delivery is running this job".into()),
+                    Err(error) => Outcome::RetryLater(format!("store: {error}")),
+                };
+            }
+            Err(error) => return Outcome::RetryLater(format!("store: {error}")),
+        };
+        let result = self.perform(job, deadline).await;
+        if let Err(error) = &result
+            && error.is_transient()
+        {
+            // Release the claim so the next delivery tries again.
+            if let Err(store_error) = self.store.delete(&key, Some(claimed.version)).await {
+                tracing::warn!(%store_error, "could not release the job claim; it lapses with its lease");
+            }
+            return Outcome::RetryLater(error.to_string());
+        }
+        let done = NewItem::new(
+            key,
+            json!({ "state": "done", "ok": result.is_ok(), "at": self.clock.now_secs() }),
+        )
+        .expiring_at(self.clock.now_secs() + DONE_SECS);
+        if let Err(error) = self.store.update(done, claimed.version).await {
+            // The work happened; a later delivery may repeat it only if this write was lost
+            // and the lease lapsed. Worth a loud log, not a retry.
+            tracing::error!(%error, "job done but its claim could not be marked done");
+        }
+        let message = match &result {
+            Ok(message) => message.clone(),
+            Err(error) => failure_message(&job.task, error),
+        };
+        self.tell(job, &message, deadline).await;
+        Outcome::Done
+    }
+
+    /// Does the task; the text is what the user is told.
+    async fn perform(&self, job: &Job, deadline: Instant) -> Result<String, ApiError> {
+        match &job.task {
+            Task::SetReportChannel { channel } => {
+                self.post(
+                    job.platform,
+                    channel,
+                    "👋 Gavel will post member reports in this channel.",
+                    deadline,
+                )
+                .await?;
+                let key = Self::report_channel_key(job.platform, &job.tenant);
+                let item = NewItem::new(key.clone(), json!({ "channel": channel }));
+                // Create, or replace whatever was set before (versioned, so it cannot interleave
+                // with another change).
+                let stored = match self.store.get(&key).await {
+                    Ok(Some(current)) => self.store.update(item, current.version).await.map(|_| ()),
+                    Ok(None) => self.store.create(item).await.map(|_| ()),
+                    Err(error) => Err(error),
+                };
+                stored.map_err(|e| ApiError::Unavailable(format!("store: {e}")))?;
+                Ok(format!("✅ Member reports will be posted in <#{channel}>."))
+            }
+            Task::DeliverReport {
+                target,
+                reporter,
+                reason,
+                evidence,
+            } => {
+                let key = Self::report_channel_key(job.platform, &job.tenant);
+                let channel = match self.store.get(&key).await {
+                    Ok(Some(item)) => item.data["channel"].as_str().map(str::to_owned),
+                    Ok(None) => None,
+                    Err(error) => return Err(ApiError::Unavailable(format!("store: {error}"))),
+                };
+                let Some(channel) = channel else {
+                    return Ok(
+                        "No report channel is set; the report is kept for `/reports`.".into(),
+                    );
+                };
+                let mut text = format!("📣 <@{reporter}> reported <@{target}>: {reason}");
+                if let Some(link) = evidence {
+                    text.push_str(&format!("\nEvidence: {link}"));
+                }
+                self.post(job.platform, &channel, &text, deadline).await?;
+                Ok(format!("Posted in <#{channel}>."))
+            }
+        }
+    }
+
+    async fn post(
+        &self,
+        platform: Platform,
+        channel: &str,
+        text: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        match platform {
+            Platform::Discord => {
+                let api = self.discord.as_ref().ok_or_else(not_configured(platform))?;
+                api.create_message(channel, text, deadline)
+                    .await
+                    .map(|_| ())
+            }
+            Platform::Slack => {
+                let api = self.slack.as_ref().ok_or_else(not_configured(platform))?;
+                api.post_message(channel, text, deadline).await.map(|_| ())
+            }
+        }
+    }
+
+    /// Edits the original answer with the outcome, while the platform still allows it.
+    async fn tell(&self, job: &Job, message: &str, deadline: Instant) {
+        let age = self.clock.now_secs() - job.created_at;
+        if age >= job.reply_to.lifetime_secs() {
+            tracing::warn!(
+                age,
+                "the answer can no longer be edited; outcome only logged"
+            );
+            return;
+        }
+        let told = match &job.reply_to {
+            ReplyTarget::Nobody => return,
+            ReplyTarget::DiscordInteraction { token } => match &self.discord {
+                Some(api) => api.edit_original_response(token, message, deadline).await,
+                None => Err(not_configured(Platform::Discord)()),
+            },
+            ReplyTarget::SlackResponseUrl { url } => match &self.slack {
+                Some(api) => api.respond(url, message, true, deadline).await,
+                None => Err(not_configured(Platform::Slack)()),
+            },
+        };
+        if let Err(error) = told {
+            tracing::warn!(%error, reply_to = ?TokenRedacted(&job.reply_to), "could not tell the outcome");
+        }
+    }
+}
+
+fn not_configured(platform: Platform) -> impl FnOnce() -> ApiError {
+    move || ApiError::NotSent(format!("no {} API client is configured", platform.name()))
+}
+
+/// What the user reads when a task failed for good.
+fn failure_message(task: &Task, error: &ApiError) -> String {
+    let why = match error {
+        ApiError::Forbidden { message } => message.clone(),
+        ApiError::NotFound(what) => format!("it was not found ({what})"),
+        other => other.to_string(),
+    };
+    match task {
+        Task::SetReportChannel { channel } => format!(
+            "❌ I could not post in <#{channel}>: {why}. The report channel was not changed."
+        ),
+        Task::DeliverReport { .. } => {
+            format!("The report is saved, but posting it to the report channel failed: {why}.")
+        }
+    }
+}
