@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use gavel_shared::adapters::dynamodb::DynamoStore;
+use gavel_shared::adapters::eventbridge::EventBridgeBus;
 use gavel_shared::adapters::lambda::handle_http_event;
 use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
@@ -14,7 +15,14 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     gavel_shared::telemetry::init_json();
     let store = Arc::new(DynamoStore::from_env(Arc::new(SystemClock)).await?);
-    let edge = Arc::new(EdgeSettings::from_env()?.build_standard_edge(Serves::Discord, store)?);
+    // Slow work (platform API calls) is published on the job bus for the worker, which
+    // alone holds the bot token.
+    let bus = Arc::new(EventBridgeBus::from_env().await?);
+    let edge = Arc::new(
+        EdgeSettings::from_env()?
+            .build_standard_edge(Serves::Discord, store)?
+            .with_bus(bus),
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
         let edge = Arc::clone(&edge);
         async move { Ok::<_, lambda_runtime::Error>(handle_http_event(&edge, event.payload).await) }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use gavel_shared::adapters::dynamodb::DynamoStore;
+use gavel_shared::adapters::eventbridge::EventBridgeBus;
 use gavel_shared::adapters::lambda::handle_http_event;
 use gavel_shared::adapters::slack_http::SlackHttp;
 use gavel_shared::clock::SystemClock;
@@ -21,7 +22,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let edge = Arc::new(
         EdgeSettings::from_env()?
             .build_standard_edge(Serves::Slack, store)?
-            .with_slack_web(slack_web),
+            .with_slack_web(slack_web)
+            .with_bus(Arc::new(EventBridgeBus::from_env().await?)),
     );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
         let edge = Arc::clone(&edge);

@@ -7,6 +7,8 @@ pub mod lambda;
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
+#[cfg(feature = "eventbridge")]
+pub mod eventbridge;
 
 #[cfg(feature = "slack-web")]
 pub mod slack_http;

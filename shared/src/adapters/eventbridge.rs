@@ -1,0 +1,83 @@
+//! The bus on AWS: each job is one EventBridge event on Gavel's own bus (`GAVEL_BUS`), which a
+//! rule delivers to the worker function (see `template.yaml`: retries, then a dead-letter queue).
+//!
+//! Event shape: `source` = [`SOURCE`], `detail-type` = [`DETAIL_TYPE`], `detail` = the job as
+//! JSON. EventBridge delivers at least once; the worker's job claim makes that safe.
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+
+use crate::jobs::{Bus, BusError, Job};
+
+pub const SOURCE: &str = "gavel";
+pub const DETAIL_TYPE: &str = "gavel.job";
+/// EventBridge caps an entry at 256 KiB; jobs are a few hundred bytes, so a larger one is a bug.
+const MAX_DETAIL_BYTES: usize = 256 * 1024;
+
+pub struct EventBridgeBus {
+    client: Client,
+    bus_name: String,
+}
+
+impl EventBridgeBus {
+    pub fn new(client: Client, bus_name: impl Into<String>) -> Self {
+        Self {
+            client,
+            bus_name: bus_name.into(),
+        }
+    }
+
+    /// The standard AWS environment, and `GAVEL_BUS` for the bus name.
+    pub async fn from_env() -> Result<Self, String> {
+        let bus_name = std::env::var("GAVEL_BUS")
+            .ok()
+            .filter(|b| !b.trim().is_empty())
+            .ok_or("GAVEL_BUS is not set")?;
+        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Ok(Self::new(Client::new(&config), bus_name))
+    }
+}
+
+#[async_trait]
+impl Bus for EventBridgeBus {
+    async fn publish(&self, job: &Job) -> Result<(), BusError> {
+        let detail = serde_json::to_string(job).map_err(|e| BusError::Failed(e.to_string()))?;
+        if detail.len() > MAX_DETAIL_BYTES {
+            return Err(BusError::Failed(format!(
+                "job {} is {} bytes, over EventBridge's 256 KiB",
+                job.id,
+                detail.len()
+            )));
+        }
+        let entry = PutEventsRequestEntry::builder()
+            .event_bus_name(&self.bus_name)
+            .source(SOURCE)
+            .detail_type(DETAIL_TYPE)
+            .detail(detail)
+            .build();
+        let output = self
+            .client
+            .put_events()
+            .entries(entry)
+            .send()
+            .await
+            .map_err(|e| {
+                BusError::Failed(aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())
+            })?;
+        // PutEvents answers 200 even when an entry failed; the count says.
+        if output.failed_entry_count() > 0 {
+            let why = output
+                .entries()
+                .iter()
+                .filter_map(|e| e.error_message())
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(BusError::Failed(format!(
+                "EventBridge refused the job: {why}"
+            )));
+        }
+        Ok(())
+    }
+}
