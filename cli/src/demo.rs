@@ -39,14 +39,14 @@ pub async fn run() -> Result<()> {
     let store = serve::open_embedded_store(data.path())?;
     // Slack calls are recorded, so the transcript can show what Slack would have been sent.
     let slack_web = Arc::new(RecordingSlackWeb::new());
-    let server = serve::start_with_slack(
-        "127.0.0.1:0".parse()?,
-        &settings,
-        None,
-        store,
-        slack_web.clone(),
-    )
-    .await?;
+    let parts = serve::ServeParts {
+        slack_web: slack_web.clone(),
+        discord_api: None,
+        slack_api: None,
+        deliveries: 1,
+    };
+    let server =
+        serve::start_with_parts("127.0.0.1:0".parse()?, &settings, None, store, parts).await?;
     let base = format!("http://{}", server.addr);
     println!(
         "Gavel {} demo: a local server on {base}, driven with signed requests.\n",

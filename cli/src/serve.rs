@@ -16,6 +16,10 @@ use gavel_shared::adapters::slack_http::SlackHttp;
 use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::edge::{Edge, MAX_BODY_BYTES, Route};
+use gavel_shared::adapters::discord_rest::DiscordRest;
+use gavel_shared::adapters::slack_api::SlackApiClient;
+use gavel_shared::jobs::{InProcessBus, Worker};
+use gavel_shared::platform::{DiscordApi, SlackApi};
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackWeb};
 use gavel_shared::store::Store;
 use tokio::net::TcpListener;
@@ -29,6 +33,8 @@ pub struct RunningServer {
     pub dev_credentials: Option<DevCredentials>,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
     shutdown: tokio::sync::oneshot::Sender<()>,
+    /// The in-process job bus; `jobs.drained()` waits for the worker to finish.
+    pub jobs: Arc<InProcessBus>,
 }
 
 impl RunningServer {
@@ -162,48 +168,79 @@ pub async fn start(
 }
 
 /// Binds and starts serving in the background with the given settings and store, and the
-/// Slack Web API the environment names (see [`slack_web_from_env`]).
+/// platform clients the environment names (see [`ServeParts::from_env`]).
 pub async fn start_with(
     addr: SocketAddr,
     settings: &EdgeSettings,
     dev_credentials: Option<DevCredentials>,
     store: Arc<dyn Store>,
 ) -> Result<RunningServer> {
-    start_with_slack(
-        addr,
-        settings,
-        dev_credentials,
-        store,
-        slack_web_from_env()?,
-    )
-    .await
+    start_with_parts(addr, settings, dev_credentials, store, ServeParts::from_env()?).await
 }
 
-/// Locally, Slack calls are recorded and logged unless the environment names a bot token or an
-/// API base (a fake Slack): nobody needs a Slack workspace to try the flows.
-pub fn slack_web_from_env() -> Result<Arc<dyn SlackWeb>> {
-    let configured = ["SLACK_BOT_TOKEN", "SLACK_API_BASE"]
-        .iter()
-        .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()));
-    Ok(if configured {
-        Arc::new(SlackHttp::from_env().map_err(anyhow::Error::msg)?)
-    } else {
-        Arc::new(RecordingSlackWeb::new())
-    })
+/// The outside world of a local server: where Slack calls go, which platform APIs the worker
+/// calls, and how many times the in-process bus delivers each job.
+pub struct ServeParts {
+    /// `response_url` posts and `views.open`, on the acknowledgement path.
+    pub slack_web: Arc<dyn SlackWeb>,
+    /// The worker's Discord REST client (`None`: jobs for Discord fail with a clear message).
+    pub discord_api: Option<Arc<dyn DiscordApi>>,
+    /// The worker's Slack Web API client.
+    pub slack_api: Option<Arc<dyn SlackApi>>,
+    /// Deliveries per job: 1, or 2 to show at-least-once delivery doing no harm.
+    pub deliveries: usize,
 }
 
-/// Like [`start_with`], with the given Slack Web API (the demo reads what it recorded).
-pub async fn start_with_slack(
+impl ServeParts {
+    /// Locally, Slack calls are recorded and logged unless the environment names a bot token
+    /// or an API base (a fake Slack), so nobody needs a Slack workspace to try the flows. The
+    /// worker calls a platform only where its token or API base is set.
+    pub fn from_env() -> Result<Self> {
+        let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+        let slack_configured = set("SLACK_BOT_TOKEN") || set("SLACK_API_BASE");
+        let discord_configured = set("DISCORD_BOT_TOKEN") || set("DISCORD_API_BASE");
+        Ok(Self {
+            slack_web: if slack_configured {
+                Arc::new(SlackHttp::from_env().map_err(anyhow::Error::msg)?)
+            } else {
+                Arc::new(RecordingSlackWeb::new())
+            },
+            discord_api: if discord_configured {
+                Some(Arc::new(DiscordRest::from_env().map_err(anyhow::Error::msg)?))
+            } else {
+                None
+            },
+            slack_api: if slack_configured {
+                Some(Arc::new(SlackApiClient::from_env().map_err(anyhow::Error::msg)?))
+            } else {
+                None
+            },
+            deliveries: 1,
+        })
+    }
+}
+
+/// Like [`start_with`], with the given outside world (tests and the demo use fakes).
+pub async fn start_with_parts(
     addr: SocketAddr,
     settings: &EdgeSettings,
     dev_credentials: Option<DevCredentials>,
     store: Arc<dyn Store>,
-    slack_web: Arc<dyn SlackWeb>,
+    parts: ServeParts,
 ) -> Result<RunningServer> {
+    // The local worker, on the same store: what EventBridge and the worker function are on AWS.
+    let worker = Arc::new(Worker::new(
+        Arc::clone(&store),
+        Arc::new(SystemClock),
+        parts.discord_api,
+        parts.slack_api,
+    ));
+    let bus = InProcessBus::start(worker, parts.deliveries);
     let edge = Arc::new(
         settings
             .build_standard_edge(Serves::Both, store)?
-            .with_slack_web(slack_web),
+            .with_slack_web(parts.slack_web)
+            .with_bus(bus.clone()),
     );
     let listener = TcpListener::bind(addr)
         .await
@@ -226,6 +263,7 @@ pub async fn start_with_slack(
         dev_credentials,
         task,
         shutdown,
+        jobs: bus,
     })
 }
 

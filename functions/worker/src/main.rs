@@ -1,0 +1,50 @@
+//! Lambda entry point for the worker. EventBridge delivers each job (at least once); the worker
+//! claims it, makes the platform calls, and edits the user's answer with the outcome. Only this
+//! function holds the bot tokens.
+//!
+//! A job that should be tried again (a platform outage, a rate limit beyond the budget, or the
+//! job running elsewhere) fails the invocation, so Lambda's async retries and then the
+//! dead-letter queue take it (see `template.yaml`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gavel_shared::adapters::discord_rest::DiscordRest;
+use gavel_shared::adapters::dynamodb::DynamoStore;
+use gavel_shared::adapters::slack_api::SlackApiClient;
+use gavel_shared::clock::{Clock, SystemClock};
+use gavel_shared::jobs::{Job, Outcome, Worker};
+use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+use serde_json::Value;
+
+/// Left for marking the job and returning before Lambda's own timeout.
+const SAFETY_MARGIN: Duration = Duration::from_secs(3);
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    gavel_shared::telemetry::init_json();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(DynamoStore::from_env(Arc::clone(&clock)).await?);
+    let discord = Arc::new(DiscordRest::from_env()?);
+    let slack = Arc::new(SlackApiClient::from_env()?);
+    let worker = Arc::new(Worker::new(store, Arc::clone(&clock), Some(discord), Some(slack)));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let worker = Arc::clone(&worker);
+        let clock = Arc::clone(&clock);
+        async move {
+            // EventBridge's envelope: the job is the `detail`.
+            let job: Job = serde_json::from_value(event.payload["detail"].clone())
+                .map_err(|e| format!("not a Gavel job: {e}"))?;
+            let remaining_ms = event
+                .context
+                .deadline
+                .saturating_sub(u64::try_from(clock.now_ms()).unwrap_or(0));
+            let deadline = Instant::now() + Duration::from_millis(remaining_ms).saturating_sub(SAFETY_MARGIN);
+            match worker.handle(&job, deadline).await {
+                Outcome::Done | Outcome::Duplicate => Ok::<_, lambda_runtime::Error>(()),
+                Outcome::RetryLater(why) => Err(format!("job {} will be retried: {why}", job.id).into()),
+            }
+        }
+    }))
+    .await
+}
