@@ -8,7 +8,8 @@
 //! Every call goes through one path ([`DiscordRest::request`]), which applies, in order:
 //!
 //! 1. **The safety stops.** After a 401 on a bot-authenticated route the token is wrong, and
-//!    nothing more is sent until the process restarts. 401, 403 and 429 answers (except 429s
+//!    no bot-authenticated request is sent until the process restarts (interaction edits,
+//!    authenticated by their own token, still go, so the moderator can be told). 401, 403 and 429 answers (except 429s
 //!    with scope `shared`, which Discord does not count) are counted over a sliding 10 minutes;
 //!    at [`DiscordLimits::invalid_cap`] (default 1,000, a tenth of the 10,000 at which
 //!    Discord's edge bans the IP) nothing is sent until the window frees up. Requests in flight
@@ -727,7 +728,11 @@ impl State {
         deadline: Instant,
         limits: &DiscordLimits,
     ) -> Result<Step, ApiError> {
-        if let Some(why) = &self.disabled {
+        // Webhook and interaction routes carry their own token, so a moderator can still be
+        // told that the bot token was refused.
+        if route.auth == Auth::Bot
+            && let Some(why) = &self.disabled
+        {
             return Err(ApiError::NotSent(why.clone()));
         }
         while self
