@@ -477,6 +477,27 @@ async fn server_errors_until_the_deadline_are_unavailable_in_time() {
     assert!(hits[2].at - hits[1].at >= Duration::from_millis(500));
 }
 
+#[tokio::test]
+async fn an_unreachable_discord_is_unavailable_in_time() {
+    // A port nothing listens on: every attempt fails to connect, so even a POST is retried.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let client =
+        DiscordRest::new(base, Some(TOKEN.to_owned()), None, DiscordLimits::default()).unwrap();
+
+    let deadline = within(1000);
+    let err = client
+        .create_message("1000", "hi", deadline)
+        .await
+        .unwrap_err();
+    assert!(Instant::now() <= deadline);
+    match err {
+        ApiError::Unavailable(message) => assert!(message.contains("onnect"), "{message}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
 // (e) A global 429 blocks every bot route.
 
 #[tokio::test]

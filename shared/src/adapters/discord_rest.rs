@@ -65,7 +65,7 @@ const INVALID_WINDOW: Duration = Duration::from_secs(600);
 const GLOBAL_WINDOW: Duration = Duration::from_secs(1);
 /// First wait after a 5xx or a transport failure; doubled for each further retry.
 const BACKOFF_START: Duration = Duration::from_millis(250);
-/// A retry is only worth starting with at least this long left before the deadline.
+/// A wait or a retry is only worth it with at least this long left before the deadline.
 const MIN_ATTEMPT: Duration = Duration::from_millis(100);
 /// Bounds one call's attempts even when Discord keeps answering "retry after 0".
 const MAX_ATTEMPTS: u32 = 8;
@@ -227,6 +227,12 @@ impl DiscordRest {
         let reason = audit_reason
             .filter(|r| !r.trim().is_empty())
             .map(encode_audit_reason);
+        if Instant::now() >= deadline {
+            // Worth another delivery later, like any call the time budget cut short.
+            return Err(ApiError::Unavailable(
+                "the call's deadline had passed before it started; nothing was sent".to_owned(),
+            ));
+        }
         let url = format!("{}{path}", self.api_base);
         let mut backoff = BACKOFF_START;
         let mut attempts = 0;
@@ -374,17 +380,13 @@ impl DiscordRest {
         if let Some(body) = body {
             request = request.json(body);
         }
-        // `without_url`: webhook URLs carry the interaction token.
-        let failure = |e: reqwest::Error| Failure {
-            connect: e.is_connect(),
-            message: e.without_url().to_string(),
-        };
-        let response = request.send().await.map_err(failure)?;
+        let response = request.send().await.map_err(Failure::from)?;
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.map_err(|e| Failure {
+            // The request was sent: only the answer's body was lost.
             connect: false,
-            message: e.without_url().to_string(),
+            ..Failure::from(e)
         })?;
         Ok((status, headers, text))
     }
@@ -595,6 +597,22 @@ struct Failure {
     message: String,
 }
 
+impl From<reqwest::Error> for Failure {
+    fn from(e: reqwest::Error) -> Self {
+        let connect = e.is_connect();
+        // `without_url`: webhook URLs carry the interaction token. reqwest's own text is generic
+        // ("error sending request"); the causes say what happened.
+        let e = e.without_url();
+        let mut message = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            let _ = write!(message, ": {c}");
+            cause = c.source();
+        }
+        Self { connect, message }
+    }
+}
+
 /// What an answer says about the rate limits.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Answer {
@@ -775,7 +793,7 @@ impl State {
             {
                 at = at.max(*oldest + GLOBAL_WINDOW);
             }
-            if at > deadline {
+            if at > now && !fits(at, deadline) {
                 bucket.unreserve();
                 return Err(ApiError::RateLimited {
                     retry_after_ms: millis(at - now),
@@ -863,7 +881,7 @@ impl State {
 }
 
 fn wait_until(until: Instant, now: Instant, deadline: Instant) -> Result<Step, ApiError> {
-    if until > deadline {
+    if !fits(until, deadline) {
         Err(ApiError::RateLimited {
             retry_after_ms: millis(until - now),
         })
