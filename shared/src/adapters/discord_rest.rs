@@ -9,9 +9,9 @@
 //!
 //! 1. **The safety stops.** After a 401 on a bot-authenticated route the token is wrong, and
 //!    no bot-authenticated request is sent until the process restarts (interaction edits,
-//!    authenticated by their own token, still go, so the moderator can be told). 401, 403 and 429 answers (except 429s
-//!    with scope `shared`, which Discord does not count) are counted over a sliding 10 minutes;
-//!    at [`DiscordLimits::invalid_cap`] (default 1,000, a tenth of the 10,000 at which
+//!    authenticated by their own token, still go, so the moderator can be told). 401, 403 and
+//!    429 answers (except 429s with scope `shared`, which Discord does not count) are counted
+//!    over a sliding 10 minutes; at [`DiscordLimits::invalid_cap`] (default 1,000, a tenth of the 10,000 at which
 //!    Discord's edge bans the IP) nothing is sent until the window frees up. Requests in flight
 //!    count against the cap, since any of them may come back refused.
 //! 2. **A global 429** (scope `global`) blocks every bot-authenticated route until its
@@ -28,7 +28,8 @@
 //!    their path) are exempt, as Discord exempts them.
 //! 5. **Retries.** A 429 is retried once its wait fits before the deadline; 5xx answers and
 //!    transport failures are retried with backoff (250 ms, 500 ms, 1 s, …) while the next attempt
-//!    fits. A wait that would pass the deadline is not started: the call returns
+//!    fits (a POST after a transport failure only if it never connected: one lost after it was
+//!    sent may have posted, and a duplicate notice is worse than a late one). A wait that would pass the deadline is not started: the call returns
 //!    [`ApiError::RateLimited`] or [`ApiError::Unavailable`] at once, without sending.
 //!
 //! # Rate-limit state is per worker instance
@@ -39,9 +40,9 @@
 //! instances × the bucket's limit, and Discord's per-route buckets are shared across instances
 //! only through 429 handling: an instance that meets a bucket another instance emptied gets
 //! one 429, blocks that bucket for its `retry_after`, and sends nothing more to it until then.
-//! Sharing the state through the store would cost a round trip per call to save a rare 429;
-//! within one instance, concurrent callers never cause a 429 on a bucket whose headers it has
-//! seen.
+//! Sharing the state through the store would cost a round trip per call to save a rare 429.
+//! Within one instance, concurrent callers never overshoot a bucket whose headers it has seen:
+//! only another instance's use of the same bucket can cause a 429, and then only one.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
