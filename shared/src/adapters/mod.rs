@@ -1,5 +1,7 @@
 //! Adapters that connect the core to a runtime. Each is compiled only where it is used.
 
+#[cfg(feature = "discord-rest")]
+pub mod discord_rest;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 #[cfg(feature = "lambda")]
