@@ -1,0 +1,462 @@
+//! Ack, then continue: a command that needs platform work answers at once with a deferred
+//! answer, the worker makes the call and edits that answer. Through `gavel serve` with fake
+//! Discord and Slack APIs (wiremock), every job delivered twice; and the worker alone on both
+//! store adapters for its failure paths.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use gavel_cli::serve::{ServeParts, start_with_parts};
+use gavel_shared::adapters::discord_rest::{DiscordLimits, DiscordRest};
+use gavel_shared::adapters::dynamodb::DynamoStore;
+use gavel_shared::adapters::embedded::EmbeddedStore;
+use gavel_shared::adapters::slack_api::SlackApiClient;
+use gavel_shared::clock::{ManualClock, SystemClock};
+use gavel_shared::invocation::Platform;
+use gavel_shared::jobs::{Job, Outcome, ReplyTarget, Task, Worker};
+use gavel_shared::platform::{ApiError, DiscordApi, SlackApi};
+use gavel_shared::slack::web::RecordingSlackWeb;
+use gavel_shared::store::Store;
+use gavel_tests::payloads::{self, DiscordInvoker};
+use gavel_tests::{discord_signed_headers, moto, slack_signed_headers, test_settings};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const APPLICATION: &str = "1174109840998400003";
+const REPORTS_CHANNEL: &str = "1174109840998400555";
+
+fn now_secs() -> String {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string()
+}
+
+async fn post(url: &str, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().post(url).body(body);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let answer = request.send().await.expect("the server answers");
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+/// Discord, end to end: `/reportchannel` gets a deferred answer at once; the worker posts in
+/// the channel once although the job is delivered twice, and edits the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_reportchannel_is_deferred_done_once_and_edited() {
+    let discord = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/channels/{REPORTS_CHANNEL}/messages")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "900" })))
+        .mount(&discord)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path_regex(format!(
+            "^/webhooks/{APPLICATION}/[^/]+/messages/@original$"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "901" })))
+        .mount(&discord)
+        .await;
+    let api = DiscordRest::new(
+        discord.uri(),
+        Some("test-bot-token".into()),
+        Some(APPLICATION.into()),
+        DiscordLimits::default(),
+    )
+    .unwrap();
+    let store = EmbeddedStore::in_memory(Arc::new(SystemClock)).unwrap();
+    let parts = ServeParts {
+        slack_web: Arc::new(RecordingSlackWeb::new()),
+        discord_api: Some(Arc::new(api)),
+        slack_api: None,
+        deliveries: 2,
+    };
+    let server = start_with_parts(
+        "127.0.0.1:0".parse().unwrap(),
+        &test_settings(),
+        None,
+        Arc::new(store),
+        parts,
+    )
+    .await
+    .unwrap();
+    let url = format!("http://{}/discord/interactions", server.addr);
+
+    let body = payloads::discord_command(
+        "1442545298000000001",
+        "reportchannel",
+        json!([{ "name": "channel", "type": 7, "value": REPORTS_CHANNEL }]),
+        DiscordInvoker::Moderator,
+    );
+    let (status, answer) = post(&url, discord_signed_headers(&now_secs(), &body), body).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["type"], 5, "a deferred answer: {answer}");
+    assert_eq!(answer["data"]["flags"], 64, "ephemeral");
+
+    server.jobs.drained().await;
+    let requests = discord.received_requests().await.unwrap();
+    let posts: Vec<_> = requests.iter().filter(|r| r.method == http::Method::POST).collect();
+    assert_eq!(posts.len(), 1, "one post although the job came twice");
+    let edits: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == http::Method::PATCH)
+        .collect();
+    assert_eq!(edits.len(), 1, "the answer is edited once");
+    let edit: Value = serde_json::from_slice(&edits[0].body).unwrap();
+    assert!(
+        edit["content"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Member reports will be posted in <#{REPORTS_CHANNEL}>")),
+        "{edit}"
+    );
+    assert!(
+        edits[0].url.path().contains("aW50ZXJhY3Rpb246"),
+        "the interaction's own token is used"
+    );
+
+    // A member's report now reaches that channel through the worker as well.
+    let report = payloads::discord_command(
+        "1442545298000000002",
+        "report",
+        json!([
+            { "name": "user", "type": 6, "value": "1174109840998400077" },
+            { "name": "reason", "type": 3, "value": "posted scam links in three channels" }
+        ]),
+        DiscordInvoker::Member,
+    );
+    let (_, prompt) = post(&url, discord_signed_headers(&now_secs(), &report), report).await;
+    let confirm = prompt["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .expect("a Send report button")
+        .to_owned();
+    let click =
+        payloads::discord_component("1442545298000000003", &confirm, DiscordInvoker::Member);
+    let (_, done) = post(&url, discord_signed_headers(&now_secs(), &click), click).await;
+    assert_eq!(done["type"], 7, "{done}");
+    server.jobs.drained().await;
+    let posts: Vec<Value> = discord
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method == http::Method::POST)
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(posts.len(), 2, "the channel check, then the report, each once");
+    assert!(posts[1]["content"].as_str().unwrap().contains("scam links"));
+    assert_eq!(posts[1]["allowed_mentions"], json!({ "parse": [] }));
+    server.shutdown().await.unwrap();
+}
+
+/// Slack, end to end: the command is acknowledged with a placeholder; the worker posts with
+/// chat.postMessage once and replaces the placeholder through the response_url.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_reportchannel_is_acknowledged_done_once_and_replaced() {
+    let slack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "ok": true, "ts": "1.2" })))
+        .mount(&slack)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/response"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&slack)
+        .await;
+    let api = SlackApiClient::new(
+        format!("{}/api", slack.uri()),
+        Some("xoxb-test".into()),
+        Some(format!("{}/hooks/", slack.uri())),
+    )
+    .unwrap();
+    let store = EmbeddedStore::in_memory(Arc::new(SystemClock)).unwrap();
+    let parts = ServeParts {
+        slack_web: Arc::new(RecordingSlackWeb::new()),
+        discord_api: None,
+        slack_api: Some(Arc::new(api)),
+        deliveries: 2,
+    };
+    let server = start_with_parts(
+        "127.0.0.1:0".parse().unwrap(),
+        &test_settings(),
+        None,
+        Arc::new(store),
+        parts,
+    )
+    .await
+    .unwrap();
+
+    // The moderator (configured in the test settings) names a channel.
+    let mut form: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&payloads::slack_command("/reportchannel", "<#C0MODS|mods>", "1.9.t"))
+            .unwrap();
+    for (key, value) in form.iter_mut() {
+        match key.as_str() {
+            "user_id" => *value = "U0GAVELMOD".into(),
+            "response_url" => *value = format!("{}/hooks/response", slack.uri()),
+            _ => {}
+        }
+    }
+    let body = serde_urlencoded::to_string(&form).unwrap().into_bytes();
+    let headers = slack_signed_headers("application/x-www-form-urlencoded", &now_secs(), &body);
+    let url = format!("http://{}/slack/commands", server.addr);
+    let (status, answer) = post(&url, headers, body).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["response_type"], "ephemeral");
+    assert!(answer["text"].as_str().unwrap().contains("Checking that I can post"));
+
+    server.jobs.drained().await;
+    let requests = slack.received_requests().await.unwrap();
+    let posts: Vec<Value> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/api/chat.postMessage")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(posts.len(), 1, "one post although the job came twice");
+    assert_eq!(posts[0]["channel"], "C0MODS");
+    let replaced: Vec<Value> = requests
+        .iter()
+        .filter(|r| r.url.path() == "/hooks/response")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(replaced.len(), 1);
+    assert_eq!(replaced[0]["replace_original"], true);
+    assert!(
+        replaced[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Member reports will be posted in <#C0MODS>"),
+        "{}",
+        replaced[0]
+    );
+    server.shutdown().await.unwrap();
+}
+
+/// A Discord API that answers from a script, counting calls.
+struct ScriptedDiscord {
+    answers: std::sync::Mutex<Vec<Result<(), ApiError>>>,
+    posts: std::sync::atomic::AtomicUsize,
+    edits: std::sync::Mutex<Vec<String>>,
+}
+
+impl ScriptedDiscord {
+    fn new(answers: Vec<Result<(), ApiError>>) -> Arc<Self> {
+        Arc::new(Self {
+            answers: std::sync::Mutex::new(answers),
+            posts: Default::default(),
+            edits: Default::default(),
+        })
+    }
+}
+
+#[async_trait]
+impl DiscordApi for ScriptedDiscord {
+    async fn create_message(&self, _: &str, _: &str, _: Instant) -> Result<String, ApiError> {
+        self.posts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // Slow enough that concurrent deliveries overlap.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let next = self.answers.lock().unwrap().remove(0);
+        next.map(|()| "1".to_owned())
+    }
+
+    async fn edit_original_response(&self, _: &str, content: &str, _: Instant) -> Result<(), ApiError> {
+        self.edits.lock().unwrap().push(content.to_owned());
+        Ok(())
+    }
+}
+
+struct Setup {
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+}
+
+fn embedded() -> Setup {
+    let clock = Arc::new(ManualClock::at_secs(1_800_000_000));
+    Setup {
+        store: Arc::new(EmbeddedStore::in_memory(clock.clone()).unwrap()),
+        clock,
+    }
+}
+
+async fn dynamodb() -> Setup {
+    let moto = moto::moto().await;
+    let clock = Arc::new(ManualClock::at_secs(1_800_000_000));
+    Setup {
+        store: Arc::new(DynamoStore::new(moto.client(), &moto.table, clock.clone())),
+        clock,
+    }
+}
+
+fn job(id: &str) -> Job {
+    Job {
+        id: format!("discord:{id}"),
+        platform: Platform::Discord,
+        tenant: format!("G{id}"),
+        task: Task::SetReportChannel {
+            channel: "555".into(),
+        },
+        reply_to: ReplyTarget::DiscordInteraction {
+            token: "tok".into(),
+        },
+        created_at: 1_800_000_000,
+    }
+}
+
+fn deadline() -> Instant {
+    Instant::now() + Duration::from_secs(10)
+}
+
+/// Five deliveries of one job at once: one does it, the rest do nothing now; a later delivery
+/// finds it done.
+async fn concurrent_deliveries_act_once(s: Setup) {
+    let discord = ScriptedDiscord::new(vec![Ok(())]);
+    let worker = Arc::new(Worker::new(
+        s.store.clone(),
+        s.clock.clone(),
+        Some(discord.clone() as Arc<dyn DiscordApi>),
+        None::<Arc<dyn SlackApi>>,
+    ));
+    let job = job(&format!("{}", rand_id()));
+    let runs: Vec<_> = (0..5)
+        .map(|_| {
+            let worker = Arc::clone(&worker);
+            let job = job.clone();
+            tokio::spawn(async move { worker.handle(&job, deadline()).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for run in runs {
+        outcomes.push(run.await.unwrap());
+    }
+    assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Done).count(), 1);
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Done | Outcome::RetryLater(_) | Outcome::Duplicate)),
+        "{outcomes:?}"
+    );
+    assert_eq!(worker.handle(&job, deadline()).await, Outcome::Duplicate);
+    assert_eq!(discord.posts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(discord.edits.lock().unwrap().len(), 1);
+}
+
+/// A 403 is told plainly and not retried; the setting is not changed.
+async fn a_forbidden_call_is_told_and_not_retried(s: Setup) {
+    let discord = ScriptedDiscord::new(vec![Err(ApiError::Forbidden {
+        message: "I lack the permissions for that here (Missing Permissions)".into(),
+    })]);
+    let worker = Worker::new(
+        s.store.clone(),
+        s.clock.clone(),
+        Some(discord.clone() as Arc<dyn DiscordApi>),
+        None,
+    );
+    let job = job(&format!("{}", rand_id()));
+    assert_eq!(worker.handle(&job, deadline()).await, Outcome::Done);
+    let edits = discord.edits.lock().unwrap().clone();
+    assert_eq!(edits.len(), 1);
+    assert!(edits[0].contains("could not post in <#555>"), "{}", edits[0]);
+    assert!(edits[0].contains("Missing Permissions"), "{}", edits[0]);
+    assert_eq!(worker.handle(&job, deadline()).await, Outcome::Duplicate);
+    let setting = s
+        .store
+        .get(&Worker::report_channel_key(Platform::Discord, &job.tenant))
+        .await
+        .unwrap();
+    assert_eq!(setting, None);
+}
+
+/// A platform outage releases the job: the next delivery does it.
+async fn a_transient_failure_is_retried_by_the_next_delivery(s: Setup) {
+    let discord = ScriptedDiscord::new(vec![
+        Err(ApiError::Unavailable("HTTP 502".into())),
+        Ok(()),
+    ]);
+    let worker = Worker::new(
+        s.store.clone(),
+        s.clock.clone(),
+        Some(discord.clone() as Arc<dyn DiscordApi>),
+        None,
+    );
+    let job = job(&format!("{}", rand_id()));
+    assert!(matches!(
+        worker.handle(&job, deadline()).await,
+        Outcome::RetryLater(_)
+    ));
+    assert!(discord.edits.lock().unwrap().is_empty(), "nothing told yet");
+    assert_eq!(worker.handle(&job, deadline()).await, Outcome::Done);
+    assert_eq!(discord.posts.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert!(discord.edits.lock().unwrap()[0].contains("✅"));
+}
+
+/// A delivery that crashed mid-job (its claim left running) is taken over once the lease lapses.
+async fn a_crashed_run_is_taken_over_after_its_lease(s: Setup) {
+    let discord = ScriptedDiscord::new(vec![Ok(())]);
+    let worker = Worker::new(
+        s.store.clone(),
+        s.clock.clone(),
+        Some(discord.clone() as Arc<dyn DiscordApi>),
+        None,
+    );
+    let job = job(&format!("{}", rand_id()));
+    // What a crashed delivery leaves behind: a running claim.
+    s.store
+        .create(
+            gavel_shared::store::NewItem::new(
+                gavel_shared::store::ItemKey::new(format!("job#{}", job.id), "job"),
+                json!({ "state": "running" }),
+            )
+            .expiring_at(1_800_000_000 + gavel_shared::jobs::worker::LEASE_SECS),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        worker.handle(&job, deadline()).await,
+        Outcome::RetryLater(_)
+    ));
+    s.clock
+        .advance_ms(gavel_shared::jobs::worker::LEASE_SECS * 1000);
+    assert_eq!(worker.handle(&job, deadline()).await, Outcome::Done);
+    assert_eq!(discord.posts.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+fn rand_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod embedded_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::embedded()).await;
+                }
+            )*
+        }
+        mod dynamodb_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::dynamodb().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    concurrent_deliveries_act_once,
+    a_forbidden_call_is_told_and_not_retried,
+    a_transient_failure_is_retried_by_the_next_delivery,
+    a_crashed_run_is_taken_over_after_its_lease,
+);
