@@ -8,5 +8,7 @@ pub mod lambda;
 #[cfg(feature = "embedded")]
 pub mod embedded;
 
+#[cfg(feature = "slack-api")]
+pub mod slack_api;
 #[cfg(feature = "slack-web")]
 pub mod slack_http;
