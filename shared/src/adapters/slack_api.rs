@@ -35,7 +35,8 @@
 //!
 //! 5xx answers, Slack's transient error codes and network failures are retried with backoff,
 //! at most [`MAX_ATTEMPTS`] attempts and never past the deadline; then
-//! [`ApiError::Unavailable`], which the worker treats as worth a later redelivery.
+//! [`ApiError::Unavailable`], which the worker treats as worth a later redelivery. Each
+//! attempt takes its own slot, so a retried post still keeps its channel's pace.
 //! `chat.postMessage` has no idempotency key, so a retry after an answer got lost may post
 //! twice; a rare duplicate notice is preferred over a lost one (a redelivered job would repeat
 //! it as well). After Slack refuses the bot token itself (`invalid_auth`, `token_revoked`, …),
