@@ -377,6 +377,24 @@ async fn retries_never_sleep_past_the_deadline() {
     assert_eq!(slack.arrivals().len(), 1);
 }
 
+// (d) A 500 whose retry the channel's pace cannot fit before the deadline: the 500 is the
+// answer, not the pace.
+#[tokio::test]
+async fn a_retry_the_channel_pace_cannot_fit_reports_the_failure() {
+    let slack = Scripted::new(vec![ResponseTemplate::new(500)]);
+    let server = fake(slack.clone()).await;
+    let deadline = Instant::now() + Duration::from_millis(700);
+
+    let result = client(&server).post_message("C1", "hello", deadline).await;
+
+    assert!(
+        matches!(&result, Err(ApiError::Unavailable(m)) if m.contains("500")),
+        "{result:?}"
+    );
+    assert!(Instant::now() <= deadline);
+    assert_eq!(slack.arrivals().len(), 1);
+}
+
 // (d) Nobody listening: network failures are retried, then Unavailable.
 #[tokio::test]
 async fn an_unreachable_slack_is_unavailable() {

@@ -53,7 +53,7 @@
 //! feature also compiles `ring` next to the `aws-lc-rs` the AWS SDK and reqwest already use
 //! (with both, rustls no longer picks a default crypto provider by itself), plus
 //! tokio-tungstenite and signal-hook for Socket Mode, which a Lambda never uses. reqwest is
-//! already in the build for [`super::slack_http`], so this client is reqwest and a few dozen
+//! already in the build for `adapters::slack_http`, so this client is reqwest and a few dozen
 //! lines of pacing over the existing GCRA math.
 
 use std::collections::HashMap;
@@ -401,13 +401,19 @@ impl SlackApiClient {
                 return Err(out_of_time(rate_limited, last_failure));
             }
             let wait = match pace {
-                Some((key, policy)) => {
-                    self.pacer
-                        .reserve(key, policy, now, latest_start)
-                        .map_err(|wait| ApiError::RateLimited {
+                Some((key, policy)) => match self.pacer.reserve(key, policy, now, latest_start) {
+                    Ok(wait) => wait,
+                    // A retry that our own pace cannot fit in: the failure it was retrying is
+                    // what the caller needs to hear, not the pace.
+                    Err(_) if failures > 0 && rate_limited.is_none() => {
+                        return Err(ApiError::Unavailable(last_failure));
+                    }
+                    Err(wait) => {
+                        return Err(ApiError::RateLimited {
                             retry_after_ms: duration_ms(wait),
-                        })?
-                }
+                        });
+                    }
+                },
                 // An unpaced endpoint (a response_url) waits out a 429 here, not in a cursor.
                 None => {
                     let wait = rate_limited.unwrap_or_default();
@@ -442,11 +448,8 @@ impl SlackApiClient {
                 Attempt::Transient(failure) => {
                     failures += 1;
                     tracing::warn!(failures, %failure, "Slack call failed");
-                    if failures >= MAX_ATTEMPTS {
-                        return Err(ApiError::Unavailable(failure));
-                    }
                     let backoff = FIRST_BACKOFF * 2u32.pow(failures - 1);
-                    if Instant::now() + backoff > latest_start {
+                    if failures >= MAX_ATTEMPTS || Instant::now() + backoff > latest_start {
                         return Err(ApiError::Unavailable(failure));
                     }
                     tokio::time::sleep(backoff).await;
