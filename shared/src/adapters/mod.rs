@@ -12,5 +12,7 @@ pub mod embedded;
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
 
+#[cfg(feature = "slack-api")]
+pub mod slack_api;
 #[cfg(feature = "slack-web")]
 pub mod slack_http;

@@ -1,0 +1,588 @@
+//! The worker's Slack Web API client against fake Slacks (wiremock): pacing per channel and per
+//! method tier as the fake sees it, 429 and Retry-After, 5xx retries within the deadline,
+//! Slack's error codes in moderators' words, and what goes out on the wire.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gavel_shared::adapters::slack_api::{MAX_ATTEMPTS, SlackApiClient, SlackApiLimits, Tier};
+use gavel_shared::platform::{ApiError, SlackApi};
+use serde_json::{Value, json};
+use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const TOKEN: &str = "xoxb-test-token";
+
+fn client(server: &MockServer) -> SlackApiClient {
+    SlackApiClient::new(
+        server.uri(),
+        Some(TOKEN.to_owned()),
+        Some(format!("{}/hooks/", server.uri())),
+    )
+    .unwrap()
+}
+
+fn in_secs(secs: u64) -> Instant {
+    Instant::now() + Duration::from_secs(secs)
+}
+
+fn posted(ts: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({ "ok": true, "channel": "C1", "ts": ts }))
+}
+
+fn slack_error(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+fn too_many(retry_after_secs: u64) -> ResponseTemplate {
+    ResponseTemplate::new(429)
+        .insert_header("Retry-After", retry_after_secs.to_string().as_str())
+        .set_body_json(json!({ "ok": false, "error": "ratelimited" }))
+}
+
+/// One `chat.postMessage` as the fake saw it.
+#[derive(Clone, Debug)]
+struct Arrival {
+    channel: String,
+    at: Instant,
+    status: u16,
+}
+
+/// Slack's per-channel limit, enforced: a post to a channel less than `min_gap` after the last
+/// one it accepted there gets a 429. Every arrival is recorded with its time.
+#[derive(Clone)]
+struct ChannelLimitedSlack {
+    min_gap: Duration,
+    log: Arc<Mutex<Vec<Arrival>>>,
+}
+
+impl ChannelLimitedSlack {
+    fn new(min_gap: Duration) -> Self {
+        Self {
+            min_gap,
+            log: Arc::default(),
+        }
+    }
+
+    fn arrivals(&self) -> Vec<Arrival> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Respond for ChannelLimitedSlack {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let at = Instant::now();
+        let body: Value = request.body_json().unwrap_or_default();
+        let channel = body["channel"].as_str().unwrap_or_default().to_owned();
+        let mut log = self.log.lock().unwrap();
+        let last_accepted = log
+            .iter()
+            .rev()
+            .find(|a| a.channel == channel && a.status == 200)
+            .map(|a| a.at);
+        let too_soon = last_accepted.is_some_and(|last| at.duration_since(last) < self.min_gap);
+        let status = if too_soon { 429 } else { 200 };
+        let ts = format!("1700000000.{:06}", log.len());
+        log.push(Arrival {
+            channel,
+            at,
+            status,
+        });
+        if too_soon { too_many(1) } else { posted(&ts) }
+    }
+}
+
+/// Answers from a script, one per request, the last one repeated; records arrival times.
+#[derive(Clone)]
+struct Scripted {
+    answers: Vec<ResponseTemplate>,
+    arrivals: Arc<Mutex<Vec<Instant>>>,
+}
+
+impl Scripted {
+    fn new(answers: Vec<ResponseTemplate>) -> Self {
+        Self {
+            answers,
+            arrivals: Arc::default(),
+        }
+    }
+
+    fn arrivals(&self) -> Vec<Instant> {
+        self.arrivals.lock().unwrap().clone()
+    }
+}
+
+impl Respond for Scripted {
+    fn respond(&self, _request: &Request) -> ResponseTemplate {
+        let mut arrivals = self.arrivals.lock().unwrap();
+        let answer = self.answers[arrivals.len().min(self.answers.len() - 1)].clone();
+        arrivals.push(Instant::now());
+        answer
+    }
+}
+
+async fn fake(responder: impl Respond + 'static) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(responder)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn request_count(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap().len()
+}
+
+// (a) One message per second per channel, as the fake sees it; channels apart.
+#[tokio::test]
+async fn posts_to_one_channel_arrive_a_second_apart_and_other_channels_do_not_wait() {
+    let slack = ChannelLimitedSlack::new(Duration::from_secs(1));
+    let server = fake(slack.clone()).await;
+    let client = client(&server);
+
+    let (first, second, other) = tokio::join!(
+        client.post_message("C1", "first", in_secs(5)),
+        client.post_message("C1", "second", in_secs(5)),
+        client.post_message("C2", "other", in_secs(5)),
+    );
+    for result in [&first, &second, &other] {
+        assert!(result.is_ok(), "{result:?}");
+    }
+
+    let arrivals = slack.arrivals();
+    assert!(arrivals.iter().all(|a| a.status == 200), "{arrivals:?}");
+    let c1: Vec<Instant> = arrivals
+        .iter()
+        .filter(|a| a.channel == "C1")
+        .map(|a| a.at)
+        .collect();
+    let c2: Vec<Instant> = arrivals
+        .iter()
+        .filter(|a| a.channel == "C2")
+        .map(|a| a.at)
+        .collect();
+    assert_eq!((c1.len(), c2.len()), (2, 1));
+    assert!(
+        c1[1].duration_since(c1[0]) >= Duration::from_secs(1),
+        "the second post to C1 came {:?} after the first",
+        c1[1].duration_since(c1[0])
+    );
+    assert!(
+        c2[0].saturating_duration_since(c1[0]) < Duration::from_millis(500),
+        "C2 waited {:?} for C1",
+        c2[0].saturating_duration_since(c1[0])
+    );
+}
+
+// (b) A 429 is waited out (Retry-After: 1) and retried once.
+#[tokio::test]
+async fn a_429_is_waited_out_and_retried_once() {
+    let slack = Scripted::new(vec![too_many(1), posted("1700000000.000100")]);
+    let server = fake(slack.clone()).await;
+
+    let ts = client(&server)
+        .post_message("C1", "hello", in_secs(5))
+        .await
+        .unwrap();
+
+    assert_eq!(ts, "1700000000.000100");
+    let arrivals = slack.arrivals();
+    assert_eq!(arrivals.len(), 2, "exactly one 429, then the success");
+    assert!(
+        arrivals[1].duration_since(arrivals[0]) >= Duration::from_secs(1),
+        "retried after {:?}, before Retry-After",
+        arrivals[1].duration_since(arrivals[0])
+    );
+}
+
+// (b) Ten posts at once to one channel: the client paces them, the fake never refuses one.
+#[tokio::test]
+async fn ten_concurrent_posts_to_one_channel_draw_no_429() {
+    let gap = Duration::from_millis(200);
+    let slack = ChannelLimitedSlack::new(gap);
+    let server = fake(slack.clone()).await;
+    let client = Arc::new(client(&server).with_limits(SlackApiLimits {
+        channel_interval: gap,
+        ..SlackApiLimits::default()
+    }));
+
+    let mut posts = tokio::task::JoinSet::new();
+    for n in 0..10 {
+        let client = Arc::clone(&client);
+        posts.spawn(async move {
+            client
+                .post_message("C1", &format!("notice {n}"), in_secs(10))
+                .await
+        });
+    }
+    while let Some(result) = posts.join_next().await {
+        assert!(result.unwrap().is_ok());
+    }
+
+    let arrivals = slack.arrivals();
+    assert_eq!(arrivals.len(), 10, "{arrivals:?}");
+    assert_eq!(
+        arrivals.iter().filter(|a| a.status == 429).count(),
+        0,
+        "{arrivals:?}"
+    );
+}
+
+// (b) A Retry-After past the deadline is reported at once, and holds back later posts too.
+#[tokio::test]
+async fn a_retry_after_past_the_deadline_is_reported_not_waited() {
+    let slack = Scripted::new(vec![too_many(30)]);
+    let server = fake(slack.clone()).await;
+    let client = client(&server);
+    let started = Instant::now();
+
+    let first = client.post_message("C1", "hello", in_secs(3)).await;
+    let second = client.post_message("C1", "again", in_secs(3)).await;
+
+    for result in [first, second] {
+        match result {
+            Err(ApiError::RateLimited { retry_after_ms }) => {
+                assert!(retry_after_ms > 25_000, "{retry_after_ms}")
+            }
+            other => panic!("expected RateLimited, got {other:?}"),
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(1), "it waited");
+    assert_eq!(
+        slack.arrivals().len(),
+        1,
+        "the second post knew of the block without asking Slack"
+    );
+}
+
+// (c) Slack's error codes, in words that say how to fix them.
+#[tokio::test]
+async fn channel_and_scope_errors_tell_the_moderator_what_to_do() {
+    let server = MockServer::start().await;
+    for (channel, answer) in [
+        ("C_OUT", json!({ "ok": false, "error": "not_in_channel" })),
+        (
+            "C_GONE",
+            json!({ "ok": false, "error": "channel_not_found" }),
+        ),
+        (
+            "C_SCOPE",
+            json!({ "ok": false, "error": "missing_scope", "needed": "chat:write", "provided": "commands" }),
+        ),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/chat.postMessage"))
+            .and(body_partial_json(json!({ "channel": channel })))
+            .respond_with(slack_error(answer))
+            .mount(&server)
+            .await;
+    }
+    let client = client(&server);
+
+    match client.post_message("C_OUT", "x", in_secs(5)).await {
+        Err(ApiError::Forbidden { message }) => {
+            assert!(message.contains("/invite @Gavel"), "{message}")
+        }
+        other => panic!("expected Forbidden, got {other:?}"),
+    }
+    match client.post_message("C_GONE", "x", in_secs(5)).await {
+        Err(ApiError::NotFound(message)) => {
+            assert!(message.contains("/invite @Gavel"), "{message}")
+        }
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    match client.post_message("C_SCOPE", "x", in_secs(5)).await {
+        Err(ApiError::Forbidden { message }) => {
+            assert!(message.contains("chat:write"), "{message}")
+        }
+        other => panic!("expected Forbidden, got {other:?}"),
+    }
+    assert_eq!(request_count(&server).await, 3, "none of these is retried");
+}
+
+// (c) A refused token: said once, then nothing more goes out.
+#[tokio::test]
+async fn a_refused_token_stops_further_calls() {
+    let slack = Scripted::new(vec![slack_error(
+        json!({ "ok": false, "error": "token_revoked" }),
+    )]);
+    let server = fake(slack.clone()).await;
+    let client = client(&server);
+
+    match client.post_message("C1", "x", in_secs(5)).await {
+        Err(ApiError::Rejected { message, .. }) => {
+            assert!(message.contains("SLACK_BOT_TOKEN"), "{message}")
+        }
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+    assert!(matches!(
+        client.post_message("C2", "x", in_secs(5)).await,
+        Err(ApiError::NotSent(_))
+    ));
+    assert_eq!(slack.arrivals().len(), 1);
+}
+
+// (d) A 500, then a success.
+#[tokio::test]
+async fn a_500_then_200_succeeds() {
+    let slack = Scripted::new(vec![
+        ResponseTemplate::new(500),
+        posted("1700000000.000200"),
+    ]);
+    let server = fake(slack.clone()).await;
+
+    let ts = client(&server)
+        .post_message("C1", "hello", in_secs(5))
+        .await
+        .unwrap();
+
+    assert_eq!(ts, "1700000000.000200");
+    assert_eq!(slack.arrivals().len(), 2);
+}
+
+// (d) Persistent 500s: a bounded number of attempts, Unavailable before the deadline.
+#[tokio::test]
+async fn persistent_500s_are_unavailable_before_the_deadline() {
+    let slack = Scripted::new(vec![ResponseTemplate::new(500)]);
+    let server = fake(slack.clone()).await;
+    let deadline = in_secs(5);
+
+    let result = client(&server).post_message("C1", "hello", deadline).await;
+
+    assert!(
+        matches!(&result, Err(ApiError::Unavailable(_))),
+        "{result:?}"
+    );
+    assert!(result.unwrap_err().is_transient());
+    assert!(Instant::now() < deadline);
+    assert_eq!(slack.arrivals().len(), MAX_ATTEMPTS as usize);
+}
+
+// (d) A 500 that keeps coming with a deadline too close for the backoff: no sleep past it.
+#[tokio::test]
+async fn retries_never_sleep_past_the_deadline() {
+    let slack = Scripted::new(vec![ResponseTemplate::new(500)]);
+    let server = fake(slack.clone()).await;
+    let deadline = Instant::now() + Duration::from_millis(250);
+
+    let result = client(&server).post_message("C1", "hello", deadline).await;
+
+    assert!(
+        matches!(result, Err(ApiError::Unavailable(_))),
+        "{result:?}"
+    );
+    assert!(Instant::now() <= deadline);
+    assert_eq!(slack.arrivals().len(), 1);
+}
+
+// (d) A 500 whose retry the channel's pace cannot fit before the deadline: the 500 is the
+// answer, not the pace.
+#[tokio::test]
+async fn a_retry_the_channel_pace_cannot_fit_reports_the_failure() {
+    let slack = Scripted::new(vec![ResponseTemplate::new(500)]);
+    let server = fake(slack.clone()).await;
+    let deadline = Instant::now() + Duration::from_millis(700);
+
+    let result = client(&server).post_message("C1", "hello", deadline).await;
+
+    assert!(
+        matches!(&result, Err(ApiError::Unavailable(m)) if m.contains("500")),
+        "{result:?}"
+    );
+    assert!(Instant::now() <= deadline);
+    assert_eq!(slack.arrivals().len(), 1);
+}
+
+// (d) Nobody listening: network failures are retried, then Unavailable.
+#[tokio::test]
+async fn an_unreachable_slack_is_unavailable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let client = SlackApiClient::new(base, Some(TOKEN.to_owned()), None).unwrap();
+
+    let result = client.post_message("C1", "hello", in_secs(5)).await;
+
+    match result {
+        Err(ApiError::Unavailable(message)) => {
+            assert!(message.contains("could not be reached"), "{message}")
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+// (e) A response_url outside Slack's hooks and the configured prefix: refused, nothing sent.
+#[tokio::test]
+async fn a_response_url_outside_the_allowed_prefixes_is_refused_without_a_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+
+    for url in [
+        "https://evil.example/hooks/T1/B1/x".to_owned(),
+        format!("{}/elsewhere/T1/B1/x", server.uri()),
+        "https://hooks.slack.com.evil.example/T1/B1/x".to_owned(),
+    ] {
+        let result = client.respond(&url, "done", true, in_secs(5)).await;
+        assert!(
+            matches!(&result, Err(ApiError::NotSent(m)) if m.contains("response_url")),
+            "{url}: {result:?}"
+        );
+    }
+    assert_eq!(request_count(&server).await, 0);
+}
+
+// (e) respond posts the text and replace_original; no token needed.
+#[tokio::test]
+async fn respond_posts_replace_original() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/T1/B1/abc"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let client =
+        SlackApiClient::new(server.uri(), None, Some(format!("{}/hooks/", server.uri()))).unwrap();
+    let url = format!("{}/hooks/T1/B1/abc", server.uri());
+
+    client
+        .respond(&url, "Warned.", true, in_secs(5))
+        .await
+        .unwrap();
+    client
+        .respond(&url, "Also logged.", false, in_secs(5))
+        .await
+        .unwrap();
+
+    let bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.body_json().unwrap())
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            json!({ "text": "Warned.", "replace_original": true }),
+            json!({ "text": "Also logged.", "replace_original": false }),
+        ]
+    );
+}
+
+// (e) Slack's answer once a response_url is spent or expired.
+#[tokio::test]
+async fn an_expired_response_url_is_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("expired_url"))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+
+    let result = client
+        .respond(
+            &format!("{}/hooks/T1/B1/abc", server.uri()),
+            "late",
+            false,
+            in_secs(5),
+        )
+        .await;
+
+    assert!(
+        matches!(&result, Err(ApiError::NotFound(m)) if m.contains("30 minutes")),
+        "{result:?}"
+    );
+}
+
+// (f) The wire: the bot token as a Bearer header, mentions left unparsed, broadcasts escaped.
+#[tokio::test]
+async fn the_token_goes_as_bearer_and_nothing_notifies_the_channel() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(body_partial_json(json!({
+            "channel": "C1",
+            "parse": "none",
+            "link_names": false,
+        })))
+        .respond_with(posted("1700000000.000300"))
+        .mount(&server)
+        .await;
+
+    let ts = client(&server)
+        .post_message("C1", "<!here> @channel: <@U1> was warned", in_secs(5))
+        .await
+        .unwrap();
+
+    assert_eq!(ts, "1700000000.000300");
+    let requests = server.received_requests().await.unwrap();
+    let body: Value = requests[0].body_json().unwrap();
+    assert_eq!(body["text"], "&lt;!here> @channel: <@U1> was warned");
+}
+
+// Without a bot token, Web API calls are not attempted.
+#[tokio::test]
+async fn without_a_token_nothing_is_sent() {
+    let server = MockServer::start().await;
+    let client = SlackApiClient::new(server.uri(), None, None).unwrap();
+
+    let result = client.post_message("C1", "hello", in_secs(5)).await;
+
+    assert!(
+        matches!(&result, Err(ApiError::NotSent(m)) if m.contains("SLACK_BOT_TOKEN")),
+        "{result:?}"
+    );
+    assert_eq!(request_count(&server).await, 0);
+    assert!(!format!("{client:?}").contains("xoxb"));
+}
+
+// Method tiers: a Tier 1 method gets about one call a minute; other methods are not held up.
+#[tokio::test]
+async fn a_tier_1_method_is_paced_to_one_call_a_minute() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "ok": true })))
+        .mount(&server)
+        .await;
+    let client = client(&server);
+
+    let first = client
+        .call("admin.rare", Tier::One, &json!({}), in_secs(2))
+        .await;
+    let second = client
+        .call("admin.rare", Tier::One, &json!({}), in_secs(2))
+        .await;
+    let other = client
+        .call("admin.other", Tier::One, &json!({}), in_secs(2))
+        .await;
+
+    assert_eq!(first, Ok(json!({ "ok": true })));
+    match second {
+        Err(ApiError::RateLimited { retry_after_ms }) => {
+            assert!(retry_after_ms > 55_000, "{retry_after_ms}")
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert!(other.is_ok(), "{other:?}");
+    let paths: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert_eq!(paths, ["/admin.rare", "/admin.other"]);
+    assert!(matches!(
+        client
+            .call("../auth.test", Tier::Four, &json!({}), in_secs(2))
+            .await,
+        Err(ApiError::NotSent(_))
+    ));
+}
