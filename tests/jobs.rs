@@ -100,7 +100,10 @@ async fn discord_reportchannel_is_deferred_done_once_and_edited() {
 
     server.jobs.drained().await;
     let requests = discord.received_requests().await.unwrap();
-    let posts: Vec<_> = requests.iter().filter(|r| r.method == http::Method::POST).collect();
+    let posts: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method == http::Method::POST)
+        .collect();
     assert_eq!(posts.len(), 1, "one post although the job came twice");
     let edits: Vec<_> = requests
         .iter()
@@ -109,10 +112,9 @@ async fn discord_reportchannel_is_deferred_done_once_and_edited() {
     assert_eq!(edits.len(), 1, "the answer is edited once");
     let edit: Value = serde_json::from_slice(&edits[0].body).unwrap();
     assert!(
-        edit["content"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("Member reports will be posted in <#{REPORTS_CHANNEL}>")),
+        edit["content"].as_str().unwrap().contains(&format!(
+            "Member reports will be posted in <#{REPORTS_CHANNEL}>"
+        )),
         "{edit}"
     );
     assert!(
@@ -148,7 +150,11 @@ async fn discord_reportchannel_is_deferred_done_once_and_edited() {
         .filter(|r| r.method == http::Method::POST)
         .map(|r| serde_json::from_slice(&r.body).unwrap())
         .collect();
-    assert_eq!(posts.len(), 2, "the channel check, then the report, each once");
+    assert_eq!(
+        posts.len(),
+        2,
+        "the channel check, then the report, each once"
+    );
     assert!(posts[1]["content"].as_str().unwrap().contains("scam links"));
     assert_eq!(posts[1]["allowed_mentions"], json!({ "parse": [] }));
     server.shutdown().await.unwrap();
@@ -193,9 +199,12 @@ async fn slack_reportchannel_is_acknowledged_done_once_and_replaced() {
     .unwrap();
 
     // The moderator (configured in the test settings) names a channel.
-    let mut form: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(&payloads::slack_command("/reportchannel", "<#C0MODS|mods>", "1.9.t"))
-            .unwrap();
+    let mut form: Vec<(String, String)> = serde_urlencoded::from_bytes(&payloads::slack_command(
+        "/reportchannel",
+        "<#C0MODS|mods>",
+        "1.9.t",
+    ))
+    .unwrap();
     for (key, value) in form.iter_mut() {
         match key.as_str() {
             "user_id" => *value = "U0GAVELMOD".into(),
@@ -209,7 +218,12 @@ async fn slack_reportchannel_is_acknowledged_done_once_and_replaced() {
     let (status, answer) = post(&url, headers, body).await;
     assert_eq!(status, 200);
     assert_eq!(answer["response_type"], "ephemeral");
-    assert!(answer["text"].as_str().unwrap().contains("Checking that I can post"));
+    assert!(
+        answer["text"]
+            .as_str()
+            .unwrap()
+            .contains("Checking that I can post")
+    );
 
     server.jobs.drained().await;
     let requests = slack.received_requests().await.unwrap();
@@ -258,15 +272,19 @@ impl ScriptedDiscord {
 #[async_trait]
 impl DiscordApi for ScriptedDiscord {
     async fn create_message(&self, _: &str, _: &str, _: Instant) -> Result<String, ApiError> {
-        self.posts
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.posts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Slow enough that concurrent deliveries overlap.
         tokio::time::sleep(Duration::from_millis(50)).await;
         let next = self.answers.lock().unwrap().remove(0);
         next.map(|()| "1".to_owned())
     }
 
-    async fn edit_original_response(&self, _: &str, content: &str, _: Instant) -> Result<(), ApiError> {
+    async fn edit_original_response(
+        &self,
+        _: &str,
+        content: &str,
+        _: Instant,
+    ) -> Result<(), ApiError> {
         self.edits.lock().unwrap().push(content.to_owned());
         Ok(())
     }
@@ -337,9 +355,10 @@ async fn concurrent_deliveries_act_once(s: Setup) {
     }
     assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Done).count(), 1);
     assert!(
-        outcomes
-            .iter()
-            .all(|o| matches!(o, Outcome::Done | Outcome::RetryLater(_) | Outcome::Duplicate)),
+        outcomes.iter().all(|o| matches!(
+            o,
+            Outcome::Done | Outcome::RetryLater(_) | Outcome::Duplicate
+        )),
         "{outcomes:?}"
     );
     assert_eq!(worker.handle(&job, deadline()).await, Outcome::Duplicate);
@@ -362,7 +381,11 @@ async fn a_forbidden_call_is_told_and_not_retried(s: Setup) {
     assert_eq!(worker.handle(&job, deadline()).await, Outcome::Done);
     let edits = discord.edits.lock().unwrap().clone();
     assert_eq!(edits.len(), 1);
-    assert!(edits[0].contains("could not post in <#555>"), "{}", edits[0]);
+    assert!(
+        edits[0].contains("could not post in <#555>"),
+        "{}",
+        edits[0]
+    );
     assert!(edits[0].contains("Missing Permissions"), "{}", edits[0]);
     assert_eq!(worker.handle(&job, deadline()).await, Outcome::Duplicate);
     let setting = s
@@ -375,10 +398,7 @@ async fn a_forbidden_call_is_told_and_not_retried(s: Setup) {
 
 /// A platform outage releases the job: the next delivery does it.
 async fn a_transient_failure_is_retried_by_the_next_delivery(s: Setup) {
-    let discord = ScriptedDiscord::new(vec![
-        Err(ApiError::Unavailable("HTTP 502".into())),
-        Ok(()),
-    ]);
+    let discord = ScriptedDiscord::new(vec![Err(ApiError::Unavailable("HTTP 502".into())), Ok(())]);
     let worker = Worker::new(
         s.store.clone(),
         s.clock.clone(),

@@ -8,6 +8,8 @@ use anyhow::{Result, bail};
 use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::EdgeSettings;
 use gavel_shared::edge::Route;
+use gavel_shared::jobs::InProcessBus;
+use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall};
 use serde_json::Value;
 
@@ -39,11 +41,14 @@ pub async fn run() -> Result<()> {
     let store = serve::open_embedded_store(data.path())?;
     // Slack calls are recorded, so the transcript can show what Slack would have been sent.
     let slack_web = Arc::new(RecordingSlackWeb::new());
+    // The worker's platform calls are recorded too, and every job is delivered twice, as
+    // EventBridge may: the transcript shows each still acts once.
+    let platform = Arc::new(RecordingPlatform::new());
     let parts = serve::ServeParts {
         slack_web: slack_web.clone(),
-        discord_api: None,
-        slack_api: None,
-        deliveries: 1,
+        discord_api: Some(platform.clone()),
+        slack_api: Some(platform.clone()),
+        deliveries: 2,
     };
     let server =
         serve::start_with_parts("127.0.0.1:0".parse()?, &settings, None, store, parts).await?;
@@ -85,6 +90,7 @@ pub async fn run() -> Result<()> {
         failures: 0,
     };
     tour.run().await?;
+    tour.background(&platform, &server.jobs).await?;
     failures += tour.failures;
     let total = tour.number;
 
@@ -315,6 +321,89 @@ impl FlowTour<'_> {
                 "response_action: update, the form closes on \"report sent\"",
             );
         }
+        println!();
+        Ok(())
+    }
+
+    /// Ack then continue: deferred answers, the worker, exactly one platform call per job.
+    async fn background(
+        &mut self,
+        platform: &RecordingPlatform,
+        jobs: &InProcessBus,
+    ) -> Result<()> {
+        println!(
+            "Background work: answer at once, the worker calls the platform and edits the answer.\n"
+        );
+        let moderator = Invoker { moderator: true };
+        let before = platform.calls().len();
+        let answer = self
+            .discord(
+                "Discord: a moderator runs /reportchannel (needs a Discord API call)",
+                payloads::discord_command(
+                    &CommandRegistry::standard(),
+                    "/reportchannel channel=100000000000000555",
+                    moderator,
+                )?,
+            )
+            .await?;
+        self.check(
+            answer["type"] == 5,
+            "a deferred answer at once (type 5: \"Gavel is thinking…\")",
+        );
+        jobs.drained().await;
+        let calls: Vec<PlatformCall> = platform.calls().into_iter().skip(before).collect();
+        let posts = calls
+            .iter()
+            .filter(|c| matches!(c, PlatformCall::DiscordMessage { .. }))
+            .count();
+        let edit = calls.iter().find_map(|c| match c {
+            PlatformCall::DiscordEditOriginal { content } => Some(content.clone()),
+            _ => None,
+        });
+        self.title("Discord: the worker ran the job (delivered twice)");
+        self.check(
+            posts == 1 && edit.as_deref().is_some_and(|e| e.contains("✅")),
+            &format!(
+                "one message posted in the channel; the answer edited to: {}",
+                edit.unwrap_or_default()
+            ),
+        );
+
+        let before = platform.calls().len();
+        let answer = self
+            .slack(
+                "Slack: a moderator runs /reportchannel #mods",
+                Route::SlackCommands.path(),
+                payloads::slack_command("/reportchannel <#C0GAVELMODS|mods>", moderator)?,
+            )
+            .await?;
+        self.check(
+            answer["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("Checking")),
+            "acknowledged at once with a placeholder",
+        );
+        jobs.drained().await;
+        let calls: Vec<PlatformCall> = platform.calls().into_iter().skip(before).collect();
+        let posts = calls
+            .iter()
+            .filter(|c| matches!(c, PlatformCall::SlackMessage { .. }))
+            .count();
+        let replaced = calls.iter().find_map(|c| match c {
+            PlatformCall::SlackRespond {
+                text,
+                replace_original: true,
+            } => Some(text.clone()),
+            _ => None,
+        });
+        self.title("Slack: the worker ran the job (delivered twice)");
+        self.check(
+            posts == 1 && replaced.as_deref().is_some_and(|t| t.contains("✅")),
+            &format!(
+                "one chat.postMessage; the placeholder replaced through response_url: {}",
+                replaced.unwrap_or_default()
+            ),
+        );
         println!();
         Ok(())
     }

@@ -10,15 +10,16 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header::CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use gavel_shared::adapters::discord_rest::DiscordRest;
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::embedded::EmbeddedStore;
+use gavel_shared::adapters::slack_api::SlackApiClient;
 use gavel_shared::adapters::slack_http::SlackHttp;
 use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::edge::{Edge, MAX_BODY_BYTES, Route};
-use gavel_shared::adapters::discord_rest::DiscordRest;
-use gavel_shared::adapters::slack_api::SlackApiClient;
 use gavel_shared::jobs::{InProcessBus, Worker};
+use gavel_shared::platform::recording::RecordingPlatform;
 use gavel_shared::platform::{DiscordApi, SlackApi};
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackWeb};
 use gavel_shared::store::Store;
@@ -175,7 +176,14 @@ pub async fn start_with(
     dev_credentials: Option<DevCredentials>,
     store: Arc<dyn Store>,
 ) -> Result<RunningServer> {
-    start_with_parts(addr, settings, dev_credentials, store, ServeParts::from_env()?).await
+    start_with_parts(
+        addr,
+        settings,
+        dev_credentials,
+        store,
+        ServeParts::from_env()?,
+    )
+    .await
 }
 
 /// The outside world of a local server: where Slack calls go, which platform APIs the worker
@@ -194,27 +202,29 @@ pub struct ServeParts {
 impl ServeParts {
     /// Locally, Slack calls are recorded and logged unless the environment names a bot token
     /// or an API base (a fake Slack), so nobody needs a Slack workspace to try the flows. The
-    /// worker calls a platform only where its token or API base is set.
+    /// worker calls a platform only where its token or API base is set, and otherwise records
+    /// (and logs) what it would have sent.
     pub fn from_env() -> Result<Self> {
         let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
         let slack_configured = set("SLACK_BOT_TOKEN") || set("SLACK_API_BASE");
         let discord_configured = set("DISCORD_BOT_TOKEN") || set("DISCORD_API_BASE");
+        let recording = Arc::new(RecordingPlatform::new());
         Ok(Self {
             slack_web: if slack_configured {
                 Arc::new(SlackHttp::from_env().map_err(anyhow::Error::msg)?)
             } else {
                 Arc::new(RecordingSlackWeb::new())
             },
-            discord_api: if discord_configured {
-                Some(Arc::new(DiscordRest::from_env().map_err(anyhow::Error::msg)?))
+            discord_api: Some(if discord_configured {
+                Arc::new(DiscordRest::from_env().map_err(anyhow::Error::msg)?)
             } else {
-                None
-            },
-            slack_api: if slack_configured {
-                Some(Arc::new(SlackApiClient::from_env().map_err(anyhow::Error::msg)?))
+                recording.clone()
+            }),
+            slack_api: Some(if slack_configured {
+                Arc::new(SlackApiClient::from_env().map_err(anyhow::Error::msg)?)
             } else {
-                None
-            },
+                recording
+            }),
             deliveries: 1,
         })
     }

@@ -27,7 +27,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = Arc::new(DynamoStore::from_env(Arc::clone(&clock)).await?);
     let discord = Arc::new(DiscordRest::from_env()?);
     let slack = Arc::new(SlackApiClient::from_env()?);
-    let worker = Arc::new(Worker::new(store, Arc::clone(&clock), Some(discord), Some(slack)));
+    let worker = Arc::new(Worker::new(
+        store,
+        Arc::clone(&clock),
+        Some(discord),
+        Some(slack),
+    ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let worker = Arc::clone(&worker);
         let clock = Arc::clone(&clock);
@@ -39,10 +44,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 .context
                 .deadline
                 .saturating_sub(u64::try_from(clock.now_ms()).unwrap_or(0));
-            let deadline = Instant::now() + Duration::from_millis(remaining_ms).saturating_sub(SAFETY_MARGIN);
+            let deadline =
+                Instant::now() + Duration::from_millis(remaining_ms).saturating_sub(SAFETY_MARGIN);
             match worker.handle(&job, deadline).await {
                 Outcome::Done | Outcome::Duplicate => Ok::<_, lambda_runtime::Error>(()),
-                Outcome::RetryLater(why) => Err(format!("job {} will be retried: {why}", job.id).into()),
+                Outcome::RetryLater(why) => {
+                    Err(format!("job {} will be retried: {why}", job.id).into())
+                }
             }
         }
     }))

@@ -4,6 +4,8 @@
 //! Adapters: `adapters::discord_rest` and `adapters::slack_api` over HTTPS, with each
 //! platform's rate limits honoured; tests point them at fake APIs.
 
+pub mod recording;
+
 use std::time::Instant;
 
 use async_trait::async_trait;
