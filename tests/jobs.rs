@@ -447,6 +447,27 @@ async fn a_crashed_run_is_taken_over_after_its_lease(s: Setup) {
     assert_eq!(discord.posts.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
+/// The sample bus event in `events/bus/` is a job the worker reads.
+#[test]
+fn the_sample_bus_event_is_a_job() {
+    let path = gavel_tests::events_dir().join("bus/job-set-report-channel.json");
+    let event: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let job = Job::from_eventbridge(&event).expect("a job");
+    assert_eq!(job.platform, Platform::Discord);
+    assert_eq!(
+        job.task,
+        Task::SetReportChannel {
+            channel: "1174109840998400555".into()
+        }
+    );
+    assert!(matches!(
+        job.reply_to,
+        ReplyTarget::DiscordInteraction { .. }
+    ));
+    assert!(Job::from_eventbridge(&json!({ "detail": { "id": 1 } })).is_err());
+    assert!(Job::from_eventbridge(&json!({})).is_err());
+}
+
 fn rand_id() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);

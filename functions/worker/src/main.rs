@@ -37,9 +37,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let worker = Arc::clone(&worker);
         let clock = Arc::clone(&clock);
         async move {
-            // EventBridge's envelope: the job is the `detail`.
-            let job: Job = serde_json::from_value(event.payload["detail"].clone())
-                .map_err(|e| format!("not a Gavel job: {e}"))?;
+            let job = Job::from_eventbridge(&event.payload)?;
             let remaining_ms = event
                 .context
                 .deadline

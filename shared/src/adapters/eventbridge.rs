@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::config::{Credentials, Region};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use crate::jobs::{Bus, BusError, Job};
@@ -27,6 +28,30 @@ impl EventBridgeBus {
             client,
             bus_name: bus_name.into(),
         }
+    }
+
+    /// A bus on a local emulator (moto) at `endpoint_url`, with fixed fake credentials; it
+    /// creates the bus (idempotently) so tests start from nothing.
+    pub async fn on_emulator(endpoint_url: &str, bus_name: &str) -> Result<Self, String> {
+        let config = aws_sdk_eventbridge::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                "testing", "testing", None, None, "emulator",
+            ))
+            .endpoint_url(endpoint_url)
+            .build();
+        let client = Client::from_conf(config);
+        match client.create_event_bus().name(bus_name).send().await {
+            Ok(_) => {}
+            Err(error) => {
+                let text = aws_sdk_eventbridge::error::DisplayErrorContext(&error).to_string();
+                if !text.contains("ResourceAlreadyExists") {
+                    return Err(text);
+                }
+            }
+        }
+        Ok(Self::new(client, bus_name))
     }
 
     /// The standard AWS environment, and `GAVEL_BUS` for the bus name.

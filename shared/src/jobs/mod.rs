@@ -98,6 +98,14 @@ impl ReplyTarget {
 }
 
 impl Job {
+    /// The job in an EventBridge delivery (its `detail`).
+    pub fn from_eventbridge(event: &serde_json::Value) -> Result<Self, String> {
+        let detail = event
+            .get("detail")
+            .ok_or("the event has no detail: not an EventBridge delivery")?;
+        serde_json::from_value(detail.clone()).map_err(|e| format!("not a Gavel job: {e}"))
+    }
+
     /// A job answering `invocation`, keyed by its interaction id.
     pub fn for_invocation(invocation: &Invocation, task: Task, now_secs: i64) -> Self {
         Self {
