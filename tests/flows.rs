@@ -569,28 +569,7 @@ async fn slack_modal_with_validation_errors(s: Setup) {
     assert_eq!(reports_with(&s.store, &slack_tenant(), &why).await, 1);
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::embedded()).await;
-                }
-            )*
-        }
-        mod dynamodb_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::dynamodb().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_stores!(
+gavel_tests::on_both_stores!(
     confirmation_across_requests,
     concurrent_clicks_have_one_effect,
     expired_flows_answer_and_remove_their_buttons,

@@ -474,28 +474,7 @@ fn rand_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::embedded()).await;
-                }
-            )*
-        }
-        mod dynamodb_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::dynamodb().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_stores!(
+gavel_tests::on_both_stores!(
     concurrent_deliveries_act_once,
     a_forbidden_call_is_told_and_not_retried,
     a_transient_failure_is_retried_by_the_next_delivery,

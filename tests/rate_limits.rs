@@ -253,28 +253,7 @@ async fn futures<F: std::future::Future>(items: impl Iterator<Item = F>) -> Vec<
     out
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::embedded()).await;
-                }
-            )*
-        }
-        mod dynamodb_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::dynamodb().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_stores!(
+gavel_tests::on_both_stores!(
     two_hundred_racing_requests_allow_ten,
     the_wait_is_exact_and_commands_are_apart,
     stored_overrides_apply_to_their_tenant,

@@ -14,7 +14,6 @@ use gavel_shared::adapters::discord_rest::DiscordRest;
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::embedded::EmbeddedStore;
 use gavel_shared::adapters::slack_api::SlackApiClient;
-use gavel_shared::adapters::slack_http::SlackHttp;
 use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::edge::{Edge, MAX_BODY_BYTES, Route};
@@ -45,6 +44,7 @@ impl RunningServer {
     pub async fn shutdown(self) -> Result<()> {
         let _ = self.shutdown.send(());
         self.task.await??;
+        self.jobs.stop().await;
         Ok(())
     }
 }
@@ -211,7 +211,7 @@ impl ServeParts {
         let recording = Arc::new(RecordingPlatform::new());
         Ok(Self {
             slack_web: if slack_configured {
-                Arc::new(SlackHttp::from_env().map_err(anyhow::Error::msg)?)
+                Arc::new(SlackApiClient::from_env().map_err(anyhow::Error::msg)?)
             } else {
                 Arc::new(RecordingSlackWeb::new())
             },

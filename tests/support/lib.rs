@@ -210,3 +210,28 @@ pub fn event_body(event: &ApiGatewayV2httpRequest) -> Vec<u8> {
 pub fn event_header<'e>(event: &'e ApiGatewayV2httpRequest, name: &str) -> Option<&'e str> {
     event.headers.get(name).and_then(|v| v.to_str().ok())
 }
+
+/// Runs each named case (`async fn case(setup)`) on both store adapters: as
+/// `embedded_store::case` with `embedded()` and as `dynamodb_store::case` with `dynamodb().await`
+/// (moto), both functions of the calling test file.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod embedded_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::embedded()).await;
+                }
+            )*
+        }
+        mod dynamodb_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::dynamodb().await).await;
+                }
+            )*
+        }
+    };
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::eventbridge::EventBridgeBus;
 use gavel_shared::adapters::lambda::handle_http_event;
-use gavel_shared::adapters::slack_http::SlackHttp;
+use gavel_shared::adapters::slack_api::SlackApiClient;
 use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = Arc::new(DynamoStore::from_env(Arc::new(SystemClock)).await?);
     // This function holds the bot token (if set) because a form must open within the trigger
     // id's 3 seconds; everything slower goes to the worker.
-    let slack_web = Arc::new(SlackHttp::from_env()?);
+    let slack_web = Arc::new(SlackApiClient::from_env()?);
     let edge = Arc::new(
         EdgeSettings::from_env()?
             .build_standard_edge(Serves::Slack, store)?

@@ -14,5 +14,3 @@ pub mod eventbridge;
 
 #[cfg(feature = "slack-api")]
 pub mod slack_api;
-#[cfg(feature = "slack-web")]
-pub mod slack_http;

@@ -53,7 +53,7 @@
 //! feature also compiles `ring` next to the `aws-lc-rs` the AWS SDK and reqwest already use
 //! (with both, rustls no longer picks a default crypto provider by itself), plus
 //! tokio-tungstenite and signal-hook for Socket Mode, which a Lambda never uses. reqwest is
-//! already in the build for `adapters::slack_http`, so this client is reqwest and a few dozen
+//! already in the build, so this client is reqwest and a few dozen
 //! lines of pacing over the existing GCRA math.
 
 use std::collections::HashMap;
@@ -65,6 +65,7 @@ use serde_json::{Value, json};
 
 use crate::platform::{ApiError, SlackApi};
 use crate::ratelimit::gcra::{self, BucketPolicy, Decision};
+use crate::slack::web::{SlackWeb, SlackWebError};
 
 pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
 const SLACK_HOOKS: &str = "https://hooks.slack.com/";
@@ -626,6 +627,61 @@ impl SlackApi for SlackApiClient {
         replace_original: bool,
         deadline: Instant,
     ) -> Result<(), ApiError> {
+        // Without `response_type`, Slack shows a new message to the moderator only.
+        let body = json!({
+            "text": no_broadcasts(text),
+            "replace_original": replace_original,
+        });
+        self.post_to_response_url(response_url, &body, deadline)
+            .await
+    }
+}
+
+/// What the edge sends while it answers (a click's answer, opening a form): the same client,
+/// inside Slack's 3-second deadline.
+const EDGE_BUDGET: Duration = Duration::from_millis(2000);
+
+#[async_trait]
+impl SlackWeb for SlackApiClient {
+    async fn respond(&self, response_url: &str, message: &Value) -> Result<(), SlackWebError> {
+        self.post_to_response_url(response_url, message, Instant::now() + EDGE_BUDGET)
+            .await
+            .map_err(web_error)
+    }
+
+    async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), SlackWebError> {
+        let args = json!({ "trigger_id": trigger_id, "view": view });
+        self.call(
+            "views.open",
+            Tier::Four,
+            &args,
+            Instant::now() + EDGE_BUDGET,
+        )
+        .await
+        .map(|_| ())
+        .map_err(web_error)
+    }
+}
+
+fn web_error(error: ApiError) -> SlackWebError {
+    match error {
+        ApiError::NotSent(why) => SlackWebError::NotConfigured(why),
+        ApiError::RateLimited { .. } | ApiError::Unavailable(_) => {
+            SlackWebError::Unreachable(error.to_string())
+        }
+        other => SlackWebError::Refused(other.to_string()),
+    }
+}
+
+impl SlackApiClient {
+    /// Posts `body` to an interaction's `response_url`, which must be Slack's (or the one
+    /// configured extra prefix): a payload can never make Gavel post somewhere else.
+    async fn post_to_response_url(
+        &self,
+        response_url: &str,
+        body: &Value,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
         if !self
             .response_url_prefixes
             .iter()
@@ -636,13 +692,8 @@ impl SlackApi for SlackApiClient {
                 self.response_url_prefixes.join(", ")
             )));
         }
-        // Without `response_type`, Slack shows a new message to the moderator only.
-        let body = json!({
-            "text": no_broadcasts(text),
-            "replace_original": replace_original,
-        });
         self.send(Endpoint::ResponseUrl, None, deadline, || {
-            self.http.post(response_url).json(&body)
+            self.http.post(response_url).json(body)
         })
         .await
         .map(|_| ())

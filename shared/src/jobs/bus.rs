@@ -48,6 +48,8 @@ pub struct InProcessBus {
     copies: usize,
     pending: Arc<AtomicUsize>,
     idle: Arc<Notify>,
+    /// The task that takes jobs off the queue; it holds the worker (and so the store).
+    receiver: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl InProcessBus {
@@ -56,13 +58,10 @@ impl InProcessBus {
         let (queue, mut jobs) = mpsc::unbounded_channel::<(Job, u32)>();
         let pending = Arc::new(AtomicUsize::new(0));
         let idle = Arc::new(Notify::new());
-        let bus = Arc::new(Self {
-            queue: queue.clone(),
-            copies: copies.max(1),
-            pending: Arc::clone(&pending),
-            idle: Arc::clone(&idle),
-        });
-        tokio::spawn(async move {
+        let (requeue, in_flight, idle_signal) =
+            (queue.clone(), Arc::clone(&pending), Arc::clone(&idle));
+        let receiver = tokio::spawn(async move {
+            let (queue, pending, idle) = (requeue, in_flight, idle_signal);
             while let Some((job, attempt)) = jobs.recv().await {
                 let worker = Arc::clone(&worker);
                 let queue = queue.clone();
@@ -71,6 +70,9 @@ impl InProcessBus {
                 // Deliveries run concurrently, as Lambda instances would.
                 tokio::spawn(async move {
                     let outcome = worker.handle(&job, Instant::now() + LOCAL_JOB_BUDGET).await;
+                    // Let go of the worker (and the store it holds) before this delivery counts
+                    // as finished, so that `stop` really releases the store.
+                    drop(worker);
                     if let Outcome::RetryLater(why) = &outcome
                         && attempt + 1 < LOCAL_ATTEMPTS
                     {
@@ -93,7 +95,28 @@ impl InProcessBus {
                 });
             }
         });
-        bus
+        Arc::new(Self {
+            queue,
+            copies: copies.max(1),
+            pending,
+            idle,
+            receiver: std::sync::Mutex::new(Some(receiver)),
+        })
+    }
+
+    /// Finishes every delivery under way, then stops taking jobs and lets go of the worker:
+    /// after this the store can be opened again (a restarted `gavel serve`).
+    pub async fn stop(&self) {
+        self.drained().await;
+        let receiver = self
+            .receiver
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(receiver) = receiver {
+            receiver.abort();
+            let _ = receiver.await;
+        }
     }
 
     /// Resolves once every published delivery has been handled (tests and the demo).

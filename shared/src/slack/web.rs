@@ -5,7 +5,8 @@
 //! - a form opens with `views.open` and the `trigger_id`, which lives 3 seconds, too short to
 //!   hand over to the worker.
 //!
-//! The production adapter is `adapters::slack_http` (HTTPS, bot token from the environment);
+//! The production adapter is `adapters::slack_api`'s client, the worker's too (HTTPS, bot
+//! token from the environment);
 //! [`RecordingSlackWeb`] keeps what would have been sent, for `gavel serve` without a token and
 //! for tests.
 
