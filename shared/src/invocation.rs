@@ -161,8 +161,9 @@ pub enum Action {
     },
 }
 
-/// One verified, parsed request from either platform.
-#[derive(Clone, Debug, PartialEq)]
+/// One verified, parsed request from either platform. Its `Debug` leaves out the interaction
+/// token and `response_url`, which are credentials for this interaction.
+#[derive(Clone, PartialEq)]
 pub struct Invocation {
     /// The platform's id for this interaction (Discord interaction id, Slack trigger id).
     pub id: String,
@@ -180,4 +181,55 @@ pub struct Invocation {
     /// Discord: the interaction token, which lets the worker edit the answer or follow up
     /// for 15 minutes. A credential for this one interaction: never logged.
     pub interaction_token: Option<String>,
+}
+
+impl fmt::Debug for Invocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Invocation")
+            .field("id", &self.id)
+            .field("platform", &self.platform)
+            .field("tenant", &self.tenant)
+            .field("channel", &self.channel)
+            .field("actor", &self.actor)
+            .field("action", &self.action)
+            .field(
+                "response_url",
+                &self.response_url.as_ref().map(|_| "<redacted>"),
+            )
+            .field("trigger_id", &self.trigger_id)
+            .field(
+                "interaction_token",
+                &self.interaction_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_leaves_out_the_interactions_credentials() {
+        let invocation = Invocation {
+            id: "1".into(),
+            platform: Platform::Slack,
+            tenant: "T".into(),
+            channel: None,
+            actor: Actor {
+                id: "U".into(),
+                display_name: None,
+                capabilities: Capabilities::NONE,
+            },
+            action: Action::Component {
+                custom_id: "x".into(),
+            },
+            response_url: Some("https://hooks.slack.com/actions/T/1/SECRET-URL".into()),
+            trigger_id: Some("1.2.3".into()),
+            interaction_token: Some("SECRET-TOKEN".into()),
+        };
+        let shown = format!("{invocation:?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("trigger_id"));
+    }
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::{Notify, mpsc};
 
+use super::Job;
 use super::worker::{Outcome, Worker};
-use super::{Job, TokenRedacted};
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BusError {
@@ -84,7 +84,7 @@ impl InProcessBus {
                     } else if let Outcome::RetryLater(why) = &outcome {
                         tracing::error!(
                             job = job.id,
-                            reply_to = ?TokenRedacted(&job.reply_to),
+                            reply_to = ?job.reply_to,
                             why,
                             "job given up after its retries"
                         );

@@ -46,8 +46,9 @@ pub enum Task {
     },
 }
 
-/// Where the worker tells the outcome.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Where the worker tells the outcome. Its `Debug` hides the token and URL: both are
+/// credentials for the interaction.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ReplyTarget {
     /// Edit the interaction's original answer with its token (Discord).
@@ -58,18 +59,15 @@ pub enum ReplyTarget {
     Nobody,
 }
 
-impl std::fmt::Debug for TokenRedacted<'_> {
+impl std::fmt::Debug for ReplyTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
+        match self {
             ReplyTarget::DiscordInteraction { .. } => f.write_str("DiscordInteraction(<token>)"),
             ReplyTarget::SlackResponseUrl { .. } => f.write_str("SlackResponseUrl(<url>)"),
             ReplyTarget::Nobody => f.write_str("Nobody"),
         }
     }
 }
-
-/// A reply target for logs: interaction tokens and `response_url`s are credentials.
-pub struct TokenRedacted<'a>(pub &'a ReplyTarget);
 
 impl ReplyTarget {
     /// Where the answer to `invocation` can be edited later, if anywhere.
@@ -116,5 +114,39 @@ impl Job {
             reply_to: ReplyTarget::of(invocation),
             created_at: now_secs,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_tokens_or_response_urls() {
+        let job = Job {
+            id: "discord:1".into(),
+            platform: Platform::Discord,
+            tenant: "g".into(),
+            task: Task::SetReportChannel {
+                channel: "c".into(),
+            },
+            reply_to: ReplyTarget::DiscordInteraction {
+                token: "SECRET-TOKEN".into(),
+            },
+            created_at: 0,
+        };
+        let shown = format!("{job:?}");
+        assert!(!shown.contains("SECRET-TOKEN"), "{shown}");
+        assert!(shown.contains("DiscordInteraction(<token>)"));
+        let url = ReplyTarget::SlackResponseUrl {
+            url: "https://hooks.slack.com/actions/T/1/SECRET".into(),
+        };
+        assert!(!format!("{url:?}").contains("SECRET"));
+        // Serialised for the bus, the token is there: the worker needs it.
+        assert!(
+            serde_json::to_string(&job)
+                .unwrap()
+                .contains("SECRET-TOKEN")
+        );
     }
 }

@@ -17,7 +17,7 @@ use std::time::Instant;
 use serde_json::json;
 use tracing::Instrument;
 
-use super::{Job, ReplyTarget, Task, TokenRedacted};
+use super::{Job, ReplyTarget, Task};
 use crate::clock::Clock;
 use crate::invocation::Platform;
 use crate::platform::{ApiError, DiscordApi, SlackApi};
@@ -217,7 +217,7 @@ impl Worker {
             },
         };
         if let Err(error) = told {
-            tracing::warn!(%error, reply_to = ?TokenRedacted(&job.reply_to), "could not tell the outcome");
+            tracing::warn!(%error, reply_to = ?job.reply_to, "could not tell the outcome");
         }
     }
 }
