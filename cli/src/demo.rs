@@ -34,7 +34,7 @@ pub async fn run() -> Result<()> {
         slack_signing_secret: Some(credentials.slack_signing_secret.clone()),
         replay_window_secs: None,
         component_secret: Some(credentials.component_secret()),
-        slack_moderators: vec!["U0GAVELMOD".to_owned()],
+        slack_moderators: vec![payloads::SLACK_DEV_MODERATOR.to_owned()],
     };
     // A throwaway store too: the demo leaves nothing behind.
     let data = tempfile::tempdir()?;

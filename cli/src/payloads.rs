@@ -16,6 +16,8 @@ pub const DEMO_MODERATOR: &str = "100000000000000011";
 pub const SLACK_TEAM: &str = "T0GAVELDEV";
 pub const SLACK_CHANNEL: &str = "C0GAVELDEV";
 pub const SLACK_USER: &str = "U0GAVELDEV";
+/// Who `--moderator` is on Slack; `serve` lists it as a moderator when using dev credentials.
+pub const SLACK_DEV_MODERATOR: &str = "U0GAVELMOD";
 
 /// Discord permission bits: View Channel and Send Messages for members; members plus Kick,
 /// Ban, Manage Server and Moderate Members for moderators.
@@ -118,7 +120,7 @@ pub fn discord_command(
 pub fn slack_command(command_line: &str, invoker: Invoker) -> Result<Vec<u8>> {
     let (name, text) = split_command_line(command_line)?;
     let user = if invoker.moderator {
-        "U0GAVELMOD"
+        SLACK_DEV_MODERATOR
     } else {
         SLACK_USER
     };
@@ -261,7 +263,7 @@ fn slack_interaction(payload: Value) -> Result<Vec<u8>> {
 
 fn slack_user(invoker: Invoker) -> &'static str {
     if invoker.moderator {
-        "U0GAVELMOD"
+        SLACK_DEV_MODERATOR
     } else {
         SLACK_USER
     }

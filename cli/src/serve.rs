@@ -80,6 +80,13 @@ pub fn resolve_settings(data_dir: &Path) -> Result<ResolvedSettings> {
     settings
         .component_secret
         .get_or_insert_with(|| dev.component_secret());
+    // `gavel send slack --moderator` signs as this user: make it a moderator, as a workspace
+    // would list its moderators in GAVEL_SLACK_MODERATORS.
+    if settings.slack_moderators.is_empty() {
+        settings
+            .slack_moderators
+            .push(crate::payloads::SLACK_DEV_MODERATOR.to_owned());
+    }
     Ok(ResolvedSettings {
         settings,
         dev_credentials: Some(dev),
