@@ -144,7 +144,13 @@ impl Worker {
                     Ok(None) => self.store.create(item).await.map(|_| ()),
                     Err(error) => Err(error),
                 };
-                stored.map_err(|e| ApiError::Unavailable(format!("store: {e}")))?;
+                // The post went out; retrying the job would post again. Say what happened.
+                if let Err(error) = stored {
+                    tracing::error!(%error, "posted, but the report channel was not saved");
+                    return Ok(format!(
+                        "⚠️ I can post in <#{channel}>, but could not save it as the report channel. Please run `/reportchannel` again."
+                    ));
+                }
                 Ok(format!("✅ Member reports will be posted in <#{channel}>."))
             }
             Task::DeliverReport {
