@@ -257,6 +257,8 @@ struct ScriptedDiscord {
     answers: std::sync::Mutex<Vec<Result<(), ApiError>>>,
     posts: std::sync::atomic::AtomicUsize,
     edits: std::sync::Mutex<Vec<String>>,
+    /// Edits refused with 404 before one is accepted (the deferred answer not there yet).
+    edits_before_the_answer_exists: std::sync::atomic::AtomicUsize,
 }
 
 impl ScriptedDiscord {
@@ -265,6 +267,7 @@ impl ScriptedDiscord {
             answers: std::sync::Mutex::new(answers),
             posts: Default::default(),
             edits: Default::default(),
+            edits_before_the_answer_exists: Default::default(),
         })
     }
 }
@@ -285,6 +288,11 @@ impl DiscordApi for ScriptedDiscord {
         content: &str,
         _: Instant,
     ) -> Result<(), ApiError> {
+        let early = &self.edits_before_the_answer_exists;
+        if early.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            early.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            return Err(ApiError::NotFound("Unknown Webhook".into()));
+        }
         self.edits.lock().unwrap().push(content.to_owned());
         Ok(())
     }
@@ -542,6 +550,31 @@ async fn a_post_that_went_out_is_not_repeated_when_the_setting_cannot_be_saved()
     let edits = discord.edits.lock().unwrap().clone();
     assert_eq!(edits.len(), 1);
     assert!(edits[0].contains("could not save it"), "{}", edits[0]);
+}
+
+/// The job ran before Discord had the deferred answer: the edit is tried again shortly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_before_the_deferred_answer_exists_is_tried_again() {
+    let s = embedded();
+    let discord = ScriptedDiscord::new(vec![Ok(())]);
+    discord
+        .edits_before_the_answer_exists
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    let worker = Worker::new(
+        s.store.clone(),
+        s.clock.clone(),
+        Some(discord.clone() as Arc<dyn DiscordApi>),
+        None,
+    );
+    assert_eq!(
+        worker
+            .handle(&job(&format!("{}", rand_id())), deadline())
+            .await,
+        Outcome::Done
+    );
+    let edits = discord.edits.lock().unwrap().clone();
+    assert_eq!(edits.len(), 1, "the third look found the answer");
+    assert!(edits[0].contains("✅"));
 }
 
 fn rand_id() -> u64 {

@@ -12,7 +12,7 @@
 //! told to the user, not retried.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tracing::Instrument;
@@ -214,7 +214,7 @@ impl Worker {
         let told = match &job.reply_to {
             ReplyTarget::Nobody => return,
             ReplyTarget::DiscordInteraction { token } => match &self.discord {
-                Some(api) => api.edit_original_response(token, message, deadline).await,
+                Some(api) => edit_when_answered(api.as_ref(), token, message, deadline).await,
                 None => Err(not_configured(Platform::Discord)()),
             },
             ReplyTarget::SlackResponseUrl { url } => match &self.slack {
@@ -224,6 +224,33 @@ impl Worker {
         };
         if let Err(error) = told {
             tracing::warn!(%error, reply_to = ?job.reply_to, "could not tell the outcome");
+        }
+    }
+}
+
+/// How long to wait for the deferred answer to exist before editing it, and how often to look.
+const ANSWER_WAIT: Duration = Duration::from_millis(500);
+const ANSWER_LOOKS: u32 = 4;
+
+/// Edits a Discord interaction's original answer. A job can run before Discord has received
+/// the deferred answer it edits (a fast bus, the local queue), and Discord then answers 404:
+/// look again a few times, within the deadline, before giving up.
+async fn edit_when_answered(
+    api: &dyn DiscordApi,
+    token: &str,
+    message: &str,
+    deadline: Instant,
+) -> Result<(), ApiError> {
+    let mut looks = 1;
+    loop {
+        match api.edit_original_response(token, message, deadline).await {
+            Err(ApiError::NotFound(_))
+                if looks < ANSWER_LOOKS && Instant::now() + ANSWER_WAIT < deadline =>
+            {
+                looks += 1;
+                tokio::time::sleep(ANSWER_WAIT).await;
+            }
+            other => return other,
         }
     }
 }
