@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use gavel_cli::serve::{ServeParts, start_with_parts};
+use gavel_cli::serve::{RunningServer, ServeParts, start_with_parts};
 use gavel_shared::adapters::discord_rest::{DiscordLimits, DiscordRest};
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::embedded::EmbeddedStore;
@@ -45,6 +45,30 @@ async fn post(url: &str, headers: Vec<(&'static str, String)>, body: Vec<u8>) ->
     (status, answer.json().await.unwrap_or(Value::Null))
 }
 
+/// `gavel serve` on a fresh in-memory store, its worker calling the given platform APIs, and
+/// every job delivered twice.
+async fn serve_delivering_twice(
+    discord_api: Option<Arc<dyn DiscordApi>>,
+    slack_api: Option<Arc<dyn SlackApi>>,
+) -> RunningServer {
+    let store = EmbeddedStore::in_memory(Arc::new(SystemClock)).unwrap();
+    let parts = ServeParts {
+        slack_web: Arc::new(RecordingSlackWeb::new()),
+        discord_api,
+        slack_api,
+        deliveries: 2,
+    };
+    start_with_parts(
+        "127.0.0.1:0".parse().unwrap(),
+        &test_settings(),
+        None,
+        Arc::new(store),
+        parts,
+    )
+    .await
+    .expect("the local server starts")
+}
+
 /// Discord, end to end: `/reportchannel` gets a deferred answer at once; the worker posts in
 /// the channel once although the job is delivered twice, and edits the answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,22 +93,7 @@ async fn discord_reportchannel_is_deferred_done_once_and_edited() {
         DiscordLimits::default(),
     )
     .unwrap();
-    let store = EmbeddedStore::in_memory(Arc::new(SystemClock)).unwrap();
-    let parts = ServeParts {
-        slack_web: Arc::new(RecordingSlackWeb::new()),
-        discord_api: Some(Arc::new(api)),
-        slack_api: None,
-        deliveries: 2,
-    };
-    let server = start_with_parts(
-        "127.0.0.1:0".parse().unwrap(),
-        &test_settings(),
-        None,
-        Arc::new(store),
-        parts,
-    )
-    .await
-    .unwrap();
+    let server = serve_delivering_twice(Some(Arc::new(api)), None).await;
     let url = format!("http://{}/discord/interactions", server.addr);
 
     let body = payloads::discord_command(
@@ -181,22 +190,7 @@ async fn slack_reportchannel_is_acknowledged_done_once_and_replaced() {
         Some(format!("{}/hooks/", slack.uri())),
     )
     .unwrap();
-    let store = EmbeddedStore::in_memory(Arc::new(SystemClock)).unwrap();
-    let parts = ServeParts {
-        slack_web: Arc::new(RecordingSlackWeb::new()),
-        discord_api: None,
-        slack_api: Some(Arc::new(api)),
-        deliveries: 2,
-    };
-    let server = start_with_parts(
-        "127.0.0.1:0".parse().unwrap(),
-        &test_settings(),
-        None,
-        Arc::new(store),
-        parts,
-    )
-    .await
-    .unwrap();
+    let server = serve_delivering_twice(None, Some(Arc::new(api))).await;
 
     // The moderator (configured in the test settings) names a channel.
     let mut form: Vec<(String, String)> = serde_urlencoded::from_bytes(&payloads::slack_command(
