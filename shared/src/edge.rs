@@ -25,7 +25,7 @@ use crate::ratelimit::policy::Policies;
 use crate::reply::{Reply, Response};
 use crate::slack::web::{RecordingSlackWeb, SlackWeb};
 use crate::slack::{self, CommandParse, SlackEvent};
-use crate::store::{Store, StoreError, WriteOp, round_trips};
+use crate::store::{NewItem, Store, WriteOp, round_trips};
 use crate::verify::{DiscordVerifier, Rejection, SlackVerifier, discord_headers, slack_headers};
 
 /// Bodies larger than this are refused with 413 before verification. Discord and Slack payloads
@@ -336,7 +336,7 @@ impl Edge {
             // of any number of copies act, and skipping the claim keeps them at two round
             // trips (read the state, write the transition).
             Action::Command(_) => {
-                let claim = self.claims.claim_op(
+                let claim = self.claims.claim_item(
                     "discord:interaction",
                     &invocation.id,
                     lifetimes::DISCORD_INTERACTION_SECS,
@@ -364,7 +364,7 @@ impl Edge {
     async fn admit_then_dispatch(
         &self,
         invocation: &Invocation,
-        claim: Option<WriteOp>,
+        claim: Option<NewItem>,
         received_at: Instant,
     ) -> Response {
         let spec = match &invocation.action {
@@ -372,13 +372,15 @@ impl Edge {
             _ => None,
         };
         let admission = match (spec, claim) {
-            (Some(spec), claim) => self.limiter.admit(invocation, spec, claim).await,
-            (None, Some(WriteOp::Create(item))) => match self.store.create(item).await {
-                Ok(_) => Ok(Admission::Allowed),
-                Err(StoreError::AlreadyExists) => Ok(Admission::Repeat),
-                Err(error) => Err(error),
-            },
-            (None, _) => Ok(Admission::Allowed),
+            (Some(spec), claim) => {
+                let claim = claim.map(WriteOp::Create);
+                self.limiter.admit(invocation, spec, claim).await
+            }
+            (None, Some(claim)) => self.claims.take(claim).await.map(|taken| match taken {
+                Claim::First => Admission::Allowed,
+                Claim::Repeat => Admission::Repeat,
+            }),
+            (None, None) => Ok(Admission::Allowed),
         };
         match admission {
             Ok(Admission::Allowed) => self.dispatch(invocation, received_at).await,

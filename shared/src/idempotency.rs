@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::clock::Clock;
-use crate::store::{ItemKey, NewItem, Store, StoreError, WriteOp};
+use crate::store::{ItemKey, NewItem, Store, StoreError};
 
 /// How long a claim is remembered per kind of id. Long enough to outlive every redelivery the
 /// platform makes; TTL removes the claim afterwards.
@@ -42,24 +42,24 @@ impl Claims {
 
     /// Claims `id` within `scope` (for example `discord:interaction`) for `for_secs` seconds.
     pub async fn claim(&self, scope: &str, id: &str, for_secs: i64) -> Result<Claim, StoreError> {
-        let WriteOp::Create(item) = self.claim_op(scope, id, for_secs) else {
-            unreachable!("claim_op builds a create");
-        };
-        match self.store.create(item).await {
+        self.take(self.claim_item(scope, id, for_secs)).await
+    }
+
+    /// Takes a claim built by [`Claims::claim_item`] on its own (one conditional create).
+    pub async fn take(&self, claim: NewItem) -> Result<Claim, StoreError> {
+        match self.store.create(claim).await {
             Ok(_) => Ok(Claim::First),
             Err(StoreError::AlreadyExists) => Ok(Claim::Repeat),
             Err(other) => Err(other),
         }
     }
 
-    /// The claim as a write, to join a transaction (the rate limiter takes its tokens and the
-    /// claim in one round trip). A conflict on it means [`Claim::Repeat`].
-    pub fn claim_op(&self, scope: &str, id: &str, for_secs: i64) -> WriteOp {
+    /// The claim as an item, to take alone ([`Claims::take`]) or to create inside a
+    /// transaction (the rate limiter takes its tokens and the claim in one round trip), where a
+    /// conflict on it means [`Claim::Repeat`].
+    pub fn claim_item(&self, scope: &str, id: &str, for_secs: i64) -> NewItem {
         let now = self.clock.now_secs();
-        WriteOp::Create(
-            NewItem::new(Self::key(scope, id), json!({ "claimed_at": now }))
-                .expiring_at(now + for_secs),
-        )
+        NewItem::new(Self::key(scope, id), json!({ "claimed_at": now })).expiring_at(now + for_secs)
     }
 
     /// Where a claim is stored: one partition per claimed id, so claims never crowd a tenant.

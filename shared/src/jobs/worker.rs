@@ -21,7 +21,7 @@ use super::{Job, ReplyTarget, Task};
 use crate::clock::Clock;
 use crate::invocation::Platform;
 use crate::platform::{ApiError, DiscordApi, SlackApi};
-use crate::store::{ItemKey, NewItem, Store, StoreError};
+use crate::store::{ItemKey, NewItem, Store, StoreError, create_or_replace};
 
 /// A run that has not finished by then is presumed dead and may be taken over.
 pub const LEASE_SECS: i64 = 120;
@@ -136,14 +136,8 @@ impl Worker {
                 )
                 .await?;
                 let key = Self::report_channel_key(job.platform, &job.tenant);
-                let item = NewItem::new(key.clone(), json!({ "channel": channel }));
-                // Create, or replace whatever was set before (versioned, so it cannot interleave
-                // with another change).
-                let stored = match self.store.get(&key).await {
-                    Ok(Some(current)) => self.store.update(item, current.version).await.map(|_| ()),
-                    Ok(None) => self.store.create(item).await.map(|_| ()),
-                    Err(error) => Err(error),
-                };
+                let item = NewItem::new(key, json!({ "channel": channel }));
+                let stored = create_or_replace(self.store.as_ref(), item).await;
                 // The post went out; retrying the job would post again. Say what happened.
                 if let Err(error) = stored {
                     tracing::error!(%error, "posted, but the report channel was not saved");

@@ -13,7 +13,7 @@ use super::policy::{Policies, Scope, TenantLimits};
 use crate::clock::Clock;
 use crate::commands::CommandSpec;
 use crate::invocation::Invocation;
-use crate::store::{ItemKey, NewItem, Store, StoreError, WriteOp};
+use crate::store::{ItemKey, NewItem, Store, StoreError, WriteOp, create_or_replace};
 
 /// How long an instance trusts the tenant overrides it read. A change through configuration
 /// takes effect on every instance within this time.
@@ -66,11 +66,9 @@ impl RateLimiter {
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let key = Self::overrides_key(platform_tenant);
         let data = serde_json::to_value(limits).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let item = NewItem::new(key.clone(), data);
-        match store.get(&key).await? {
-            Some(current) => store.update(item, current.version).await.map(|_| ()),
-            None => store.create(item).await.map(|_| ()),
-        }
+        create_or_replace(store, NewItem::new(key, data))
+            .await
+            .map(|_| ())
     }
 
     /// Takes a token from every bucket `spec` draws from for this invoker, together with

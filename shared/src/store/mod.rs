@@ -229,6 +229,16 @@ pub trait Store: Send + Sync {
     async fn due_by(&self, queue: &str, by: i64, page: PageRequest) -> Result<Page, StoreError>;
 }
 
+/// Creates `item`, or replaces the live item at its key with a versioned update, so two writers
+/// of a setting never interleave (the loser gets [`StoreError::VersionConflict`] or
+/// [`StoreError::AlreadyExists`]). Two round trips: a read, then the conditional write.
+pub async fn create_or_replace(store: &dyn Store, item: NewItem) -> Result<Item, StoreError> {
+    match store.get(&item.key).await? {
+        Some(current) => store.update(item, current.version).await,
+        None => store.create(item).await,
+    }
+}
+
 /// Checks shared by the adapters, so both refuse the same malformed calls the same way.
 pub mod validate {
     use super::{MAX_TRANSACTION_OPS, PageRequest, StoreError, WriteOp};
