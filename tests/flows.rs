@@ -459,7 +459,7 @@ async fn slack_confirmation_through_response_url(s: Setup) {
         .into_iter()
         .filter_map(|c| match c {
             SlackCall::Respond { message, .. } => Some(message),
-            SlackCall::OpenView { .. } => None,
+            _ => None,
         })
         .collect();
     let replaced: Vec<&Value> = posts
@@ -500,7 +500,7 @@ async fn slack_modal_with_validation_errors(s: Setup) {
                 assert_eq!(trigger_id, "1764000000.8.cmd");
                 Some(view)
             }
-            SlackCall::Respond { .. } => None,
+            _ => None,
         })
         .expect("views.open was called");
     assert_eq!(view["type"], "modal");

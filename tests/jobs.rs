@@ -15,7 +15,9 @@ use gavel_shared::adapters::slack_api::SlackApiClient;
 use gavel_shared::clock::{ManualClock, SystemClock};
 use gavel_shared::invocation::Platform;
 use gavel_shared::jobs::{Job, Outcome, ReplyTarget, Task, Worker};
+use gavel_shared::platform::recording::RecordingPlatform;
 use gavel_shared::platform::{ApiError, DiscordApi, SlackApi};
+use gavel_shared::reply::Reply;
 use gavel_shared::slack::web::RecordingSlackWeb;
 use gavel_shared::store::{Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp};
 use gavel_tests::payloads::{self, DiscordInvoker};
@@ -253,6 +255,7 @@ struct ScriptedDiscord {
     edits: std::sync::Mutex<Vec<String>>,
     /// Edits refused with 404 before one is accepted (the deferred answer not there yet).
     edits_before_the_answer_exists: std::sync::atomic::AtomicUsize,
+    recorded: RecordingPlatform,
 }
 
 impl ScriptedDiscord {
@@ -262,6 +265,7 @@ impl ScriptedDiscord {
             posts: Default::default(),
             edits: Default::default(),
             edits_before_the_answer_exists: Default::default(),
+            recorded: RecordingPlatform::new(),
         })
     }
 }
@@ -289,6 +293,79 @@ impl DiscordApi for ScriptedDiscord {
         }
         self.edits.lock().unwrap().push(content.to_owned());
         Ok(())
+    }
+
+    // The job tests script posts and edits only; moderation calls are recorded, never refused.
+    async fn timeout_member(
+        &self,
+        guild: &str,
+        user: &str,
+        until: Option<i64>,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        self.recorded
+            .timeout_member(guild, user, until, reason, deadline)
+            .await
+    }
+
+    async fn kick_member(
+        &self,
+        guild: &str,
+        user: &str,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        self.recorded
+            .kick_member(guild, user, reason, deadline)
+            .await
+    }
+
+    async fn ban_member(
+        &self,
+        guild: &str,
+        user: &str,
+        delete_message_secs: u32,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        self.recorded
+            .ban_member(guild, user, delete_message_secs, reason, deadline)
+            .await
+    }
+
+    async fn unban_member(
+        &self,
+        guild: &str,
+        user: &str,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        self.recorded
+            .unban_member(guild, user, reason, deadline)
+            .await
+    }
+
+    async fn send_dm(
+        &self,
+        user: &str,
+        content: &str,
+        deadline: Instant,
+    ) -> Result<String, ApiError> {
+        DiscordApi::send_dm(&self.recorded, user, content, deadline).await
+    }
+
+    async fn guild_owner(&self, guild: &str, deadline: Instant) -> Result<String, ApiError> {
+        self.recorded.guild_owner(guild, deadline).await
+    }
+
+    async fn post_reply(
+        &self,
+        channel: &str,
+        reply: &Reply,
+        deadline: Instant,
+    ) -> Result<String, ApiError> {
+        DiscordApi::post_reply(&self.recorded, channel, reply, deadline).await
     }
 }
 

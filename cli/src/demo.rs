@@ -263,7 +263,7 @@ impl FlowTour<'_> {
                 .skip(before)
                 .find_map(|c| match c {
                     SlackCall::Respond { message, .. } => Some(message),
-                    SlackCall::OpenView { .. } => None,
+                    _ => None,
                 });
             let replaced = posted.as_ref().is_some_and(|m| {
                 m["replace_original"] == true
@@ -290,7 +290,7 @@ impl FlowTour<'_> {
             .skip(before)
             .find_map(|c| match c {
                 SlackCall::OpenView { view, .. } => view["callback_id"].as_str().map(str::to_owned),
-                SlackCall::Respond { .. } => None,
+                _ => None,
             });
         self.check(callback.is_some(), "views.open called with a modal");
         if let Some(callback) = callback {

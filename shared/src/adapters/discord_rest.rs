@@ -452,6 +452,79 @@ impl DiscordApi for DiscordRest {
             .await
             .map(|_| ())
     }
+
+    // Temporary bodies (step 1): the port is merged first; the REST calls follow.
+    async fn timeout_member(
+        &self,
+        _guild: &str,
+        _user: &str,
+        _until: Option<i64>,
+        _reason: &str,
+        _deadline: std::time::Instant,
+    ) -> Result<(), ApiError> {
+        Err(not_yet("timeout_member"))
+    }
+
+    async fn kick_member(
+        &self,
+        _guild: &str,
+        _user: &str,
+        _reason: &str,
+        _deadline: std::time::Instant,
+    ) -> Result<(), ApiError> {
+        Err(not_yet("kick_member"))
+    }
+
+    async fn ban_member(
+        &self,
+        _guild: &str,
+        _user: &str,
+        _delete_message_secs: u32,
+        _reason: &str,
+        _deadline: std::time::Instant,
+    ) -> Result<(), ApiError> {
+        Err(not_yet("ban_member"))
+    }
+
+    async fn unban_member(
+        &self,
+        _guild: &str,
+        _user: &str,
+        _reason: &str,
+        _deadline: std::time::Instant,
+    ) -> Result<(), ApiError> {
+        Err(not_yet("unban_member"))
+    }
+
+    async fn send_dm(
+        &self,
+        _user: &str,
+        _content: &str,
+        _deadline: std::time::Instant,
+    ) -> Result<String, ApiError> {
+        Err(not_yet("send_dm"))
+    }
+
+    async fn guild_owner(
+        &self,
+        _guild: &str,
+        _deadline: std::time::Instant,
+    ) -> Result<String, ApiError> {
+        Err(not_yet("guild_owner"))
+    }
+
+    async fn post_reply(
+        &self,
+        _channel: &str,
+        _reply: &crate::reply::Reply,
+        _deadline: std::time::Instant,
+    ) -> Result<String, ApiError> {
+        Err(not_yet("post_reply"))
+    }
+}
+
+fn not_yet(call: &str) -> ApiError {
+    ApiError::NotSent(format!("{call} is not implemented yet"))
 }
 
 /// Whether a request is sent with the bot token or authenticated by the token in its path.

@@ -635,6 +635,33 @@ impl SlackApi for SlackApiClient {
         self.post_to_response_url(response_url, &body, deadline)
             .await
     }
+
+    // Temporary bodies (step 1): the port is merged first; the Web API calls follow.
+    async fn send_dm(&self, _user: &str, _text: &str, _: Instant) -> Result<String, ApiError> {
+        Err(not_yet("send_dm"))
+    }
+
+    async fn kick_from_channel(
+        &self,
+        _channel: &str,
+        _user: &str,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        Err(not_yet("kick_from_channel"))
+    }
+
+    async fn post_reply(
+        &self,
+        _channel: &str,
+        _reply: &crate::reply::Reply,
+        _: Instant,
+    ) -> Result<String, ApiError> {
+        Err(not_yet("post_reply"))
+    }
+}
+
+fn not_yet(call: &str) -> ApiError {
+    ApiError::NotSent(format!("{call} is not implemented yet"))
 }
 
 /// What the edge sends while it answers (a click's answer, opening a form): the same client,
@@ -660,6 +687,18 @@ impl SlackWeb for SlackApiClient {
         .await
         .map(|_| ())
         .map_err(web_error)
+    }
+
+    async fn user_is_admin(&self, _user: &str) -> Result<bool, SlackWebError> {
+        Err(SlackWebError::NotConfigured(
+            "users.info is not implemented yet".to_owned(),
+        ))
+    }
+
+    async fn usergroup_members(&self, _group: &str) -> Result<Vec<String>, SlackWebError> {
+        Err(SlackWebError::NotConfigured(
+            "usergroups.users.list is not implemented yet".to_owned(),
+        ))
     }
 }
 

@@ -10,6 +10,8 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
+use crate::reply::Reply;
+
 /// Why a platform call did not happen, sorted by what the worker tells the moderator.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -65,6 +67,69 @@ pub trait DiscordApi: Send + Sync {
         content: &str,
         deadline: Instant,
     ) -> Result<(), ApiError>;
+
+    /// `PATCH /guilds/{guild}/members/{user}` with `communication_disabled_until`: the RFC 3339
+    /// time of the Unix seconds `until` (at most 28 days ahead, Discord's limit), or `None` to
+    /// lift a timeout. `reason` goes to the audit log (`X-Audit-Log-Reason`).
+    async fn timeout_member(
+        &self,
+        guild: &str,
+        user: &str,
+        until: Option<i64>,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError>;
+
+    /// `DELETE /guilds/{guild}/members/{user}`: removes the member (they may join again).
+    async fn kick_member(
+        &self,
+        guild: &str,
+        user: &str,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError>;
+
+    /// `PUT /guilds/{guild}/bans/{user}` with `delete_message_seconds` (0 to 604800, seven
+    /// days): bans the user and deletes their messages of that many seconds back.
+    async fn ban_member(
+        &self,
+        guild: &str,
+        user: &str,
+        delete_message_secs: u32,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError>;
+
+    /// `DELETE /guilds/{guild}/bans/{user}`. A user who is not banned (Unknown Ban) is `Ok`:
+    /// the state the moderator asked for holds.
+    async fn unban_member(
+        &self,
+        guild: &str,
+        user: &str,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError>;
+
+    /// `POST /users/@me/channels` (`recipient_id`), then `POST /channels/{dm}/messages`;
+    /// returns the message's id. A member who does not accept DMs is [`ApiError::Forbidden`].
+    async fn send_dm(
+        &self,
+        user: &str,
+        content: &str,
+        deadline: Instant,
+    ) -> Result<String, ApiError>;
+
+    /// `GET /guilds/{guild}`: the guild owner's user id (nobody may act against the owner).
+    async fn guild_owner(&self, guild: &str, deadline: Instant) -> Result<String, ApiError>;
+
+    /// `POST /channels/{channel}/messages` with the reply's text, fields and buttons (as an
+    /// interaction answer renders them); returns the message's id. Mentions are never parsed.
+    async fn post_reply(
+        &self,
+        channel: &str,
+        reply: &Reply,
+        deadline: Instant,
+    ) -> Result<String, ApiError>;
 }
 
 /// What the worker needs from Slack's Web API.
@@ -87,4 +152,26 @@ pub trait SlackApi: Send + Sync {
         replace_original: bool,
         deadline: Instant,
     ) -> Result<(), ApiError>;
+
+    /// `chat.postMessage` with `channel` = the user's id: the message goes to the app's DM
+    /// with the user. Returns the message's `ts`.
+    async fn send_dm(&self, user: &str, text: &str, deadline: Instant) -> Result<String, ApiError>;
+
+    /// `conversations.kick`: removes `user` from `channel`. A user already outside the channel
+    /// is `Ok`: the state the moderator asked for holds.
+    async fn kick_from_channel(
+        &self,
+        channel: &str,
+        user: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError>;
+
+    /// `chat.postMessage` with the reply as Block Kit (as an interaction answer renders it) and
+    /// its text as the notification fallback; returns the message's `ts`.
+    async fn post_reply(
+        &self,
+        channel: &str,
+        reply: &Reply,
+        deadline: Instant,
+    ) -> Result<String, ApiError>;
 }

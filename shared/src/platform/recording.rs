@@ -9,6 +9,11 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use super::{ApiError, DiscordApi, SlackApi};
+use crate::reply::Reply;
+
+/// The guild owner a recording API reports unless told otherwise: no snowflake is 0, so no
+/// member a test or `gavel serve` meets is taken for the owner.
+pub const NOBODY: &str = "0";
 
 /// One call a recording API received.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,18 +33,78 @@ pub enum PlatformCall {
         text: String,
         replace_original: bool,
     },
+    DiscordTimeout {
+        guild: String,
+        user: String,
+        /// Unix seconds; `None` lifts the timeout.
+        until: Option<i64>,
+        reason: String,
+    },
+    DiscordKick {
+        guild: String,
+        user: String,
+        reason: String,
+    },
+    DiscordBan {
+        guild: String,
+        user: String,
+        delete_message_secs: u32,
+        reason: String,
+    },
+    DiscordUnban {
+        guild: String,
+        user: String,
+        reason: String,
+    },
+    DiscordDm {
+        user: String,
+        content: String,
+    },
+    DiscordReply {
+        channel: String,
+        reply: Reply,
+    },
+    SlackDm {
+        user: String,
+        text: String,
+    },
+    SlackKick {
+        channel: String,
+        user: String,
+    },
+    SlackReply {
+        channel: String,
+        reply: Reply,
+    },
 }
 
 /// Records every call to either platform, oldest first.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RecordingPlatform {
     calls: Mutex<Vec<PlatformCall>>,
     next_id: AtomicU64,
+    guild_owner: String,
+}
+
+impl Default for RecordingPlatform {
+    fn default() -> Self {
+        Self {
+            calls: Mutex::default(),
+            next_id: AtomicU64::default(),
+            guild_owner: NOBODY.to_owned(),
+        }
+    }
 }
 
 impl RecordingPlatform {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Every guild's owner is `owner` (default [`NOBODY`]), for tests of acting on the owner.
+    pub fn with_guild_owner(mut self, owner: impl Into<String>) -> Self {
+        self.guild_owner = owner.into();
+        self
     }
 
     pub fn calls(&self) -> Vec<PlatformCall> {
@@ -84,6 +149,94 @@ impl DiscordApi for RecordingPlatform {
         });
         Ok(())
     }
+
+    async fn timeout_member(
+        &self,
+        guild: &str,
+        user: &str,
+        until: Option<i64>,
+        reason: &str,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::DiscordTimeout {
+            guild: guild.to_owned(),
+            user: user.to_owned(),
+            until,
+            reason: reason.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn kick_member(
+        &self,
+        guild: &str,
+        user: &str,
+        reason: &str,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::DiscordKick {
+            guild: guild.to_owned(),
+            user: user.to_owned(),
+            reason: reason.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn ban_member(
+        &self,
+        guild: &str,
+        user: &str,
+        delete_message_secs: u32,
+        reason: &str,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::DiscordBan {
+            guild: guild.to_owned(),
+            user: user.to_owned(),
+            delete_message_secs,
+            reason: reason.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn unban_member(
+        &self,
+        guild: &str,
+        user: &str,
+        reason: &str,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::DiscordUnban {
+            guild: guild.to_owned(),
+            user: user.to_owned(),
+            reason: reason.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn send_dm(&self, user: &str, content: &str, _: Instant) -> Result<String, ApiError> {
+        Ok(self.push(PlatformCall::DiscordDm {
+            user: user.to_owned(),
+            content: content.to_owned(),
+        }))
+    }
+
+    /// Not recorded: it reads, and the worker asks before most actions.
+    async fn guild_owner(&self, _guild: &str, _: Instant) -> Result<String, ApiError> {
+        Ok(self.guild_owner.clone())
+    }
+
+    async fn post_reply(
+        &self,
+        channel: &str,
+        reply: &Reply,
+        _: Instant,
+    ) -> Result<String, ApiError> {
+        Ok(self.push(PlatformCall::DiscordReply {
+            channel: channel.to_owned(),
+            reply: reply.clone(),
+        }))
+    }
 }
 
 #[async_trait]
@@ -112,5 +265,37 @@ impl SlackApi for RecordingPlatform {
             replace_original,
         });
         Ok(())
+    }
+
+    async fn send_dm(&self, user: &str, text: &str, _: Instant) -> Result<String, ApiError> {
+        Ok(self.push(PlatformCall::SlackDm {
+            user: user.to_owned(),
+            text: text.to_owned(),
+        }))
+    }
+
+    async fn kick_from_channel(
+        &self,
+        channel: &str,
+        user: &str,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::SlackKick {
+            channel: channel.to_owned(),
+            user: user.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn post_reply(
+        &self,
+        channel: &str,
+        reply: &Reply,
+        _: Instant,
+    ) -> Result<String, ApiError> {
+        Ok(self.push(PlatformCall::SlackReply {
+            channel: channel.to_owned(),
+            reply: reply.clone(),
+        }))
     }
 }

@@ -10,6 +10,7 @@
 //! [`RecordingSlackWeb`] keeps what would have been sent, for `gavel serve` without a token and
 //! for tests.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -36,6 +37,13 @@ pub trait SlackWeb: Send + Sync {
 
     /// Opens `view` (a modal) for the user whose interaction carried `trigger_id`.
     async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), SlackWebError>;
+
+    /// `users.info`: whether `user` is a workspace admin or owner (`is_admin`, `is_owner` or
+    /// `is_primary_owner`), who may moderate without being named a moderator.
+    async fn user_is_admin(&self, user: &str) -> Result<bool, SlackWebError>;
+
+    /// `usergroups.users.list`: the user ids in the user group `group` (e.g. `S0614TZR7`).
+    async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, SlackWebError>;
 }
 
 /// One call [`RecordingSlackWeb`] received.
@@ -49,17 +57,38 @@ pub enum SlackCall {
         trigger_id: String,
         view: Value,
     },
+    UserIsAdmin {
+        user: String,
+    },
+    UsergroupMembers {
+        group: String,
+    },
 }
 
-/// Keeps every call instead of sending it, and logs it.
+/// Keeps every call instead of sending it, and logs it. Nobody is an admin and no user group
+/// has members unless a builder says so.
 #[derive(Debug, Default)]
 pub struct RecordingSlackWeb {
     calls: Mutex<Vec<SlackCall>>,
+    admins: Vec<String>,
+    usergroups: HashMap<String, Vec<String>>,
 }
 
 impl RecordingSlackWeb {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// These users are workspace admins or owners.
+    pub fn with_admins(mut self, admins: Vec<String>) -> Self {
+        self.admins = admins;
+        self
+    }
+
+    /// The user group `group` has these members; an unknown group has none.
+    pub fn with_usergroup(mut self, group: impl Into<String>, members: Vec<String>) -> Self {
+        self.usergroups.insert(group.into(), members);
+        self
     }
 
     /// Every call so far, oldest first.
@@ -96,5 +125,19 @@ impl SlackWeb for RecordingSlackWeb {
             view: view.clone(),
         });
         Ok(())
+    }
+
+    async fn user_is_admin(&self, user: &str) -> Result<bool, SlackWebError> {
+        self.push(SlackCall::UserIsAdmin {
+            user: user.to_owned(),
+        });
+        Ok(self.admins.iter().any(|a| a == user))
+    }
+
+    async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, SlackWebError> {
+        self.push(SlackCall::UsergroupMembers {
+            group: group.to_owned(),
+        });
+        Ok(self.usergroups.get(group).cloned().unwrap_or_default())
     }
 }
