@@ -295,6 +295,10 @@ impl DiscordApi for ScriptedDiscord {
         Ok(())
     }
 
+    async fn create_followup(&self, token: &str, content: &str, at: Instant) -> Result<(), ApiError> {
+        self.recorded.create_followup(token, content, at).await
+    }
+
     // The job tests script posts and edits only; moderation calls are recorded, never refused.
     async fn timeout_member(
         &self,

@@ -1,6 +1,7 @@
 //! The platform-neutral answer a handler gives; the edges render it as Discord JSON or Block Kit.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Visibility {
     /// Only the invoker sees it.
     Ephemeral,
@@ -8,13 +9,14 @@ pub enum Visibility {
     Channel,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Field {
     pub name: String,
     pub value: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ButtonStyle {
     Primary,
     Secondary,
@@ -24,14 +26,15 @@ pub enum ButtonStyle {
 
 /// A button under a message. `id` is an encoded component id (see `flows::component_id`), so a
 /// click comes back to the flow that drew it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Button {
     pub id: String,
     pub label: String,
     pub style: ButtonStyle,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Serialisable so the worker can post a prepared message (an appeal with its buttons).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reply {
     pub text: String,
     pub fields: Vec<Field>,
@@ -101,7 +104,7 @@ pub struct Modal {
 }
 
 /// A problem with one submitted field, shown beside it where the platform can.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

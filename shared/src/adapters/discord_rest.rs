@@ -437,11 +437,7 @@ impl DiscordApi for DiscordRest {
                     .to_owned(),
             ));
         };
-        let token_ok = !interaction_token.is_empty()
-            && interaction_token
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-        if !token_ok {
+        if !valid_interaction_token(interaction_token) {
             return Err(ApiError::NotSent(
                 "the interaction token is malformed".to_owned(),
             ));
@@ -449,6 +445,35 @@ impl DiscordApi for DiscordRest {
         let body = json!({ "content": content, "allowed_mentions": { "parse": [] } });
         let path = format!("/webhooks/{application_id}/{interaction_token}/messages/@original");
         self.request(Method::PATCH, &path, Some(&body), None, deadline)
+            .await
+            .map(|_| ())
+    }
+
+    async fn create_followup(
+        &self,
+        interaction_token: &str,
+        content: &str,
+        deadline: std::time::Instant,
+    ) -> Result<(), ApiError> {
+        let Some(application_id) = &self.application_id else {
+            return Err(ApiError::NotSent(
+                "DISCORD_APPLICATION_ID is not set, so interactions cannot be followed up"
+                    .to_owned(),
+            ));
+        };
+        if !valid_interaction_token(interaction_token) {
+            return Err(ApiError::NotSent(
+                "the interaction token is malformed".to_owned(),
+            ));
+        }
+        // Flag 64: ephemeral, like the moderator's own answer.
+        let body = json!({
+            "content": content,
+            "flags": 64,
+            "allowed_mentions": { "parse": [] }
+        });
+        let path = format!("/webhooks/{application_id}/{interaction_token}");
+        self.request(Method::POST, &path, Some(&body), None, deadline)
             .await
             .map(|_| ())
     }
@@ -525,6 +550,14 @@ impl DiscordApi for DiscordRest {
 
 fn not_yet(call: &str) -> ApiError {
     ApiError::NotSent(format!("{call} is not implemented yet"))
+}
+
+/// Interaction tokens go into URL paths: only their own alphabet may pass.
+fn valid_interaction_token(token: &str) -> bool {
+    !token.is_empty()
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 /// Whether a request is sent with the bot token or authenticated by the token in its path.

@@ -7,11 +7,14 @@
 //! redelivered job does not post twice.
 
 pub mod bus;
+mod sanctions;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};
 
 use crate::invocation::{Invocation, Platform};
+use crate::moderation::Kind;
+use crate::reply::Reply;
 
 pub use bus::{Bus, BusError, InProcessBus, UnconfiguredBus};
 pub use worker::{Outcome, Worker};
@@ -44,6 +47,42 @@ pub enum Task {
         reason: String,
         evidence: Option<String>,
     },
+    /// A case was opened: tell the member by direct message (with how to appeal), then apply
+    /// the sanction on the platform (timeout, kick, ban), then post to the mod log. The DM goes
+    /// first because after a kick or ban Discord no longer lets the bot reach the member.
+    ApplySanction {
+        case: u64,
+        action: Kind,
+        target: String,
+        reason: String,
+        /// End of a timeout (Unix seconds); temporary bans end through the expiry job.
+        until: Option<i64>,
+        delete_message_secs: u32,
+        /// Where the command was run: on Slack, the channel a kick or ban removes them from.
+        channel: Option<String>,
+        dm: Option<Reply>,
+        modlog: Option<Post>,
+    },
+    /// Undo a sanction on the platform: unban, or end a timeout; then tell the member.
+    LiftSanction {
+        case: Option<u64>,
+        action: Kind,
+        target: String,
+        reason: String,
+        dm: Option<Reply>,
+        modlog: Option<Post>,
+    },
+    /// A direct message to a member (an appeal's outcome).
+    Notify { user: String, message: Reply },
+    /// A message in a channel: a mod-log line, an appeal waiting for review with its buttons.
+    Post(Post),
+}
+
+/// A message for a channel, prepared by the edge (buttons included, their ids already signed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Post {
+    pub channel: String,
+    pub message: Reply,
 }
 
 /// Where the worker tells the outcome. Its `Debug` hides the token and URL: both are
@@ -55,6 +94,11 @@ pub enum ReplyTarget {
     DiscordInteraction { token: String },
     /// Replace the original message through the `response_url` (Slack).
     SlackResponseUrl { url: String },
+    /// Send a new ephemeral follow-up with the token, leaving the answer (and its buttons) as
+    /// it is (Discord).
+    DiscordFollowup { token: String },
+    /// Send a new ephemeral message through the `response_url`, leaving the original (Slack).
+    SlackFollowup { url: String },
     /// Nobody waits for this job's outcome.
     Nobody,
 }
@@ -64,6 +108,8 @@ impl std::fmt::Debug for ReplyTarget {
         match self {
             ReplyTarget::DiscordInteraction { .. } => f.write_str("DiscordInteraction(<token>)"),
             ReplyTarget::SlackResponseUrl { .. } => f.write_str("SlackResponseUrl(<url>)"),
+            ReplyTarget::DiscordFollowup { .. } => f.write_str("DiscordFollowup(<token>)"),
+            ReplyTarget::SlackFollowup { .. } => f.write_str("SlackFollowup(<url>)"),
             ReplyTarget::Nobody => f.write_str("Nobody"),
         }
     }
@@ -88,9 +134,18 @@ impl ReplyTarget {
     /// How long the platform lets us use it.
     pub fn lifetime_secs(&self) -> i64 {
         match self {
-            ReplyTarget::DiscordInteraction { .. } => 15 * 60,
-            ReplyTarget::SlackResponseUrl { .. } => 30 * 60,
+            ReplyTarget::DiscordInteraction { .. } | ReplyTarget::DiscordFollowup { .. } => 15 * 60,
+            ReplyTarget::SlackResponseUrl { .. } | ReplyTarget::SlackFollowup { .. } => 30 * 60,
             ReplyTarget::Nobody => i64::MAX,
+        }
+    }
+
+    /// The same target, answered with a new message instead of an edit.
+    pub fn as_followup(self) -> Self {
+        match self {
+            ReplyTarget::DiscordInteraction { token } => ReplyTarget::DiscordFollowup { token },
+            ReplyTarget::SlackResponseUrl { url } => ReplyTarget::SlackFollowup { url },
+            other => other,
         }
     }
 }
@@ -102,6 +157,14 @@ impl Job {
             .get("detail")
             .ok_or("the event has no detail: not an EventBridge delivery")?;
         serde_json::from_value(detail.clone()).map_err(|e| format!("not a Gavel job: {e}"))
+    }
+
+    /// A second (third, ...) job of one invocation: its own id, so each is done once.
+    pub fn numbered(mut self, index: usize) -> Self {
+        if index > 0 {
+            self.id = format!("{}#{index}", self.id);
+        }
+        self
     }
 
     /// A job answering `invocation`, keyed by its interaction id.

@@ -127,6 +127,18 @@ impl Worker {
     /// Does the task; the text is what the user is told.
     async fn perform(&self, job: &Job, deadline: Instant) -> Result<String, ApiError> {
         match &job.task {
+            Task::ApplySanction { .. }
+            | Task::LiftSanction { .. }
+            | Task::Notify { .. }
+            | Task::Post(_) => {
+                let sanctions = super::sanctions::Sanctions {
+                    store: self.store.as_ref(),
+                    discord: self.discord.as_deref(),
+                    slack: self.slack.as_deref(),
+                    now_secs: self.clock.now_secs(),
+                };
+                sanctions.perform(job, deadline).await
+            }
             Task::SetReportChannel { channel } => {
                 self.post(
                     job.platform,
@@ -215,6 +227,14 @@ impl Worker {
                 Some(api) => api.respond(url, message, true, deadline).await,
                 None => Err(not_configured(Platform::Slack)()),
             },
+            ReplyTarget::DiscordFollowup { token } => match &self.discord {
+                Some(api) => followup_when_answered(api.as_ref(), token, message, deadline).await,
+                None => Err(not_configured(Platform::Discord)()),
+            },
+            ReplyTarget::SlackFollowup { url } => match &self.slack {
+                Some(api) => api.respond(url, message, false, deadline).await,
+                None => Err(not_configured(Platform::Slack)()),
+            },
         };
         if let Err(error) = told {
             tracing::warn!(%error, reply_to = ?job.reply_to, "could not tell the outcome");
@@ -249,6 +269,27 @@ async fn edit_when_answered(
     }
 }
 
+/// Like [`edit_when_answered`], for a follow-up: it too needs the answer to exist first.
+async fn followup_when_answered(
+    api: &dyn DiscordApi,
+    token: &str,
+    message: &str,
+    deadline: Instant,
+) -> Result<(), ApiError> {
+    let mut looks = 1;
+    loop {
+        match api.create_followup(token, message, deadline).await {
+            Err(ApiError::NotFound(_))
+                if looks < ANSWER_LOOKS && Instant::now() + ANSWER_WAIT < deadline =>
+            {
+                looks += 1;
+                tokio::time::sleep(ANSWER_WAIT).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 fn not_configured(platform: Platform) -> impl FnOnce() -> ApiError {
     move || ApiError::NotSent(format!("no {} API client is configured", platform.name()))
 }
@@ -267,5 +308,11 @@ fn failure_message(task: &Task, error: &ApiError) -> String {
         Task::DeliverReport { .. } => {
             format!("The report is saved, but posting it to the report channel failed: {why}.")
         }
+        Task::ApplySanction { case, .. } => {
+            format!("❌ Case #{case} is recorded, but I could not act on it: {why}.")
+        }
+        Task::LiftSanction { .. } => format!("❌ I could not lift the sanction: {why}."),
+        Task::Notify { user, .. } => format!("I could not message <@{user}>: {why}."),
+        Task::Post(post) => format!("❌ I could not post in <#{}>: {why}.", post.channel),
     }
 }

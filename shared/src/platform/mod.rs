@@ -68,6 +68,15 @@ pub trait DiscordApi: Send + Sync {
         deadline: Instant,
     ) -> Result<(), ApiError>;
 
+    /// `POST /webhooks/{application}/{interaction token}`: a new ephemeral follow-up message
+    /// under the interaction, leaving its answer (and the answer's buttons) as they are.
+    async fn create_followup(
+        &self,
+        interaction_token: &str,
+        content: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError>;
+
     /// `PATCH /guilds/{guild}/members/{user}` with `communication_disabled_until`: the RFC 3339
     /// time of the Unix seconds `until` (at most 28 days ahead, Discord's limit), or `None` to
     /// lift a timeout. `reason` goes to the audit log (`X-Audit-Log-Reason`).

@@ -25,6 +25,9 @@ pub enum PlatformCall {
     DiscordEditOriginal {
         content: String,
     },
+    DiscordFollowup {
+        content: String,
+    },
     SlackMessage {
         channel: String,
         text: String,
@@ -126,6 +129,18 @@ impl RecordingPlatform {
 
 #[async_trait]
 impl DiscordApi for RecordingPlatform {
+    async fn create_followup(
+        &self,
+        _token: &str,
+        content: &str,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::DiscordFollowup {
+            content: content.to_owned(),
+        });
+        Ok(())
+    }
+
     async fn create_message(
         &self,
         channel_id: &str,

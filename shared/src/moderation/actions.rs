@@ -1,0 +1,536 @@
+//! A moderator's decision turned into writes and jobs: the case and its audit entry commit
+//! together (one transaction), and the platform work (DM, timeout, kick, ban, mod-log post)
+//! goes to the worker as jobs published after the commit.
+//!
+//! Each operation has a `prepare_*` form that only reads and returns the writes, for flows that
+//! must commit them with their own state change (a confirmed ban happens exactly once however
+//! many times Confirm is clicked), and a direct form that commits them itself.
+
+use serde::{Deserialize, Serialize};
+
+use super::audit::{AuditAction, AuditEntry};
+use super::case::{Case, CaseEvent, Kind, Status};
+use super::cases::{Cases, StoredCase};
+use super::points;
+use super::settings::{ModSettings, Threshold};
+use crate::invocation::Invocation;
+use crate::jobs::{Job, Post, ReplyTarget, Task};
+use crate::reply::Reply;
+use crate::store::{Store, StoreError, WriteOp};
+
+/// How often a direct operation retries when another moderator took the case number first.
+const NUMBER_RETRIES: usize = 5;
+
+/// What a moderator decided, before it is a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sanction {
+    pub kind: Kind,
+    pub target: String,
+    pub reason: String,
+    pub duration_secs: Option<i64>,
+}
+
+/// Who acts, where, and when.
+pub struct ModContext<'a> {
+    pub store: &'a dyn Store,
+    pub invocation: &'a Invocation,
+    pub now_secs: i64,
+    pub settings: &'a ModSettings,
+}
+
+impl<'a> ModContext<'a> {
+    pub fn cases(&self) -> Cases<'a> {
+        Cases::new(
+            self.store,
+            self.invocation.platform,
+            &self.invocation.tenant,
+        )
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.invocation.actor.id
+    }
+
+    fn retention(&self) -> i64 {
+        self.settings.retention_secs()
+    }
+
+    /// The audit write for `entry`, unique per invocation and `slot`.
+    pub fn audit(&self, entry: &AuditEntry, slot: &str) -> WriteOp {
+        entry.write(
+            self.invocation.platform,
+            &self.invocation.tenant,
+            &format!("{}#{slot}", self.invocation.id),
+            self.retention(),
+        )
+    }
+
+    pub fn entry(&self, action: AuditAction, detail: impl Into<String>) -> AuditEntry {
+        AuditEntry::new(self.now_secs * 1000, self.actor(), action, detail)
+    }
+
+    /// A job of this invocation; `index` tells apart several jobs of one request.
+    pub fn job(&self, task: Task, index: usize, reply_to: ReplyTarget) -> Job {
+        let mut job = Job::for_invocation(self.invocation, task, self.now_secs).numbered(index);
+        job.reply_to = reply_to;
+        job
+    }
+
+    /// A mod-log post of `text`, if the tenant has a mod-log channel.
+    pub fn modlog(&self, text: String) -> Option<Post> {
+        self.settings.modlog_channel.as_ref().map(|channel| Post {
+            channel: channel.clone(),
+            message: Reply::public(text),
+        })
+    }
+}
+
+/// A sanction ready to commit.
+#[derive(Debug)]
+pub struct Prepared {
+    pub case: Case,
+    /// Writes: the case number's counter first, then the case, its index and the audit entry.
+    pub ops: Vec<WriteOp>,
+    pub score_before_milli: i64,
+    pub score_after_milli: i64,
+    /// The sanction the new score recommends, if stronger than this one.
+    pub recommendation: Option<Threshold>,
+    /// The platform work: DM, action, mod-log post.
+    pub task: Task,
+}
+
+impl Prepared {
+    /// "Score 3.0 (was 2.0)".
+    pub fn score_line(&self) -> String {
+        format!(
+            "Score {} (was {})",
+            points::display(self.score_after_milli),
+            points::display(self.score_before_milli)
+        )
+    }
+}
+
+/// Reads what a sanction needs (the next case number, the member's history) and prepares it.
+pub async fn prepare_sanction(
+    ctx: &ModContext<'_>,
+    sanction: &Sanction,
+) -> Result<Prepared, StoreError> {
+    let cases = ctx.cases();
+    let (number, history) = tokio::join!(cases.next_number(), cases.all_of(&sanction.target));
+    let (number, history) = (number?, history?);
+    Ok(prepare_with(ctx, sanction, number, &history))
+}
+
+/// The pure part of [`prepare_sanction`].
+pub fn prepare_with(
+    ctx: &ModContext<'_>,
+    sanction: &Sanction,
+    number: u64,
+    history: &[StoredCase],
+) -> Prepared {
+    let settings = ctx.settings;
+    let mut case = Case::new(
+        number,
+        sanction.kind,
+        &sanction.target,
+        ctx.actor(),
+        &sanction.reason,
+        ctx.now_secs,
+        sanction.duration_secs.filter(|_| sanction.kind.is_timed()),
+    );
+    case.points = settings.weights.of(sanction.kind);
+    let before = points::score_milli(history.iter().map(|s| &s.case), settings, ctx.now_secs);
+    let after = before + i64::from(case.points) * points::MILLI;
+    let recommendation = points::recommendation(settings, after, sanction.kind).cloned();
+
+    let entry = ctx
+        .entry(AuditAction::from(sanction.kind), sanction.reason.clone())
+        .target(&sanction.target)
+        .case(number)
+        .change(None, serde_json::to_value(&case).ok());
+    let mut ops = ctx.cases().open_ops(&case);
+    ops.push(ctx.audit(&entry, &format!("case{number}")));
+
+    let modlog = ctx.modlog(format!(
+        "{} Case #{number}: <@{}> gave <@{}> a {}{} · {}",
+        sanction.kind.emoji(),
+        ctx.actor(),
+        sanction.target,
+        sanction.kind.label(),
+        case.duration_secs
+            .map(|d| format!(" ({})", super::duration::format(d)))
+            .unwrap_or_default(),
+        sanction.reason
+    ));
+    let task = Task::ApplySanction {
+        case: number,
+        action: sanction.kind,
+        target: sanction.target.clone(),
+        reason: sanction.reason.clone(),
+        until: case.expires_at.filter(|_| sanction.kind == Kind::Mute),
+        delete_message_secs: if matches!(sanction.kind, Kind::Ban | Kind::TempBan) {
+            settings.ban_delete_message_secs
+        } else {
+            0
+        },
+        channel: ctx.invocation.channel.clone(),
+        // A note is for the moderators only.
+        dm: (sanction.kind != Kind::Note).then(|| sanction_dm(&case, ctx)),
+        modlog,
+    };
+    Prepared {
+        case,
+        ops,
+        score_before_milli: before,
+        score_after_milli: after,
+        recommendation,
+        task,
+    }
+}
+
+/// What the member is told.
+fn sanction_dm(case: &Case, ctx: &ModContext<'_>) -> Reply {
+    let what = match case.kind {
+        Kind::Note => "A note was added to your record",
+        Kind::Warning => "You received a warning",
+        Kind::Mute => "You were muted",
+        Kind::Kick => "You were removed from the community",
+        Kind::TempBan => "You were banned for a while",
+        Kind::Ban => "You were banned",
+    };
+    let mut text = format!(
+        "{} {what} (case #{}) by the moderators.\nReason: {}",
+        case.kind.emoji(),
+        case.number,
+        case.reason
+    );
+    if let Some(d) = case.duration_secs {
+        text.push_str(&format!("\nDuration: {}", super::duration::words(d)));
+    }
+    if !case.unappealable {
+        text.push_str(&format!(
+            "\nIf you believe this is a mistake, you can appeal with `/appeal case:{}`.",
+            case.number
+        ));
+    }
+    let _ = ctx;
+    Reply::ephemeral(text)
+}
+
+/// Prepares and commits a sanction, retrying when another moderator took the case number.
+pub async fn record_sanction(
+    ctx: &ModContext<'_>,
+    sanction: &Sanction,
+) -> Result<Prepared, StoreError> {
+    let mut attempt = 0;
+    loop {
+        let prepared = prepare_sanction(ctx, sanction).await?;
+        match ctx.store.transact(prepared.ops.clone()).await {
+            Ok(()) => return Ok(prepared),
+            // Index 0 is the counter: someone else took this number.
+            Err(StoreError::TransactionConflict { index: 0 }) if attempt < NUMBER_RETRIES => {
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Why a change to a case was refused, in words for the moderator.
+#[derive(Debug)]
+pub enum CaseError {
+    NotFound(u64),
+    Refused(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for CaseError {
+    fn from(error: StoreError) -> Self {
+        CaseError::Store(error)
+    }
+}
+
+impl CaseError {
+    pub fn message(&self) -> String {
+        match self {
+            CaseError::NotFound(n) => format!("There is no case #{n} here."),
+            CaseError::Refused(why) => why.clone(),
+            CaseError::Store(StoreError::VersionConflict { .. })
+            | CaseError::Store(StoreError::TransactionConflict { .. }) => {
+                "The case changed while you were editing it; nothing was saved. Please try again."
+                    .to_owned()
+            }
+            CaseError::Store(error) => {
+                tracing::error!(%error, "case change failed");
+                "I could not reach my storage, so nothing was changed. Please try again.".to_owned()
+            }
+        }
+    }
+}
+
+/// A case change ready to commit.
+#[derive(Debug)]
+pub struct Changed {
+    pub before: Case,
+    pub after: Case,
+    pub ops: Vec<WriteOp>,
+    /// Platform work the change needs (lifting a sanction), if any.
+    pub task: Option<Task>,
+}
+
+/// Whether a sanction is still in force on the platform at `now`.
+pub fn in_force(case: &Case, now: i64) -> bool {
+    case.status_at(now) == Status::Active && matches!(case.kind, Kind::Mute | Kind::TempBan | Kind::Ban)
+}
+
+/// Pardons `stored`: its points stop counting and a sanction still in force is lifted.
+pub fn prepare_pardon(
+    ctx: &ModContext<'_>,
+    stored: &StoredCase,
+    reason: &str,
+    action: AuditAction,
+) -> Result<Changed, CaseError> {
+    let before = stored.case.clone();
+    if before.status == Status::Pardoned {
+        return Err(CaseError::Refused(format!(
+            "Case #{} is already pardoned.",
+            before.number
+        )));
+    }
+    let lift = in_force(&before, ctx.now_secs);
+    let mut after = before.clone();
+    after.status = Status::Pardoned;
+    after.history.push(CaseEvent {
+        at: ctx.now_secs,
+        by: ctx.actor().to_owned(),
+        what: "pardoned".into(),
+        before: Some(before.status.label().into()),
+        after: Some(reason.to_owned()),
+    });
+    let entry = ctx
+        .entry(action, reason.to_owned())
+        .target(&before.target)
+        .case(before.number)
+        .change(
+            Some(serde_json::json!({ "status": before.status })),
+            Some(serde_json::json!({ "status": after.status })),
+        );
+    let ops = vec![
+        ctx.cases().update_op(&StoredCase {
+            case: after.clone(),
+            version: stored.version,
+        }),
+        ctx.audit(&entry, &format!("pardon{}", before.number)),
+    ];
+    let task = lift.then(|| Task::LiftSanction {
+        case: Some(before.number),
+        action: before.kind,
+        target: before.target.clone(),
+        reason: format!("Case #{} pardoned: {reason}", before.number),
+        dm: Some(Reply::ephemeral(format!(
+            "✅ Case #{} ({}) was pardoned by the moderators: {reason}",
+            before.number,
+            before.kind.label()
+        ))),
+        modlog: ctx.modlog(format!(
+            "✅ Case #{} pardoned by <@{}>: {reason}",
+            before.number,
+            ctx.actor()
+        )),
+    });
+    Ok(Changed {
+        before,
+        after,
+        ops,
+        task,
+    })
+}
+
+/// Edits a case's reason or duration (a temporary ban's end moves with it, a mute is
+/// re-applied with its new end), recorded in the case's history and the audit log.
+pub fn prepare_edit(
+    ctx: &ModContext<'_>,
+    stored: &StoredCase,
+    reason: Option<&str>,
+    duration_secs: Option<i64>,
+    appealable: Option<bool>,
+) -> Result<Changed, CaseError> {
+    let before = stored.case.clone();
+    let mut after = before.clone();
+    let mut changes = Vec::new();
+    if let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty())
+        && reason != before.reason
+    {
+        after.reason = reason.to_owned();
+        changes.push(CaseEvent {
+            at: ctx.now_secs,
+            by: ctx.actor().to_owned(),
+            what: "reason".into(),
+            before: Some(before.reason.clone()),
+            after: Some(reason.to_owned()),
+        });
+    }
+    if let Some(duration) = duration_secs {
+        if !before.kind.is_timed() {
+            return Err(CaseError::Refused(format!(
+                "Case #{} is a {}, which has no duration.",
+                before.number,
+                before.kind.label()
+            )));
+        }
+        if before.status != Status::Active {
+            return Err(CaseError::Refused(format!(
+                "Case #{} is {}; its duration can no longer change.",
+                before.number,
+                before.status.label()
+            )));
+        }
+        if before.kind == Kind::Mute && duration > super::settings::MAX_MUTE_SECS {
+            return Err(CaseError::Refused(
+                "Discord limits a mute (timeout) to 28 days.".to_owned(),
+            ));
+        }
+        let end = before.created_at + duration;
+        if end <= ctx.now_secs {
+            return Err(CaseError::Refused(format!(
+                "Case #{} began {}; a duration of {} would already be over. Use `/pardon` or `/unban` to end it now.",
+                before.number,
+                super::date_time(before.created_at),
+                super::duration::format(duration)
+            )));
+        }
+        after.duration_secs = Some(duration);
+        after.expires_at = Some(end);
+        changes.push(CaseEvent {
+            at: ctx.now_secs,
+            by: ctx.actor().to_owned(),
+            what: "duration".into(),
+            before: before.duration_secs.map(super::duration::format),
+            after: Some(super::duration::format(duration)),
+        });
+    }
+    if let Some(appealable) = appealable
+        && appealable == before.unappealable
+    {
+        after.unappealable = !appealable;
+        changes.push(CaseEvent {
+            at: ctx.now_secs,
+            by: ctx.actor().to_owned(),
+            what: "appeals".into(),
+            before: Some(if before.unappealable { "refused" } else { "allowed" }.into()),
+            after: Some(if appealable { "allowed" } else { "refused" }.into()),
+        });
+    }
+    if changes.is_empty() {
+        return Err(CaseError::Refused(format!(
+            "That would not change case #{}.",
+            before.number
+        )));
+    }
+    let detail = changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: {} → {}",
+                c.what,
+                c.before.as_deref().unwrap_or("none"),
+                c.after.as_deref().unwrap_or("none")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    after.history.extend(changes);
+    let entry = ctx
+        .entry(AuditAction::CaseEdit, detail.clone())
+        .target(&before.target)
+        .case(before.number)
+        .change(
+            serde_json::to_value(&before).ok(),
+            serde_json::to_value(&after).ok(),
+        );
+    let ops = vec![
+        ctx.cases().update_op(&StoredCase {
+            case: after.clone(),
+            version: stored.version,
+        }),
+        ctx.audit(&entry, &format!("edit{}", before.number)),
+    ];
+    // A mute's end lives on Discord too; a temporary ban's only in the case (the expiry job).
+    let task = (before.kind == Kind::Mute && after.expires_at != before.expires_at).then(|| {
+        Task::ApplySanction {
+            case: before.number,
+            action: Kind::Mute,
+            target: before.target.clone(),
+            reason: format!("Case #{} edited: {detail}", before.number),
+            until: after.expires_at,
+            delete_message_secs: 0,
+            channel: None,
+            dm: None,
+            modlog: None,
+        }
+    });
+    Ok(Changed {
+        before,
+        after,
+        ops,
+        task,
+    })
+}
+
+/// `/unban`: the member's ban cases in force end (recorded as expired, points unchanged), and
+/// the worker lifts the ban whether or not Gavel recorded it.
+pub async fn prepare_unban(
+    ctx: &ModContext<'_>,
+    target: &str,
+    reason: &str,
+) -> Result<(Vec<u64>, Vec<WriteOp>, Task), StoreError> {
+    let history = ctx.cases().all_of(target).await?;
+    let mut ops = Vec::new();
+    let mut ended = Vec::new();
+    for stored in history {
+        if !(matches!(stored.case.kind, Kind::Ban | Kind::TempBan)
+            && stored.case.status_at(ctx.now_secs) == Status::Active)
+        {
+            continue;
+        }
+        let mut case = stored.case.clone();
+        case.status = Status::Expired;
+        case.history.push(CaseEvent {
+            at: ctx.now_secs,
+            by: ctx.actor().to_owned(),
+            what: "lifted".into(),
+            before: Some("active".into()),
+            after: Some(reason.to_owned()),
+        });
+        ended.push(case.number);
+        ops.push(ctx.cases().update_op(&StoredCase {
+            case,
+            version: stored.version,
+        }));
+    }
+    let cases_text = if ended.is_empty() {
+        "no case of Gavel's".to_owned()
+    } else {
+        ended
+            .iter()
+            .map(|n| format!("#{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let entry = ctx
+        .entry(AuditAction::Unban, format!("{reason} (ends {cases_text})"))
+        .target(target);
+    ops.push(ctx.audit(&entry, "unban"));
+    let task = Task::LiftSanction {
+        case: ended.first().copied(),
+        action: Kind::Ban,
+        target: target.to_owned(),
+        reason: reason.to_owned(),
+        dm: None,
+        modlog: ctx.modlog(format!(
+            "🔓 <@{}> unbanned <@{target}>: {reason}",
+            ctx.actor()
+        )),
+    };
+    Ok((ended, ops, task))
+}
