@@ -295,7 +295,12 @@ impl DiscordApi for ScriptedDiscord {
         Ok(())
     }
 
-    async fn create_followup(&self, token: &str, content: &str, at: Instant) -> Result<(), ApiError> {
+    async fn create_followup(
+        &self,
+        token: &str,
+        content: &str,
+        at: Instant,
+    ) -> Result<(), ApiError> {
         self.recorded.create_followup(token, content, at).await
     }
 

@@ -58,6 +58,7 @@ fn invocation(tenant: &str, user: &str, command: &str) -> Invocation {
         response_url: None,
         trigger_id: None,
         interaction_token: None,
+        app: None,
     }
 }
 

@@ -62,7 +62,9 @@ pub fn discord_command(
             .map(|o| o.kind)
             .unwrap_or(OptionKind::String);
         options.push(match kind {
-            OptionKind::String => json!({ "name": key, "type": 3, "value": value }),
+            OptionKind::String | OptionKind::Duration | OptionKind::Choice(_) => {
+                json!({ "name": key, "type": 3, "value": value })
+            }
             OptionKind::Integer => {
                 json!({ "name": key, "type": 4, "value": value.parse::<i64>()? })
             }

@@ -181,6 +181,18 @@ pub struct Invocation {
     /// Discord: the interaction token, which lets the worker edit the answer or follow up
     /// for 15 minutes. A credential for this one interaction: never logged.
     pub interaction_token: Option<String>,
+    /// Discord: the app itself in this channel (its user id and its own permissions), so
+    /// commands can refuse what Discord would refuse before promising it. Slack has no
+    /// equivalent in its payloads.
+    pub app: Option<AppContext>,
+}
+
+/// What the platform says about the app where the interaction happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppContext {
+    /// The app's bot user (on Discord the application id is the bot's user id).
+    pub user_id: String,
+    pub capabilities: Capabilities,
 }
 
 impl fmt::Debug for Invocation {
@@ -197,6 +209,7 @@ impl fmt::Debug for Invocation {
                 &self.response_url.as_ref().map(|_| "<redacted>"),
             )
             .field("trigger_id", &self.trigger_id)
+            .field("app", &self.app)
             .field(
                 "interaction_token",
                 &self.interaction_token.as_ref().map(|_| "<redacted>"),
@@ -227,6 +240,7 @@ mod tests {
             response_url: Some("https://hooks.slack.com/actions/T/1/SECRET-URL".into()),
             trigger_id: Some("1.2.3".into()),
             interaction_token: Some("SECRET-TOKEN".into()),
+            app: None,
         };
         let shown = format!("{invocation:?}");
         assert!(!shown.contains("SECRET"), "{shown}");

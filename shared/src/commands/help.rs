@@ -16,6 +16,7 @@ static SPEC: CommandSpec = CommandSpec {
         required: false,
     }],
     requires: None,
+    context_menu: None,
 };
 
 #[async_trait]

@@ -31,6 +31,12 @@ pub enum OptionKind {
     User,
     /// A channel (Discord channel picker; Slack `<#C123|name>` mention).
     Channel,
+    /// A duration such as `2h` or `1d12h` (text on Discord). On Slack an optional duration
+    /// is taken only when the word parses as one, so `/case 12 new reason` leaves it out.
+    Duration,
+    /// One of a fixed list of words (Discord shows them as choices). Optional choices are
+    /// skipped on Slack like durations.
+    Choice(&'static [&'static str]),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +55,9 @@ pub struct CommandSpec {
     pub options: &'static [OptionSpec],
     /// The capability an invoker must hold; `None` means every member may use it.
     pub requires: Option<Capability>,
+    /// The name of the Discord user context-menu command ("Warn member") that runs this
+    /// command with the clicked member as `user`, if any.
+    pub context_menu: Option<&'static str>,
 }
 
 impl CommandSpec {
@@ -131,7 +140,13 @@ impl CommandRegistry {
     fn find(&self, name: &str) -> Option<&dyn Command> {
         self.commands
             .iter()
-            .find(|c| c.spec().name.eq_ignore_ascii_case(name))
+            .find(|c| {
+                let spec = c.spec();
+                spec.name.eq_ignore_ascii_case(name)
+                    || spec
+                        .context_menu
+                        .is_some_and(|menu| menu.eq_ignore_ascii_case(name))
+            })
             .map(|c| c.as_ref())
     }
 
@@ -244,6 +259,7 @@ mod tests {
             },
         ],
         requires: Some(Capability::BanMembers),
+        context_menu: None,
     };
 
     #[async_trait]
@@ -343,6 +359,7 @@ mod tests {
             response_url: None,
             trigger_id: None,
             interaction_token: None,
+            app: None,
         }
     }
 

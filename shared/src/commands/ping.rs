@@ -11,6 +11,7 @@ static SPEC: CommandSpec = CommandSpec {
     description: "Check that Gavel is up and how long it takes to answer",
     options: &[],
     requires: None,
+    context_menu: None,
 };
 
 #[async_trait]

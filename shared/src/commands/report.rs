@@ -48,6 +48,7 @@ static SPEC: CommandSpec = CommandSpec {
         },
     ],
     requires: None,
+    context_menu: None,
 };
 
 static LIST_SPEC: CommandSpec = CommandSpec {
@@ -55,6 +56,7 @@ static LIST_SPEC: CommandSpec = CommandSpec {
     description: "List the latest member reports",
     options: &[],
     requires: Some(Capability::ModerateMembers),
+    context_menu: None,
 };
 
 /// What a report records.

@@ -19,6 +19,7 @@ static SPEC: CommandSpec = CommandSpec {
         required: true,
     }],
     requires: Some(Capability::ManageGuild),
+    context_menu: None,
 };
 
 pub struct ReportChannel;

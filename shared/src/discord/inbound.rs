@@ -6,7 +6,8 @@ use twilight_model::application::interaction::{Interaction, InteractionData, Int
 use twilight_model::guild::Permissions;
 
 use crate::invocation::{
-    Action, Actor, Capabilities, Capability, CommandCall, Invocation, OptionValue, Platform,
+    Action, Actor, AppContext, Capabilities, Capability, CommandCall, Invocation, OptionValue,
+    Platform,
 };
 
 /// What a verified Discord request turned out to be.
@@ -71,6 +72,14 @@ fn to_invocation(interaction: Interaction) -> Result<Invocation, String> {
             .map(capabilities_of)
             .unwrap_or_default(),
     };
+    // Only in a guild does the app have permissions worth checking.
+    let app = match (interaction.guild_id, interaction.app_permissions) {
+        (Some(_), Some(perms)) => Some(AppContext {
+            user_id: interaction.application_id.to_string(),
+            capabilities: capabilities_of(perms),
+        }),
+        _ => None,
+    };
     let tenant = match interaction.guild_id {
         Some(guild) => guild.to_string(),
         None => format!("dm:{}", actor.id),
@@ -114,6 +123,7 @@ fn to_invocation(interaction: Interaction) -> Result<Invocation, String> {
         response_url: None,
         trigger_id: None,
         interaction_token: Some(interaction.token),
+        app,
     })
 }
 

@@ -83,9 +83,9 @@ impl Sanctions<'_> {
                 self.post(job.platform, post, deadline).await?;
                 Ok(format!("Posted in <#{}>.", post.channel))
             }
-            Task::SetReportChannel { .. } | Task::DeliverReport { .. } => Err(ApiError::NotSent(
-                "not a moderation task".to_owned(),
-            )),
+            Task::SetReportChannel { .. } | Task::DeliverReport { .. } => {
+                Err(ApiError::NotSent("not a moderation task".to_owned()))
+            }
         }
     }
 
@@ -154,7 +154,12 @@ impl Sanctions<'_> {
     }
 
     /// The platform call for a sanction; the text says what happened.
-    async fn act(&self, job: &Job, apply: &Apply<'_>, deadline: Instant) -> Result<String, ApiError> {
+    async fn act(
+        &self,
+        job: &Job,
+        apply: &Apply<'_>,
+        deadline: Instant,
+    ) -> Result<String, ApiError> {
         let (guild, user, reason) = (job.tenant.as_str(), apply.target, apply.reason);
         let audit_reason = format!("Case #{}: {reason}", apply.case);
         let case = apply.case;
@@ -181,9 +186,18 @@ impl Sanctions<'_> {
             }
             (Platform::Discord, Kind::Ban | Kind::TempBan) => {
                 self.discord()?
-                    .ban_member(guild, user, apply.delete_message_secs, &audit_reason, deadline)
+                    .ban_member(
+                        guild,
+                        user,
+                        apply.delete_message_secs,
+                        &audit_reason,
+                        deadline,
+                    )
                     .await?;
-                Ok(format!("{} Case #{case}: <@{user}> was banned.", apply.action.emoji()))
+                Ok(format!(
+                    "{} Case #{case}: <@{user}> was banned.",
+                    apply.action.emoji()
+                ))
             }
             (Platform::Slack, Kind::Mute) => Ok(format!(
                 "🔇 Case #{case}: recorded. Slack has no mute, so <@{user}> can still post; the case counts toward their score."
@@ -252,14 +266,25 @@ impl Sanctions<'_> {
     }
 
     /// " They were told." or why not, for the moderator's answer.
-    async fn dm_outcome(&self, platform: Platform, user: &str, dm: &Reply, deadline: Instant) -> String {
+    async fn dm_outcome(
+        &self,
+        platform: Platform,
+        user: &str,
+        dm: &Reply,
+        deadline: Instant,
+    ) -> String {
         match self.send_dm(platform, user, dm, deadline).await {
             Ok(()) => " They were told by DM.".to_owned(),
             Err(error) => format!(" I could not DM them ({}).", plain(&error)),
         }
     }
 
-    async fn post(&self, platform: Platform, post: &Post, deadline: Instant) -> Result<(), ApiError> {
+    async fn post(
+        &self,
+        platform: Platform,
+        post: &Post,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
         match platform {
             Platform::Discord => {
                 self.discord()?

@@ -280,7 +280,8 @@ pub struct Changed {
 
 /// Whether a sanction is still in force on the platform at `now`.
 pub fn in_force(case: &Case, now: i64) -> bool {
-    case.status_at(now) == Status::Active && matches!(case.kind, Kind::Mute | Kind::TempBan | Kind::Ban)
+    case.status_at(now) == Status::Active
+        && matches!(case.kind, Kind::Mute | Kind::TempBan | Kind::Ban)
 }
 
 /// Pardons `stored`: its points stop counting and a sanction still in force is lifted.
@@ -417,7 +418,14 @@ pub fn prepare_edit(
             at: ctx.now_secs,
             by: ctx.actor().to_owned(),
             what: "appeals".into(),
-            before: Some(if before.unappealable { "refused" } else { "allowed" }.into()),
+            before: Some(
+                if before.unappealable {
+                    "refused"
+                } else {
+                    "allowed"
+                }
+                .into(),
+            ),
             after: Some(if appealable { "allowed" } else { "refused" }.into()),
         });
     }

@@ -63,7 +63,10 @@ impl<'a> Cases<'a> {
     }
 
     fn counter_key(&self) -> ItemKey {
-        ItemKey::new(format!("{}:{}#counter", self.platform, self.tenant), "cases")
+        ItemKey::new(
+            format!("{}:{}#counter", self.platform, self.tenant),
+            "cases",
+        )
     }
 
     /// The number the next case will get, if nobody takes it first.

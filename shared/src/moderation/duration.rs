@@ -143,18 +143,27 @@ mod tests {
     #[test]
     fn anything_else_is_refused_with_the_accepted_forms() {
         for bad in [
-            "", "10", "h", "1x", "2 hours", "1h1h", "-5m", "0m", "1.5h", "99999999999d",
+            "",
+            "10",
+            "h",
+            "1x",
+            "2 hours",
+            "1h1h",
+            "-5m",
+            "0m",
+            "1.5h",
+            "99999999999d",
         ] {
             let error = parse(bad).expect_err(bad).to_string();
             assert!(error.contains("such as `30m`"), "{bad}: {error}");
         }
+        assert!(parse("1h1h").unwrap_err().to_string().contains("twice"));
         assert!(
-            parse("1h1h")
+            parse("10")
                 .unwrap_err()
                 .to_string()
-                .contains("twice")
+                .contains("without a unit")
         );
-        assert!(parse("10").unwrap_err().to_string().contains("without a unit"));
     }
 
     #[test]

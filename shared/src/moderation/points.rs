@@ -53,11 +53,7 @@ pub fn reached(settings: &ModSettings, score_milli: i64) -> Option<&Threshold> {
 /// The sanction to recommend after a member received `given` and now stands at `score_milli`:
 /// the reached threshold's action, when it is stronger than what was just given (a mute at
 /// the mute threshold needs no second mute).
-pub fn recommendation(
-    settings: &ModSettings,
-    score_milli: i64,
-    given: Kind,
-) -> Option<&Threshold> {
+pub fn recommendation(settings: &ModSettings, score_milli: i64, given: Kind) -> Option<&Threshold> {
     reached(settings, score_milli).filter(|t| t.action.severity() > given.severity())
 }
 
@@ -182,8 +178,7 @@ mod tests {
 
     fn arb_cases() -> impl Strategy<Value = Vec<Case>> {
         prop::collection::vec(
-            (0u32..=20, 0i64..400 * DAY_SECS, arb_status())
-                .prop_map(|(p, at, st)| case(p, at, st)),
+            (0u32..=20, 0i64..400 * DAY_SECS, arb_status()).prop_map(|(p, at, st)| case(p, at, st)),
             0..12,
         )
     }

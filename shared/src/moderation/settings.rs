@@ -177,7 +177,12 @@ impl ModSettings {
     }
 
     /// The write that saves these settings over `version` (or creates them).
-    pub fn write(&self, platform: Platform, tenant: &str, version: Option<u64>) -> crate::store::WriteOp {
+    pub fn write(
+        &self,
+        platform: Platform,
+        tenant: &str,
+        version: Option<u64>,
+    ) -> crate::store::WriteOp {
         let item = NewItem::new(
             Self::key(platform, tenant),
             serde_json::to_value(self).unwrap_or_default(),

@@ -51,6 +51,7 @@ pub fn parse_command(body: &[u8], registry: &CommandRegistry) -> Result<CommandP
         response_url: Some(event.response_url.0.to_string()),
         trigger_id: Some(trigger_id),
         interaction_token: None,
+        app: None,
     })))
 }
 
@@ -109,6 +110,7 @@ pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, String> {
                 response_url: ev.response_url.as_ref().map(|u| u.0.to_string()),
                 trigger_id: Some(ev.trigger_id.0.clone()),
                 interaction_token: None,
+                app: None,
             })
         }
         SlackInteractionEvent::ViewSubmission(ev) => {
@@ -138,6 +140,7 @@ pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, String> {
                 response_url: None,
                 trigger_id: ev.trigger_id.as_ref().map(|t| t.0.clone()),
                 interaction_token: None,
+                app: None,
             })
         }
         _ => None,

@@ -30,6 +30,32 @@ pub fn options_from_text(
             }
         };
         let value = match opt.kind {
+            OptionKind::Duration => {
+                match crate::moderation::duration::parse(token) {
+                    Ok(_) => OptionValue::String(token.to_owned()),
+                    // Not a duration: this optional option was left out.
+                    Err(_) if !opt.required => continue,
+                    Err(error) => return Err(format!("`{}`: {error} {}", opt.name, usage())),
+                }
+            }
+            OptionKind::Choice(choices) => {
+                match choices.iter().find(|c| c.eq_ignore_ascii_case(token)) {
+                    Some(choice) => OptionValue::String((*choice).to_owned()),
+                    None if !opt.required => continue,
+                    None => {
+                        return Err(format!(
+                            "`{}` must be one of {}. {}",
+                            opt.name,
+                            choices
+                                .iter()
+                                .map(|c| format!("`{c}`"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            usage()
+                        ));
+                    }
+                }
+            }
             OptionKind::String => OptionValue::String(token.to_owned()),
             OptionKind::Integer => token.parse().map(OptionValue::Integer).map_err(|_| {
                 format!(
@@ -107,6 +133,7 @@ mod tests {
             },
         ],
         requires: None,
+        context_menu: None,
     };
 
     #[test]
@@ -138,6 +165,96 @@ mod tests {
         assert!(err.contains("whole number"), "{err}");
     }
 
+    static CASE: CommandSpec = CommandSpec {
+        name: "case",
+        description: "",
+        options: &[
+            OptionSpec {
+                name: "number",
+                description: "",
+                kind: OptionKind::Integer,
+                required: true,
+            },
+            OptionSpec {
+                name: "duration",
+                description: "",
+                kind: OptionKind::Duration,
+                required: false,
+            },
+            OptionSpec {
+                name: "appeals",
+                description: "",
+                kind: OptionKind::Choice(&["allow", "refuse"]),
+                required: false,
+            },
+            OptionSpec {
+                name: "reason",
+                description: "",
+                kind: OptionKind::String,
+                required: false,
+            },
+        ],
+        requires: None,
+        context_menu: None,
+    };
+
+    #[test]
+    fn optional_durations_and_choices_are_taken_only_when_the_word_fits() {
+        let s = |v: &str| OptionValue::String(v.into());
+        assert_eq!(
+            options_from_text(&CASE, "12 1d12h refuse spam again").unwrap(),
+            vec![
+                ("number".to_owned(), OptionValue::Integer(12)),
+                ("duration".to_owned(), s("1d12h")),
+                ("appeals".to_owned(), s("refuse")),
+                ("reason".to_owned(), s("spam again")),
+            ]
+        );
+        assert_eq!(
+            options_from_text(&CASE, "12 spam again").unwrap(),
+            vec![
+                ("number".to_owned(), OptionValue::Integer(12)),
+                ("reason".to_owned(), s("spam again")),
+            ]
+        );
+        assert_eq!(
+            options_from_text(&CASE, "12 ALLOW").unwrap(),
+            vec![
+                ("number".to_owned(), OptionValue::Integer(12)),
+                ("appeals".to_owned(), s("allow")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_required_duration_that_does_not_parse_explains_the_forms() {
+        static MUTE: CommandSpec = CommandSpec {
+            name: "mute",
+            description: "",
+            options: &[
+                OptionSpec {
+                    name: "user",
+                    description: "",
+                    kind: OptionKind::User,
+                    required: true,
+                },
+                OptionSpec {
+                    name: "duration",
+                    description: "",
+                    kind: OptionKind::Duration,
+                    required: true,
+                },
+            ],
+            requires: None,
+            context_menu: None,
+        };
+        let err = options_from_text(&MUTE, "<@U1> soon").unwrap_err();
+        assert!(
+            err.contains("such as `30m`") && err.contains("/mute <user> <duration>"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn trailing_text_without_an_option_is_refused() {
         static PING: CommandSpec = CommandSpec {
@@ -145,6 +262,7 @@ mod tests {
             description: "",
             options: &[],
             requires: None,
+            context_menu: None,
         };
         assert!(options_from_text(&PING, "").unwrap().is_empty());
         assert!(
