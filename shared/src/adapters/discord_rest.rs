@@ -584,8 +584,9 @@ impl DiscordApi for DiscordRest {
         check_ids(&[("user", user)])?;
         if let Some(channel) = self.dm_channels.get(user, std::time::Instant::now()) {
             match self.create_message(&channel, content, deadline).await {
-                // The remembered channel is gone (rare): open it again below.
-                Err(ApiError::NotFound(_)) => self.dm_channels.remove(user),
+                // The remembered channel is gone (rare): open it again below, which replaces
+                // it in the map.
+                Err(ApiError::NotFound(_)) => {}
                 done => return done,
             }
         }

@@ -48,10 +48,6 @@ impl<V: Clone> TtlMap<V> {
         entries.insert(key.to_owned(), (now, value));
     }
 
-    pub(crate) fn remove(&self, key: &str) {
-        self.lock().remove(key);
-    }
-
     fn expired(&self, stored_at: Instant, now: Instant) -> bool {
         self.ttl
             .is_some_and(|ttl| now.saturating_duration_since(stored_at) >= ttl)
@@ -88,8 +84,9 @@ mod tests {
             map.get("u", now + Duration::from_secs(86_400 * 365)),
             Some("dm")
         );
-        map.remove("u");
-        assert_eq!(map.get("u", now), None);
+        // A newer value replaces the old one.
+        map.insert("u", "dm2", now);
+        assert_eq!(map.get("u", now), Some("dm2"));
     }
 
     #[test]
