@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 
 use gavel_shared::adapters::discord_rest::{DiscordLimits, DiscordRest};
 use gavel_shared::platform::{ApiError, DiscordApi};
+use gavel_shared::reply::{Button, ButtonStyle, Reply};
 use http::Method;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
-use wiremock::matchers::{any, path};
+use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const TOKEN: &str = "test-bot-token";
@@ -796,4 +797,491 @@ async fn the_audit_log_reason_is_sent_percent_encoded() {
         Some("Spam%20%E2%80%93%20r%C3%A9p%C3%A9t%C3%A9%20%283%C3%97%29")
     );
     assert_eq!(hit.authorization.as_deref(), Some("Bot test-bot-token"));
+}
+
+// (i) The moderation calls: method, path, audit-log reason and body.
+
+/// A fake Discord that answers each `(method, path)` from its own script, all into one log;
+/// any other request is a 404 the test would see.
+async fn serve_routes(log: &Log, routes: Vec<(&str, &str, Vec<Scripted>)>) -> MockServer {
+    let server = MockServer::start().await;
+    for (verb, route, answers) in routes {
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(script(log, answers))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+fn member() -> Scripted {
+    ok(json!({ "user": { "id": "2000" }, "roles": [] }))
+}
+
+#[tokio::test]
+async fn timeout_member_sets_and_lifts_communication_disabled_until_with_the_reason() {
+    let log = Log::default();
+    let server = serve(script(&log, [member()])).await;
+    let client = client(&server, DiscordLimits::default());
+
+    client
+        .timeout_member(
+            "1000",
+            "2000",
+            Some(1_800_000_000),
+            "spam, again",
+            within(2000),
+        )
+        .await
+        .unwrap();
+    client
+        .timeout_member("1000", "2000", None, "appeal accepted", within(2000))
+        .await
+        .unwrap();
+
+    let hits = log.hits();
+    assert_eq!(hits.len(), 2);
+    for hit in &hits {
+        assert_eq!(
+            (hit.method.as_str(), hit.path.as_str()),
+            ("PATCH", "/guilds/1000/members/2000")
+        );
+        assert_eq!(hit.authorization.as_deref(), Some("Bot test-bot-token"));
+    }
+    assert_eq!(
+        hits[0].body,
+        json!({ "communication_disabled_until": "2027-01-15T08:00:00+00:00" })
+    );
+    assert_eq!(hits[0].audit_reason.as_deref(), Some("spam%2C%20again"));
+    assert_eq!(
+        hits[1].body,
+        json!({ "communication_disabled_until": null }),
+        "lifting a timeout sends null"
+    );
+    assert_eq!(hits[1].audit_reason.as_deref(), Some("appeal%20accepted"));
+}
+
+#[tokio::test]
+async fn kick_and_ban_send_their_routes_and_bans_delete_at_most_seven_days() {
+    let log = Log::default();
+    let server = serve(script(&log, [status(204)])).await;
+    let client = client(&server, DiscordLimits::default());
+
+    client
+        .kick_member("1000", "2000", "raid", within(2000))
+        .await
+        .unwrap();
+    client
+        .ban_member("1000", "2001", 3600, "scam links", within(2000))
+        .await
+        .unwrap();
+    client
+        .ban_member("1000", "2002", 30 * 86_400, "raid", within(2000))
+        .await
+        .unwrap();
+
+    let hits = log.hits();
+    let seen: Vec<(&str, &str, &Value, Option<&str>)> = hits
+        .iter()
+        .map(|h| {
+            (
+                h.method.as_str(),
+                h.path.as_str(),
+                &h.body,
+                h.audit_reason.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "DELETE",
+                "/guilds/1000/members/2000",
+                &Value::Null,
+                Some("raid")
+            ),
+            (
+                "PUT",
+                "/guilds/1000/bans/2001",
+                &json!({ "delete_message_seconds": 3600 }),
+                Some("scam%20links")
+            ),
+            (
+                "PUT",
+                "/guilds/1000/bans/2002",
+                &json!({ "delete_message_seconds": 604_800 }),
+                Some("raid")
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn unbanning_someone_not_banned_is_ok_but_other_refusals_are_not() {
+    let log = Log::default();
+    let server = serve(script(
+        &log,
+        [
+            status(204),
+            discord_error(404, 10026, "Unknown Ban"),
+            discord_error(404, 10013, "Unknown User"),
+            discord_error(403, 50013, "Missing Permissions"),
+        ],
+    ))
+    .await;
+    let client = client(&server, DiscordLimits::default());
+
+    let unban = || client.unban_member("1000", "2000", "appeal", within(2000));
+    assert_eq!(unban().await, Ok(()));
+    assert_eq!(unban().await, Ok(()), "Unknown Ban: the goal state holds");
+    assert!(
+        matches!(unban().await, Err(ApiError::NotFound(m)) if m.contains("Unknown User")),
+        "another 404 is still NotFound"
+    );
+    assert!(matches!(
+        unban().await,
+        Err(ApiError::Forbidden { message }) if message.contains("permissions")
+    ));
+    let hits = log.hits();
+    assert_eq!(hits.len(), 4);
+    assert!(hits.iter().all(|h| h.method == "DELETE"
+        && h.path == "/guilds/1000/bans/2000"
+        && h.audit_reason.as_deref() == Some("appeal")));
+}
+
+#[tokio::test]
+async fn a_second_dm_reuses_the_dm_channel() {
+    let log = Log::default();
+    let server = serve_routes(
+        &log,
+        vec![
+            (
+                "POST",
+                "/users/@me/channels",
+                vec![ok(json!({ "id": "5000", "type": 1 }))],
+            ),
+            (
+                "POST",
+                "/channels/5000/messages",
+                vec![ok(json!({ "id": "6001" })), ok(json!({ "id": "6002" }))],
+            ),
+        ],
+    )
+    .await;
+    let client = client(&server, DiscordLimits::default());
+
+    let first = client
+        .send_dm("2000", "You were warned: spam @everyone", within(2000))
+        .await
+        .unwrap();
+    let second = client
+        .send_dm("2000", "You were timed out", within(2000))
+        .await
+        .unwrap();
+    assert_eq!((first.as_str(), second.as_str()), ("6001", "6002"));
+
+    let hits = log.hits();
+    let routes: Vec<(&str, &str)> = hits
+        .iter()
+        .map(|h| (h.method.as_str(), h.path.as_str()))
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("POST", "/users/@me/channels"),
+            ("POST", "/channels/5000/messages"),
+            ("POST", "/channels/5000/messages"),
+        ],
+        "one DM channel opened for two DMs"
+    );
+    assert_eq!(hits[0].body, json!({ "recipient_id": "2000" }));
+    assert_eq!(
+        hits[1].body,
+        json!({ "content": "You were warned: spam @everyone", "allowed_mentions": { "parse": [] } })
+    );
+    assert_eq!(hits[1].audit_reason, None);
+}
+
+#[tokio::test]
+async fn a_dm_channel_that_is_gone_is_opened_again_and_remembered() {
+    let log = Log::default();
+    let server = serve_routes(
+        &log,
+        vec![
+            (
+                "POST",
+                "/users/@me/channels",
+                vec![ok(json!({ "id": "5000" })), ok(json!({ "id": "5001" }))],
+            ),
+            (
+                "POST",
+                "/channels/5000/messages",
+                vec![
+                    ok(json!({ "id": "6001" })),
+                    discord_error(404, 10003, "Unknown Channel"),
+                ],
+            ),
+            (
+                "POST",
+                "/channels/5001/messages",
+                vec![ok(json!({ "id": "6002" }))],
+            ),
+        ],
+    )
+    .await;
+    let client = client(&server, DiscordLimits::default());
+
+    for expected in ["6001", "6002", "6002"] {
+        let id = client
+            .send_dm("2000", "notice", within(2000))
+            .await
+            .unwrap();
+        assert_eq!(id, expected);
+    }
+    let hits = log.hits();
+    let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/users/@me/channels",
+            "/channels/5000/messages",
+            "/channels/5000/messages",
+            "/users/@me/channels",
+            "/channels/5001/messages",
+            "/channels/5001/messages",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_member_who_refuses_dms_is_forbidden_in_words() {
+    let log = Log::default();
+    let server = serve_routes(
+        &log,
+        vec![
+            (
+                "POST",
+                "/users/@me/channels",
+                vec![ok(json!({ "id": "5000" }))],
+            ),
+            (
+                "POST",
+                "/channels/5000/messages",
+                vec![discord_error(
+                    403,
+                    50007,
+                    "Cannot send messages to this user",
+                )],
+            ),
+        ],
+    )
+    .await;
+    let client = client(&server, DiscordLimits::default());
+
+    let err = client
+        .send_dm("2000", "You were warned", within(2000))
+        .await
+        .unwrap_err();
+    let ApiError::Forbidden { message } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        message.contains("does not accept direct messages")
+            && message.contains("server's members")
+            && message.contains("Cannot send messages to this user"),
+        "{message}"
+    );
+    assert_eq!(log.hits().len(), 2);
+}
+
+#[tokio::test]
+async fn the_guild_owner_is_read_once_and_remembered() {
+    let log = Log::default();
+    let server = serve_routes(
+        &log,
+        vec![
+            (
+                "GET",
+                "/guilds/1000",
+                vec![ok(
+                    json!({ "id": "1000", "name": "Gavel Test", "owner_id": "3000" }),
+                )],
+            ),
+            (
+                "GET",
+                "/guilds/1001",
+                vec![ok(
+                    json!({ "id": "1001", "name": "Other", "owner_id": "3001" }),
+                )],
+            ),
+        ],
+    )
+    .await;
+    let client = client(&server, DiscordLimits::default());
+
+    assert_eq!(
+        client.guild_owner("1000", within(2000)).await.unwrap(),
+        "3000"
+    );
+    assert_eq!(
+        client.guild_owner("1000", within(2000)).await.unwrap(),
+        "3000"
+    );
+    assert_eq!(
+        client.guild_owner("1001", within(2000)).await.unwrap(),
+        "3001"
+    );
+    let hits = log.hits();
+    let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["/guilds/1000", "/guilds/1001"],
+        "the second ask is remembered"
+    );
+    assert!(hits.iter().all(|h| h.method == "GET"));
+}
+
+#[tokio::test]
+async fn post_reply_sends_the_content_the_buttons_and_no_mentions() {
+    let log = Log::default();
+    let server = serve(script(&log, [ok(json!({ "id": "7000" }))])).await;
+    let client = client(&server, DiscordLimits::default());
+    let reply = Reply::ephemeral("New report about <@2000> @here")
+        .with_field("Reason", "spam")
+        .with_button(Button {
+            id: "v1:ban:abc".to_owned(),
+            label: "Ban".to_owned(),
+            style: ButtonStyle::Danger,
+        })
+        .with_button(Button {
+            id: "v1:dismiss:abc".to_owned(),
+            label: "Dismiss".to_owned(),
+            style: ButtonStyle::Secondary,
+        });
+
+    let id = client
+        .post_reply("1500", &reply, within(2000))
+        .await
+        .unwrap();
+    assert_eq!(id, "7000");
+    let hit = &log.hits()[0];
+    assert_eq!(
+        (hit.method.as_str(), hit.path.as_str()),
+        ("POST", "/channels/1500/messages")
+    );
+    assert_eq!(
+        hit.body["content"],
+        "New report about <@2000> @here\n**Reason**\nspam"
+    );
+    assert_eq!(hit.body["allowed_mentions"], json!({ "parse": [] }));
+    assert_eq!(
+        hit.body.get("flags"),
+        None,
+        "a channel message is never ephemeral"
+    );
+    let row = &hit.body["components"][0];
+    assert_eq!(row["type"], 1, "an action row");
+    let buttons: Vec<(&Value, &Value, &Value)> = row["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (&b["custom_id"], &b["label"], &b["style"]))
+        .collect();
+    assert_eq!(
+        buttons,
+        [
+            (&json!("v1:ban:abc"), &json!("Ban"), &json!(4)),
+            (&json!("v1:dismiss:abc"), &json!("Dismiss"), &json!(2)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn member_patches_in_one_guild_share_a_bucket_and_other_guilds_do_not_wait() {
+    let log = Log::default();
+    // One request per second per guild, as Discord announces it for the member route.
+    let limited = || {
+        (
+            200,
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "user": { "id": "2000" } }))
+                .insert_header("X-RateLimit-Limit", "1")
+                .insert_header("X-RateLimit-Remaining", "0")
+                .insert_header("X-RateLimit-Reset-After", "1.000")
+                .insert_header("X-RateLimit-Bucket", "members"),
+        )
+    };
+    let server = serve(script(&log, [limited()])).await;
+    let client = client(&server, DiscordLimits::default());
+
+    client
+        .timeout_member("1000", "2000", None, "a", within(5000))
+        .await
+        .unwrap();
+    client
+        .timeout_member("1001", "2000", None, "b", within(5000))
+        .await
+        .unwrap();
+    client
+        .timeout_member("1000", "2001", None, "c", within(5000))
+        .await
+        .unwrap();
+
+    let hits = log.hits();
+    let paths: Vec<&str> = hits.iter().map(|h| h.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/guilds/1000/members/2000",
+            "/guilds/1001/members/2000",
+            "/guilds/1000/members/2001"
+        ]
+    );
+    assert!(
+        hits[1].at - hits[0].at < Duration::from_millis(500),
+        "another guild is another bucket"
+    );
+    assert!(
+        hits[2].at - hits[0].at >= Duration::from_secs(1),
+        "another member of the same guild waited {:?}, not the bucket's reset",
+        hits[2].at - hits[0].at
+    );
+}
+
+#[tokio::test]
+async fn moderation_calls_with_malformed_ids_are_not_sent() {
+    let log = Log::default();
+    let server = serve(script(&log, [status(204)])).await;
+    let client = client(&server, DiscordLimits::default());
+
+    let results = [
+        client
+            .kick_member("1000", "../2000", "x", within(2000))
+            .await,
+        client
+            .ban_member("guild", "2000", 0, "x", within(2000))
+            .await,
+        client
+            .timeout_member("1000", "2000 ", None, "x", within(2000))
+            .await,
+        client.unban_member("", "2000", "x", within(2000)).await,
+        client.send_dm("@me", "hi", within(2000)).await.map(|_| ()),
+        client
+            .guild_owner("1000/bans", within(2000))
+            .await
+            .map(|_| ()),
+        client
+            .post_reply("C0MODS", &Reply::public("x"), within(2000))
+            .await
+            .map(|_| ()),
+    ];
+    for result in &results {
+        assert!(
+            matches!(result, Err(ApiError::NotSent(m)) if m.contains("is not a Discord")),
+            "{result:?}"
+        );
+    }
+    assert!(log.hits().is_empty());
 }

@@ -7,8 +7,11 @@ use std::time::{Duration, Instant};
 
 use gavel_shared::adapters::slack_api::{MAX_ATTEMPTS, SlackApiClient, SlackApiLimits, Tier};
 use gavel_shared::platform::{ApiError, SlackApi};
+use gavel_shared::reply::{Button, ButtonStyle, Reply};
+// Not imported as a trait: its `respond` would make `SlackApi::respond` calls ambiguous.
+use gavel_shared::slack::web::{self, SlackWebError};
 use serde_json::{Value, json};
-use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::matchers::{body_partial_json, body_string, header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const TOKEN: &str = "xoxb-test-token";
@@ -585,4 +588,403 @@ async fn a_tier_1_method_is_paced_to_one_call_a_minute() {
             .await,
         Err(ApiError::NotSent(_))
     ));
+}
+
+// (g) The moderation calls.
+
+/// A fake Slack answering `method` (a Web API method name) with `answers` in turn, the last
+/// one repeated.
+async fn mount(server: &MockServer, web_method: &str, answers: Vec<ResponseTemplate>) -> Scripted {
+    let slack = Scripted::new(answers);
+    Mock::given(method("POST"))
+        .and(path(format!("/{web_method}")))
+        .respond_with(slack.clone())
+        .mount(server)
+        .await;
+    slack
+}
+
+fn ok(body: Value) -> ResponseTemplate {
+    let mut body = body;
+    body["ok"] = json!(true);
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+fn refused(code: &str) -> ResponseTemplate {
+    slack_error(json!({ "ok": false, "error": code }))
+}
+
+/// The bodies of the requests the fake received for `web_method`, in order.
+async fn bodies(server: &MockServer, web_method: &str) -> Vec<(Option<String>, String)> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == format!("/{web_method}"))
+        .map(|r| {
+            let content_type = r
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            (content_type, String::from_utf8(r.body).unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn send_dm_posts_to_the_user_id_without_broadcasts() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "chat.postMessage",
+        vec![posted("1700000000.000400")],
+    )
+    .await;
+
+    let ts = client(&server)
+        .send_dm("U0TARGET", "You were warned <!channel>", in_secs(5))
+        .await
+        .unwrap();
+
+    assert_eq!(ts, "1700000000.000400");
+    let sent = bodies(&server, "chat.postMessage").await;
+    assert_eq!(sent.len(), 1);
+    let body: Value = serde_json::from_str(&sent[0].1).unwrap();
+    assert_eq!(
+        body["channel"], "U0TARGET",
+        "a user id: the app's DM with them"
+    );
+    assert_eq!(body["text"], "You were warned &lt;!channel>");
+    assert_eq!(body["parse"], "none");
+}
+
+#[tokio::test]
+async fn a_dm_that_cannot_reach_the_member_says_why() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "chat.postMessage",
+        vec![
+            refused("messages_tab_disabled"),
+            refused("channel_not_found"),
+        ],
+    )
+    .await;
+    let client = client(&server);
+
+    match client.send_dm("U0TARGET", "x", in_secs(5)).await {
+        Err(ApiError::Forbidden { message }) => {
+            assert!(message.contains("Messages tab"), "{message}")
+        }
+        other => panic!("expected Forbidden, got {other:?}"),
+    }
+    match client.send_dm("U0GONE", "x", in_secs(5)).await {
+        Err(ApiError::NotFound(message)) => {
+            assert!(
+                message.contains("DM") && !message.contains("/invite"),
+                "a user is not a channel to invite Gavel to: {message}"
+            )
+        }
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let refused_target = client.send_dm("C0MODS", "x", in_secs(5)).await;
+    assert!(
+        matches!(&refused_target, Err(ApiError::NotSent(m)) if m.contains("user id")),
+        "{refused_target:?}"
+    );
+    assert_eq!(request_count(&server).await, 2);
+}
+
+#[tokio::test]
+async fn kick_from_channel_calls_conversations_kick() {
+    let server = MockServer::start().await;
+    let kick = mount(&server, "conversations.kick", vec![ok(json!({}))]).await;
+
+    client(&server)
+        .kick_from_channel("C0GENERAL", "U0TARGET", in_secs(5))
+        .await
+        .unwrap();
+
+    assert_eq!(kick.arrivals().len(), 1);
+    let sent = bodies(&server, "conversations.kick").await;
+    let body: Value = serde_json::from_str(&sent[0].1).unwrap();
+    assert_eq!(body, json!({ "channel": "C0GENERAL", "user": "U0TARGET" }));
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        requests[0].headers.get("authorization").unwrap(),
+        format!("Bearer {TOKEN}").as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_member_already_out_of_the_channel_is_ok_but_gavel_out_of_it_is_forbidden() {
+    // Slack answers not_in_channel for both; conversations.info says whether Gavel is in.
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "conversations.kick",
+        vec![refused("not_in_channel")],
+    )
+    .await;
+    let info = mount(
+        &server,
+        "conversations.info",
+        vec![
+            ok(json!({ "channel": { "id": "C0GENERAL", "is_member": true } })),
+            ok(json!({ "channel": { "id": "C0GENERAL", "is_member": false } })),
+            refused("channel_not_found"),
+        ],
+    )
+    .await;
+    let client = client(&server);
+
+    assert_eq!(
+        client
+            .kick_from_channel("C0GENERAL", "U0TARGET", in_secs(5))
+            .await,
+        Ok(()),
+        "the member is not in the channel: the goal state holds"
+    );
+    for _ in 0..2 {
+        match client
+            .kick_from_channel("C0GENERAL", "U0TARGET", in_secs(5))
+            .await
+        {
+            Err(ApiError::Forbidden { message }) => {
+                assert!(message.contains("/invite @Gavel"), "{message}")
+            }
+            other => panic!("expected Forbidden, got {other:?}"),
+        }
+    }
+    assert_eq!(info.arrivals().len(), 3);
+    // conversations.info reads: its channel goes as a form, which it reads (not JSON).
+    let sent = bodies(&server, "conversations.info").await;
+    assert_eq!(
+        sent[0],
+        (
+            Some("application/x-www-form-urlencoded".to_owned()),
+            "channel=C0GENERAL".to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn kick_refusals_are_in_moderators_words() {
+    let server = MockServer::start().await;
+    let cases = [
+        ("cant_kick_self", "myself"),
+        ("restricted_action", "workspace's settings"),
+        ("cant_kick_from_general", "general channel"),
+        (
+            "method_not_supported_for_channel_type",
+            "kind of conversation",
+        ),
+    ];
+    let mut answers: Vec<ResponseTemplate> = cases.iter().map(|(code, _)| refused(code)).collect();
+    answers.push(slack_error(json!({
+        "ok": false, "error": "missing_scope", "needed": "channels:manage", "provided": "chat:write"
+    })));
+    answers.push(refused("user_not_found"));
+    let kick = mount(&server, "conversations.kick", answers).await;
+    let client = client(&server);
+
+    for (code, words) in cases {
+        match client
+            .kick_from_channel("C0GENERAL", "U0TARGET", in_secs(5))
+            .await
+        {
+            Err(ApiError::Forbidden { message }) => {
+                assert!(message.contains(words), "{code}: {message}")
+            }
+            other => panic!("{code}: expected Forbidden, got {other:?}"),
+        }
+    }
+    match client
+        .kick_from_channel("C0GENERAL", "U0TARGET", in_secs(5))
+        .await
+    {
+        Err(ApiError::Forbidden { message }) => {
+            assert!(message.contains("channels:manage"), "{message}")
+        }
+        other => panic!("missing_scope: expected Forbidden, got {other:?}"),
+    }
+    assert!(matches!(
+        client
+            .kick_from_channel("C0GENERAL", "U0TARGET", in_secs(5))
+            .await,
+        Err(ApiError::NotFound(_))
+    ));
+    assert_eq!(kick.arrivals().len(), 6, "none of these is retried");
+    let bad = client
+        .kick_from_channel("C0GENERAL", "<@U0TARGET>", in_secs(5))
+        .await;
+    assert!(matches!(bad, Err(ApiError::NotSent(_))), "{bad:?}");
+    assert_eq!(kick.arrivals().len(), 6, "a malformed id is not sent");
+}
+
+#[tokio::test]
+async fn post_reply_sends_block_kit_with_the_button_ids_and_a_text_fallback() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        "chat.postMessage",
+        vec![posted("1700000000.000500")],
+    )
+    .await;
+    let reply = Reply::ephemeral("New report about <@U0TARGET> <!here>")
+        .with_field("Reason", "spam <!channel>")
+        .with_button(Button {
+            id: "v1:kick:abc".to_owned(),
+            label: "Remove from channel".to_owned(),
+            style: ButtonStyle::Danger,
+        });
+
+    let ts = client(&server)
+        .post_reply("C0MODS", &reply, in_secs(5))
+        .await
+        .unwrap();
+
+    assert_eq!(ts, "1700000000.000500");
+    let sent = bodies(&server, "chat.postMessage").await;
+    let body: Value = serde_json::from_str(&sent[0].1).unwrap();
+    assert_eq!(body["channel"], "C0MODS");
+    assert_eq!(body["text"], "New report about <@U0TARGET> &lt;!here>");
+    assert_eq!(
+        (&body["parse"], &body["unfurl_links"]),
+        (&json!("none"), &json!(false))
+    );
+    let blocks = body["blocks"].as_array().unwrap();
+    assert_eq!(blocks[0]["text"]["type"], "mrkdwn");
+    assert_eq!(
+        blocks[0]["text"]["text"],
+        "New report about <@U0TARGET> &lt;!here>"
+    );
+    assert_eq!(
+        blocks[1]["fields"][0]["text"],
+        "*Reason*\nspam &lt;!channel>"
+    );
+    let button = &blocks[2]["elements"][0];
+    assert_eq!(blocks[2]["type"], "actions");
+    assert_eq!(
+        (
+            &button["action_id"],
+            &button["style"],
+            &button["text"]["text"]
+        ),
+        (
+            &json!("v1:kick:abc"),
+            &json!("danger"),
+            &json!("Remove from channel")
+        )
+    );
+}
+
+#[tokio::test]
+async fn admins_and_owners_are_found_with_users_info_and_remembered() {
+    let server = MockServer::start().await;
+    let answers = [
+        ("U0ADMIN", json!({ "is_admin": true, "is_owner": false })),
+        ("U0OWNER", json!({ "is_admin": false, "is_owner": true })),
+        ("U0PRIMARY", json!({ "is_primary_owner": true })),
+        (
+            "U0MEMBER",
+            json!({ "is_admin": false, "is_owner": false, "is_primary_owner": false }),
+        ),
+    ];
+    for (user, flags) in &answers {
+        let mut profile = flags.clone();
+        profile["id"] = json!(user);
+        Mock::given(method("POST"))
+            .and(path("/users.info"))
+            .and(body_string(format!("user={user}")))
+            .and(header("content-type", "application/x-www-form-urlencoded"))
+            .respond_with(ok(json!({ "user": profile })))
+            .mount(&server)
+            .await;
+    }
+    let client = client(&server);
+
+    let mut seen = Vec::new();
+    for (user, _) in &answers {
+        seen.push(web::SlackWeb::user_is_admin(&client, user).await.unwrap());
+    }
+    assert_eq!(seen, [true, true, true, false]);
+    assert_eq!(request_count(&server).await, 4);
+
+    // Asked again within five minutes: from memory, no request.
+    assert!(
+        web::SlackWeb::user_is_admin(&client, "U0ADMIN")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !web::SlackWeb::user_is_admin(&client, "U0MEMBER")
+            .await
+            .unwrap()
+    );
+    assert_eq!(request_count(&server).await, 4);
+}
+
+#[tokio::test]
+async fn a_failed_users_info_is_an_error_and_not_remembered() {
+    let server = MockServer::start().await;
+    let info = mount(
+        &server,
+        "users.info",
+        vec![
+            refused("user_not_found"),
+            ok(json!({ "user": { "id": "U0NEW", "is_admin": true } })),
+        ],
+    )
+    .await;
+    let client = client(&server);
+
+    let first = web::SlackWeb::user_is_admin(&client, "U0NEW").await;
+    assert!(
+        matches!(&first, Err(SlackWebError::Refused(m)) if m.contains("user_not_found")),
+        "{first:?}"
+    );
+    assert_eq!(
+        web::SlackWeb::user_is_admin(&client, "U0NEW").await,
+        Ok(true)
+    );
+    assert_eq!(info.arrivals().len(), 2);
+}
+
+#[tokio::test]
+async fn usergroup_members_are_listed_and_remembered() {
+    let server = MockServer::start().await;
+    let list = mount(
+        &server,
+        "usergroups.users.list",
+        vec![ok(json!({ "users": ["U0MOD1", "W0MOD2"] }))],
+    )
+    .await;
+    let client = client(&server);
+
+    let members = web::SlackWeb::usergroup_members(&client, "S0MODS")
+        .await
+        .unwrap();
+    assert_eq!(members, ["U0MOD1", "W0MOD2"]);
+    let again = web::SlackWeb::usergroup_members(&client, "S0MODS")
+        .await
+        .unwrap();
+    assert_eq!(again, members);
+    assert_eq!(list.arrivals().len(), 1, "the second ask is remembered");
+    let sent = bodies(&server, "usergroups.users.list").await;
+    assert_eq!(
+        sent[0],
+        (
+            Some("application/x-www-form-urlencoded".to_owned()),
+            "usergroup=S0MODS".to_owned()
+        )
+    );
+    let bad = web::SlackWeb::usergroup_members(&client, "U0MOD1").await;
+    assert!(
+        matches!(bad, Err(SlackWebError::NotConfigured(_))),
+        "{bad:?}"
+    );
+    assert_eq!(list.arrivals().len(), 1);
 }

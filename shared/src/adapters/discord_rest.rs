@@ -32,6 +32,10 @@
 //!    sent may have posted, and a duplicate notice is worse than a late one). A wait that would pass the deadline is not started: the call returns
 //!    [`ApiError::RateLimited`] or [`ApiError::Unavailable`] at once, without sending.
 //!
+//! The client remembers each member's DM channel (a second DM to them is one request) and
+//! each guild's owner for 10 minutes (the worker asks before acting on anyone), both in
+//! bounded maps.
+//!
 //! # Rate-limit state is per worker instance
 //!
 //! Bucket state, the global limit and the invalid-request count live in one [`DiscordRest`],
@@ -56,7 +60,10 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 
+use super::ttl_map::TtlMap;
+use crate::discord::render_channel_message;
 use crate::platform::{ApiError, DiscordApi};
+use crate::reply::Reply;
 
 pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10";
 
@@ -84,6 +91,16 @@ const AUDIT_REASON_MAX_CHARS: usize = 512;
 const PRUNE_ABOVE: usize = 4096;
 /// Discord wants `DiscordBot ($url, $version)`; Gavel has no public URL, so its name stands in.
 const USER_AGENT: &str = concat!("DiscordBot (Gavel, ", env!("CARGO_PKG_VERSION"), ")");
+/// Discord deletes at most seven days of a banned user's messages.
+pub const MAX_DELETE_MESSAGE_SECS: u32 = 604_800;
+/// A guild's owner rarely changes, and the worker asks before acting on anyone.
+const GUILD_OWNER_TTL: Duration = Duration::from_secs(600);
+/// How many DM channels and guild owners are remembered (one per member or guild met).
+const REMEMBERED: usize = 1024;
+/// Discord's JSON error code for "Unknown Ban".
+const UNKNOWN_BAN: i64 = 10026;
+/// Discord's JSON error code for "Cannot send messages to this user".
+const CANNOT_MESSAGE_USER: i64 = 50007;
 
 /// The limits the client keeps on its own side of Discord's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +136,10 @@ pub struct DiscordRest {
     state: Mutex<State>,
     /// Woken whenever an answer changes what the waiters may do.
     answered: Notify,
+    /// User → DM channel id: a DM channel never changes, so a second DM is one request.
+    dm_channels: TtlMap<String>,
+    /// Guild → owner's user id, for [`GUILD_OWNER_TTL`].
+    guild_owners: TtlMap<String>,
 }
 
 impl std::fmt::Debug for DiscordRest {
@@ -155,6 +176,8 @@ impl DiscordRest {
             limits,
             state: Mutex::new(State::default()),
             answered: Notify::new(),
+            dm_channels: TtlMap::new(REMEMBERED, None),
+            guild_owners: TtlMap::new(REMEMBERED, Some(GUILD_OWNER_TTL)),
         })
     }
 
@@ -180,6 +203,21 @@ impl DiscordRest {
         audit_reason: Option<&str>,
         deadline: std::time::Instant,
     ) -> Result<DiscordReply, ApiError> {
+        self.request_accepting(method, path, body, audit_reason, &[], deadline)
+            .await
+    }
+
+    /// [`Self::request`], where a 4xx answer carrying one of the `accepted` Discord error codes
+    /// is returned as a reply instead of an error: the caller knows what it means.
+    async fn request_accepting(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        audit_reason: Option<&str>,
+        accepted: &[i64],
+        deadline: std::time::Instant,
+    ) -> Result<DiscordReply, ApiError> {
         let safe = path.starts_with('/')
             && !path.starts_with("//")
             && !path.split('/').any(|s| s == "." || s == "..")
@@ -197,6 +235,7 @@ impl DiscordRest {
             path,
             body,
             audit_reason,
+            accepted,
             auth,
             Instant::from_std(deadline),
         )
@@ -211,6 +250,7 @@ impl DiscordRest {
         path: &str,
         body: Option<&Value>,
         audit_reason: Option<&str>,
+        accepted: &[i64],
         auth: Auth,
         deadline: Instant,
     ) -> Result<DiscordReply, ApiError> {
@@ -300,6 +340,13 @@ impl DiscordRest {
                     "Discord answered HTTP {} after {attempts} attempts",
                     status.as_u16()
                 )));
+            }
+            let code = body.get("code").and_then(Value::as_i64);
+            if status.is_client_error() && code.is_some_and(|c| accepted.contains(&c)) {
+                return Ok(DiscordReply {
+                    status: status.as_u16(),
+                    body,
+                });
             }
             return Err(refusal(status, auth, &body));
         }
@@ -478,78 +525,177 @@ impl DiscordApi for DiscordRest {
             .map(|_| ())
     }
 
-    // Temporary bodies (step 1): the port is merged first; the REST calls follow.
     async fn timeout_member(
         &self,
-        _guild: &str,
-        _user: &str,
-        _until: Option<i64>,
-        _reason: &str,
-        _deadline: std::time::Instant,
+        guild: &str,
+        user: &str,
+        until: Option<i64>,
+        reason: &str,
+        deadline: std::time::Instant,
     ) -> Result<(), ApiError> {
-        Err(not_yet("timeout_member"))
+        check_ids(&[("server", guild), ("user", user)])?;
+        let until = match until {
+            Some(secs) => Value::String(rfc3339(secs)?),
+            None => Value::Null,
+        };
+        let body = json!({ "communication_disabled_until": until });
+        let path = format!("/guilds/{guild}/members/{user}");
+        self.request(Method::PATCH, &path, Some(&body), Some(reason), deadline)
+            .await
+            .map(|_| ())
     }
 
     async fn kick_member(
         &self,
-        _guild: &str,
-        _user: &str,
-        _reason: &str,
-        _deadline: std::time::Instant,
+        guild: &str,
+        user: &str,
+        reason: &str,
+        deadline: std::time::Instant,
     ) -> Result<(), ApiError> {
-        Err(not_yet("kick_member"))
+        check_ids(&[("server", guild), ("user", user)])?;
+        let path = format!("/guilds/{guild}/members/{user}");
+        self.request(Method::DELETE, &path, None, Some(reason), deadline)
+            .await
+            .map(|_| ())
     }
 
     async fn ban_member(
         &self,
-        _guild: &str,
-        _user: &str,
-        _delete_message_secs: u32,
-        _reason: &str,
-        _deadline: std::time::Instant,
+        guild: &str,
+        user: &str,
+        delete_message_secs: u32,
+        reason: &str,
+        deadline: std::time::Instant,
     ) -> Result<(), ApiError> {
-        Err(not_yet("ban_member"))
+        check_ids(&[("server", guild), ("user", user)])?;
+        // Discord refuses the whole ban past seven days; the ban matters more than how much
+        // history goes with it, so a longer request deletes the seven days Discord allows.
+        let delete_message_secs = delete_message_secs.min(MAX_DELETE_MESSAGE_SECS);
+        let body = json!({ "delete_message_seconds": delete_message_secs });
+        let path = format!("/guilds/{guild}/bans/{user}");
+        self.request(Method::PUT, &path, Some(&body), Some(reason), deadline)
+            .await
+            .map(|_| ())
     }
 
     async fn unban_member(
         &self,
-        _guild: &str,
-        _user: &str,
-        _reason: &str,
-        _deadline: std::time::Instant,
+        guild: &str,
+        user: &str,
+        reason: &str,
+        deadline: std::time::Instant,
     ) -> Result<(), ApiError> {
-        Err(not_yet("unban_member"))
+        check_ids(&[("server", guild), ("user", user)])?;
+        let path = format!("/guilds/{guild}/bans/{user}");
+        // Unknown Ban: not banned, which is what the moderator asked for.
+        self.request_accepting(
+            Method::DELETE,
+            &path,
+            None,
+            Some(reason),
+            &[UNKNOWN_BAN],
+            deadline,
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn send_dm(
         &self,
-        _user: &str,
-        _content: &str,
-        _deadline: std::time::Instant,
+        user: &str,
+        content: &str,
+        deadline: std::time::Instant,
     ) -> Result<String, ApiError> {
-        Err(not_yet("send_dm"))
+        check_ids(&[("user", user)])?;
+        if let Some(channel) = self.dm_channels.get(user, std::time::Instant::now()) {
+            match self.create_message(&channel, content, deadline).await {
+                // The remembered channel is gone (rare): open it again below, which replaces
+                // it in the map.
+                Err(ApiError::NotFound(_)) => {}
+                done => return done,
+            }
+        }
+        let body = json!({ "recipient_id": user });
+        let reply = self
+            .request(
+                Method::POST,
+                "/users/@me/channels",
+                Some(&body),
+                None,
+                deadline,
+            )
+            .await?;
+        let channel = answered_id(&reply, "id", "opened the DM channel")?;
+        self.dm_channels
+            .insert(user, channel.clone(), std::time::Instant::now());
+        self.create_message(&channel, content, deadline).await
     }
 
     async fn guild_owner(
         &self,
-        _guild: &str,
-        _deadline: std::time::Instant,
+        guild: &str,
+        deadline: std::time::Instant,
     ) -> Result<String, ApiError> {
-        Err(not_yet("guild_owner"))
+        check_ids(&[("server", guild)])?;
+        if let Some(owner) = self.guild_owners.get(guild, std::time::Instant::now()) {
+            return Ok(owner);
+        }
+        let path = format!("/guilds/{guild}");
+        let reply = self
+            .request(Method::GET, &path, None, None, deadline)
+            .await?;
+        let owner = answered_id(&reply, "owner_id", "sent the server")?;
+        self.guild_owners
+            .insert(guild, owner.clone(), std::time::Instant::now());
+        Ok(owner)
     }
 
     async fn post_reply(
         &self,
-        _channel: &str,
-        _reply: &crate::reply::Reply,
-        _deadline: std::time::Instant,
+        channel: &str,
+        reply: &Reply,
+        deadline: std::time::Instant,
     ) -> Result<String, ApiError> {
-        Err(not_yet("post_reply"))
+        check_ids(&[("channel", channel)])?;
+        let body = serde_json::to_value(render_channel_message(reply)).map_err(|e| {
+            ApiError::NotSent(format!("the message could not be written as JSON: {e}"))
+        })?;
+        let path = format!("/channels/{channel}/messages");
+        let answer = self
+            .request(Method::POST, &path, Some(&body), None, deadline)
+            .await?;
+        answered_id(&answer, "id", "posted the message")
     }
 }
 
-fn not_yet(call: &str) -> ApiError {
-    ApiError::NotSent(format!("{call} is not implemented yet"))
+/// Refuses to send when an id is not a snowflake: it would change the request's path.
+fn check_ids(ids: &[(&str, &str)]) -> Result<(), ApiError> {
+    match ids.iter().find(|(_, id)| !is_snowflake(id)) {
+        Some((kind, id)) => Err(ApiError::NotSent(format!(
+            "{id:?} is not a Discord {kind} id"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Unix seconds as the RFC 3339 time Discord reads (`2026-01-02T03:04:05+00:00`).
+fn rfc3339(unix_secs: i64) -> Result<String, ApiError> {
+    twilight_model::util::Timestamp::from_secs(unix_secs)
+        .map(|t| t.iso_8601().with_microseconds(false).to_string())
+        .map_err(|_| ApiError::NotSent(format!("{unix_secs} is not a time Discord can read")))
+}
+
+/// The string id `field` of a successful answer.
+fn answered_id(reply: &DiscordReply, field: &str, did: &str) -> Result<String, ApiError> {
+    reply
+        .body
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::Rejected {
+            status: reply.status,
+            message: format!("Discord {did} but answered without its {field}"),
+        })
 }
 
 /// Interaction tokens go into URL paths: only their own alphabet may pass.
@@ -664,6 +810,12 @@ fn refusal(status: StatusCode, auth: Auth, body: &Value) -> ApiError {
         .and_then(Value::as_str)
         .map(str::to_owned)
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("no reason").to_owned());
+    if code == Some(CANNOT_MESSAGE_USER) {
+        // Sometimes a 400: still a member's setting, not a malformed request.
+        return ApiError::Forbidden {
+            message: cannot_message_user(&said),
+        };
+    }
     match status {
         StatusCode::UNAUTHORIZED if auth == Auth::Bot => ApiError::Rejected {
             status: 401,
@@ -675,9 +827,7 @@ fn refusal(status: StatusCode, auth: Auth, body: &Value) -> ApiError {
                 Some(50001) => {
                     format!("I have no access to that channel or server ({said})")
                 }
-                Some(50007) => {
-                    format!("that member does not accept direct messages from me ({said})")
-                }
+                Some(CANNOT_MESSAGE_USER) => cannot_message_user(&said),
                 _ => format!("Discord does not let me do that ({said})"),
             },
         },
@@ -693,6 +843,12 @@ fn refusal(status: StatusCode, auth: Auth, body: &Value) -> ApiError {
             },
         },
     }
+}
+
+fn cannot_message_user(said: &str) -> String {
+    format!(
+        "that member does not accept direct messages from this server's members or from this app, so I could not DM them ({said})"
+    )
 }
 
 const BAD_TOKEN: &str = "Discord rejected the bot token (HTTP 401): check DISCORD_BOT_TOKEN";
@@ -1120,6 +1276,39 @@ mod tests {
     }
 
     #[test]
+    fn moderation_routes_share_a_bucket_per_guild() {
+        let a = Route::new(&Method::PATCH, "/guilds/9/members/77");
+        let b = Route::new(&Method::PATCH, "/guilds/9/members/78");
+        let c = Route::new(&Method::PATCH, "/guilds/10/members/77");
+        assert_eq!(a.template, "PATCH /guilds/:major/members/:id");
+        assert_eq!((a.template == b.template, a.major == b.major), (true, true));
+        assert_eq!(
+            (a.template == c.template, a.major == c.major),
+            (true, false)
+        );
+        assert_eq!(
+            Route::new(&Method::DELETE, "/guilds/9/bans/77").template,
+            "DELETE /guilds/:major/bans/:id"
+        );
+        assert_eq!(
+            Route::new(&Method::GET, "/guilds/9").template,
+            "GET /guilds/:major"
+        );
+        let dm = Route::new(&Method::POST, "/users/@me/channels");
+        assert_eq!(
+            (dm.template.as_str(), dm.major.as_str(), dm.auth),
+            ("POST /users/@me/channels", "", Auth::Bot)
+        );
+    }
+
+    #[test]
+    fn timeouts_are_sent_as_rfc3339_in_utc() {
+        assert_eq!(rfc3339(0).unwrap(), "1970-01-01T00:00:00+00:00");
+        assert_eq!(rfc3339(1_800_000_000).unwrap(), "2027-01-15T08:00:00+00:00");
+        assert!(matches!(rfc3339(i64::MAX), Err(ApiError::NotSent(_))));
+    }
+
+    #[test]
     fn token_routes_go_without_the_bot_token_and_never_keep_the_token() {
         let r = Route::new(
             &Method::PATCH,
@@ -1169,6 +1358,12 @@ mod tests {
                 message: "I lack the permissions for that here (Missing Permissions)".to_owned()
             }
         );
+        for status in [StatusCode::FORBIDDEN, StatusCode::BAD_REQUEST] {
+            assert!(matches!(
+                refusal(status, Auth::Bot, &json!({ "code": 50007, "message": "Cannot send messages to this user" })),
+                ApiError::Forbidden { message } if message.contains("does not accept direct messages")
+            ));
+        }
         assert!(matches!(forbidden(50001, "Missing Access"),
             ApiError::Forbidden { message } if message.contains("no access") && message.contains("Missing Access")));
         assert_eq!(

@@ -14,3 +14,6 @@ pub mod eventbridge;
 
 #[cfg(feature = "slack-api")]
 pub mod slack_api;
+/// Recent answers both Web API clients keep (DM channels, guild owners, Slack admins).
+#[cfg(any(feature = "discord-rest", feature = "slack-api"))]
+mod ttl_map;

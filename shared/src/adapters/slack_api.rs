@@ -1,6 +1,9 @@
-//! The Slack Web API client the worker uses: `chat.postMessage`, posts to an interaction's
-//! `response_url`, and any other Web API method by its tier ([`SlackApiClient::call`]), all
-//! paced so that Slack rarely has to answer 429.
+//! The Slack Web API client the worker uses: `chat.postMessage` (notices, DMs, Block Kit
+//! replies), `conversations.kick`, posts to an interaction's `response_url`, and any other Web
+//! API method by its tier ([`SlackApiClient::call`]), all paced so that Slack rarely has to
+//! answer 429. The edge uses it too ([`SlackWeb`]): for `views.open`, and to learn who may
+//! moderate (`users.info`, `usergroups.users.list`), answers it keeps for five minutes because
+//! the edge asks on every moderator command within Slack's 3 seconds.
 //!
 //! Configuration ([`SlackApiClient::from_env`]):
 //! - `SLACK_API_BASE`: the Web API's base URL (default `https://slack.com/api`), for fakes.
@@ -63,8 +66,11 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use super::ttl_map::TtlMap;
 use crate::platform::{ApiError, SlackApi};
 use crate::ratelimit::gcra::{self, BucketPolicy, Decision};
+use crate::reply::Reply;
+use crate::slack::render_message;
 use crate::slack::web::{SlackWeb, SlackWebError};
 
 pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
@@ -87,6 +93,11 @@ const CHANNEL_PACING_MARGIN: Duration = Duration::from_millis(50);
 const PRUNE_ABOVE: usize = 1024;
 /// How much of an unexpected answer's body goes into an error message.
 const BODY_SNIPPET_CHARS: usize = 200;
+/// How long the edge trusts who is an admin and who is in a user group: it asks on every
+/// moderator command, within Slack's 3 seconds, and a promotion may take this long to count.
+const MODERATOR_LOOKUP_TTL: Duration = Duration::from_secs(300);
+/// How many users and user groups those answers are kept for.
+const REMEMBERED: usize = 1024;
 
 /// A Web API method's rate-limit tier, as Slack's method documentation lists it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -230,10 +241,21 @@ impl Pacer {
 /// Which kind of endpoint answered: they report success and errors differently.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Endpoint {
-    /// `{api_base}/{method}`: JSON with `ok`, errors as `ok: false` with HTTP 200.
-    WebApi,
+    /// `{api_base}/{method}`: JSON with `ok`, errors as `ok: false` with HTTP 200. The error
+    /// codes in `handled` mean something particular to the caller, which reads them itself:
+    /// such an answer comes back as it is, `ok: false` included.
+    WebApi { handled: &'static [&'static str] },
     /// An interaction's `response_url`: plain `ok`, or an error status or code.
     ResponseUrl,
+}
+
+/// How a Web API call's arguments travel: JSON for the methods that write, a form for the
+/// older read methods (`users.info`, `conversations.info`, `usergroups.users.list`), which
+/// ignore a JSON body and answer as if no argument had been sent.
+#[derive(Clone, Copy)]
+enum WebArgs<'a> {
+    Json(&'a Value),
+    Form(&'a [(&'a str, &'a str)]),
 }
 
 /// What one attempt came to.
@@ -255,6 +277,10 @@ pub struct SlackApiClient {
     pacer: Pacer,
     /// Set once Slack refuses the bot token; Web API calls then stop going out.
     token_refused: Mutex<Option<String>>,
+    /// User → whether they are a workspace admin or owner, for [`MODERATOR_LOOKUP_TTL`].
+    admins: TtlMap<bool>,
+    /// User group → its members, for [`MODERATOR_LOOKUP_TTL`].
+    usergroups: TtlMap<Vec<String>>,
 }
 
 impl std::fmt::Debug for SlackApiClient {
@@ -293,6 +319,8 @@ impl SlackApiClient {
             limits: SlackApiLimits::default(),
             pacer: Pacer::new(),
             token_refused: Mutex::new(None),
+            admins: TtlMap::new(REMEMBERED, Some(MODERATOR_LOOKUP_TTL)),
+            usergroups: TtlMap::new(REMEMBERED, Some(MODERATOR_LOOKUP_TTL)),
         })
     }
 
@@ -322,6 +350,20 @@ impl SlackApiClient {
         args: &Value,
         deadline: Instant,
     ) -> Result<Value, ApiError> {
+        self.call_with(method, tier, WebArgs::Json(args), &[], deadline)
+            .await
+    }
+
+    /// [`Self::call`] with the arguments as JSON or as a form, and the error codes the caller
+    /// reads itself (see [`Endpoint::WebApi`]).
+    async fn call_with(
+        &self,
+        method: &str,
+        tier: Tier,
+        args: WebArgs<'_>,
+        handled: &'static [&'static str],
+        deadline: Instant,
+    ) -> Result<Value, ApiError> {
         if method.is_empty()
             || !method
                 .chars()
@@ -332,7 +374,8 @@ impl SlackApiClient {
             )));
         }
         let policy = self.limits.tier(tier);
-        self.web_api(method, method, &policy, args, deadline).await
+        self.web_api(method, method, &policy, args, handled, deadline)
+            .await
     }
 
     /// A bot-token call to `{api_base}/{method}`, paced under `key`.
@@ -341,7 +384,8 @@ impl SlackApiClient {
         method: &str,
         key: &str,
         policy: &BucketPolicy,
-        args: &Value,
+        args: WebArgs<'_>,
+        handled: &'static [&'static str],
         deadline: Instant,
     ) -> Result<Value, ApiError> {
         let Some(token) = &self.token else {
@@ -355,8 +399,24 @@ impl SlackApiClient {
             )));
         }
         let url = format!("{}/{method}", self.api_base);
-        self.send(Endpoint::WebApi, Some((key, policy)), deadline, || {
-            self.http.post(&url).bearer_auth(token).json(args)
+        let form = match args {
+            WebArgs::Form(pairs) => Some(serde_urlencoded::to_string(pairs).map_err(|e| {
+                ApiError::NotSent(format!("the arguments could not be form-encoded: {e}"))
+            })?),
+            WebArgs::Json(_) => None,
+        };
+        let endpoint = Endpoint::WebApi { handled };
+        self.send(endpoint, Some((key, policy)), deadline, || {
+            let request = self.http.post(&url).bearer_auth(token);
+            match (args, &form) {
+                (WebArgs::Json(json), _) => request.json(json),
+                (WebArgs::Form(_), form) => request
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(form.clone().unwrap_or_default()),
+            }
         })
         .await
     }
@@ -498,10 +558,15 @@ impl SlackApiClient {
                     .unwrap_or("unknown_error")
             });
         if let Some(code) = code {
+            if let (Endpoint::WebApi { handled }, Some(answer)) = (endpoint, &json)
+                && handled.contains(&code)
+            {
+                return Attempt::Done(Ok(answer.clone()));
+            }
             return self.slack_error(endpoint, status.as_u16(), code, json.as_ref());
         }
         match endpoint {
-            Endpoint::WebApi => match json {
+            Endpoint::WebApi { .. } => match json {
                 Some(answer)
                     if status.is_success() && answer.get("ok") == Some(&Value::Bool(true)) =>
                 {
@@ -567,7 +632,7 @@ impl SlackApiClient {
                 }
             }
             "invalid_auth" | "not_authed" | "token_revoked" | "token_expired" | "account_inactive"
-                if endpoint == Endpoint::WebApi =>
+                if matches!(endpoint, Endpoint::WebApi { .. }) =>
             {
                 self.refuse_token(code);
                 ApiError::Rejected {
@@ -595,29 +660,9 @@ impl SlackApi for SlackApiClient {
         text: &str,
         deadline: Instant,
     ) -> Result<String, ApiError> {
-        let args = json!({
-            "channel": channel,
-            "text": no_broadcasts(text),
-            // Plain `@channel` or `#general` in the text stays text.
-            "parse": "none",
-            "link_names": false,
-            // A reported link must not unfold into a preview in the moderators' channel.
-            "unfurl_links": false,
-            "unfurl_media": false,
-        });
-        let key = format!("chat.postMessage {channel}");
-        let policy = self.limits.channel();
-        let answer = self
-            .web_api("chat.postMessage", &key, &policy, &args, deadline)
-            .await?;
-        answer
-            .get("ts")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| ApiError::Rejected {
-                status: 200,
-                message: "Slack accepted the message but sent no ts".to_owned(),
-            })
+        let args = json!({ "channel": channel, "text": no_broadcasts(text) });
+        let answer = self.chat_post(channel, args, &[], deadline).await?;
+        posted_ts(&answer)
     }
 
     async fn respond(
@@ -636,32 +681,175 @@ impl SlackApi for SlackApiClient {
             .await
     }
 
-    // Temporary bodies (step 1): the port is merged first; the Web API calls follow.
-    async fn send_dm(&self, _user: &str, _text: &str, _: Instant) -> Result<String, ApiError> {
-        Err(not_yet("send_dm"))
+    async fn send_dm(&self, user: &str, text: &str, deadline: Instant) -> Result<String, ApiError> {
+        check_slack_id("user", user, USER_PREFIXES)?;
+        // A user id as the channel: Slack posts to the app's DM with them (its Messages tab).
+        let args = json!({ "channel": user, "text": no_broadcasts(text) });
+        let answer = self.chat_post(user, args, DM_REFUSALS, deadline).await?;
+        match refused_code(&answer) {
+            None => posted_ts(&answer),
+            Some("messages_tab_disabled") => Err(ApiError::Forbidden {
+                message: "members cannot receive DMs from Gavel: its Messages tab is turned off (App Home in the app's settings)".to_owned(),
+            }),
+            Some(code) => Err(ApiError::NotFound(format!(
+                "I can't send that member a DM: they are not in this workspace or their account is deactivated ({code})"
+            ))),
+        }
     }
 
     async fn kick_from_channel(
         &self,
-        _channel: &str,
-        _user: &str,
-        _: Instant,
+        channel: &str,
+        user: &str,
+        deadline: Instant,
     ) -> Result<(), ApiError> {
-        Err(not_yet("kick_from_channel"))
+        check_slack_id("channel", channel, CHANNEL_PREFIXES)?;
+        check_slack_id("user", user, USER_PREFIXES)?;
+        let args = json!({ "channel": channel, "user": user });
+        let answer = self
+            .call_with(
+                "conversations.kick",
+                Tier::Three,
+                WebArgs::Json(&args),
+                KICK_REFUSALS,
+                deadline,
+            )
+            .await?;
+        let forbidden = |message: &str| {
+            Err(ApiError::Forbidden {
+                message: message.to_owned(),
+            })
+        };
+        match refused_code(&answer) {
+            None => Ok(()),
+            // Slack says this both when the member is not in the channel and when I am not.
+            Some("not_in_channel") => self.kick_found_nobody(channel, deadline).await,
+            Some("cant_kick_self") => forbidden("I can't remove myself from a channel"),
+            Some("cant_kick_from_general") => forbidden(
+                "Slack doesn't let anyone be removed from the workspace's general channel",
+            ),
+            Some("cant_kick_from_last_channel") => {
+                forbidden("Slack doesn't let a member be removed from the last channel they are in")
+            }
+            Some("method_not_supported_for_channel_type" | "not_supported") => forbidden(
+                "Slack doesn't let me remove members from this kind of conversation (a DM, a group DM, or a channel shared with another organisation)",
+            ),
+            Some("user_not_found") => Err(ApiError::NotFound(
+                "that member is not in this workspace".to_owned(),
+            )),
+            // restricted_action, and any code the list above does not know.
+            Some(code) => forbidden(&format!(
+                "this workspace's settings don't let me remove members from channels; a workspace admin can allow it ({code})"
+            )),
+        }
     }
 
     async fn post_reply(
         &self,
-        _channel: &str,
-        _reply: &crate::reply::Reply,
-        _: Instant,
+        channel: &str,
+        reply: &Reply,
+        deadline: Instant,
     ) -> Result<String, ApiError> {
-        Err(not_yet("post_reply"))
+        check_slack_id("channel", channel, CHANNEL_PREFIXES)?;
+        let mut args = serde_json::to_value(render_message(reply)).map_err(|e| {
+            ApiError::NotSent(format!("the message could not be written as JSON: {e}"))
+        })?;
+        no_broadcasts_in_blocks(&mut args);
+        args["channel"] = Value::String(channel.to_owned());
+        let answer = self.chat_post(channel, args, &[], deadline).await?;
+        posted_ts(&answer)
     }
 }
 
-fn not_yet(call: &str) -> ApiError {
-    ApiError::NotSent(format!("{call} is not implemented yet"))
+/// The error codes of `conversations.kick` that [`SlackApi::kick_from_channel`] words itself.
+const KICK_REFUSALS: &[&str] = &[
+    "not_in_channel",
+    "cant_kick_self",
+    "cant_kick_from_general",
+    "cant_kick_from_last_channel",
+    "method_not_supported_for_channel_type",
+    "not_supported",
+    "restricted_action",
+    "user_not_found",
+];
+
+/// A user id in `channel`: Slack's "channel not found" means the user, not a channel.
+const DM_REFUSALS: &[&str] = &[
+    "channel_not_found",
+    "user_not_found",
+    "user_disabled",
+    "messages_tab_disabled",
+];
+
+/// Member ids start with U (W on Enterprise Grid); channels C (public), G (older private)
+/// or D (a DM); user groups S.
+const USER_PREFIXES: &[char] = &['U', 'W'];
+const CHANNEL_PREFIXES: &[char] = &['C', 'G', 'D'];
+const USERGROUP_PREFIXES: &[char] = &['S'];
+
+impl SlackApiClient {
+    /// `chat.postMessage` with `args` (an object with `channel` and the message), paced to
+    /// one post per second per channel. Mentions in the text stay text, and links do not
+    /// unfold into previews.
+    async fn chat_post(
+        &self,
+        channel: &str,
+        mut args: Value,
+        handled: &'static [&'static str],
+        deadline: Instant,
+    ) -> Result<Value, ApiError> {
+        if let Some(args) = args.as_object_mut() {
+            // Plain `@channel` or `#general` in the text stays text.
+            args.insert("parse".to_owned(), json!("none"));
+            args.insert("link_names".to_owned(), json!(false));
+            // A reported link must not unfold into a preview in the moderators' channel.
+            args.insert("unfurl_links".to_owned(), json!(false));
+            args.insert("unfurl_media".to_owned(), json!(false));
+        }
+        let key = format!("chat.postMessage {channel}");
+        let policy = self.limits.channel();
+        self.web_api(
+            "chat.postMessage",
+            &key,
+            &policy,
+            WebArgs::Json(&args),
+            handled,
+            deadline,
+        )
+        .await
+    }
+
+    /// After `conversations.kick` answered `not_in_channel`: if I am in the channel, the
+    /// member is not, which is what the moderator asked for; if I am not, I could not remove
+    /// anyone. `conversations.info` tells which.
+    async fn kick_found_nobody(&self, channel: &str, deadline: Instant) -> Result<(), ApiError> {
+        let not_a_member = || {
+            ApiError::Forbidden {
+            message: "I'm not in that channel, so I can't remove anyone from it; invite me with /invite @Gavel".to_owned(),
+        }
+        };
+        let answer = self
+            .call_with(
+                "conversations.info",
+                Tier::Three,
+                WebArgs::Form(&[("channel", channel)]),
+                // A private channel I am not in is invisible to me.
+                &["channel_not_found"],
+                deadline,
+            )
+            .await;
+        match answer {
+            Ok(answer) if refused_code(&answer).is_some() => Err(not_a_member()),
+            Ok(answer) if answer["channel"]["is_member"] == true => Ok(()),
+            Ok(_) => Err(not_a_member()),
+            Err(e) if e.is_transient() => Err(e),
+            Err(e) => Err(ApiError::Forbidden {
+                message: format!(
+                    "Slack says the member or I am not in that channel, and I could not check which ({e}); if the member is still there, invite me with /invite @Gavel"
+                ),
+            }),
+        }
+    }
 }
 
 /// What the edge sends while it answers (a click's answer, opening a form): the same client,
@@ -689,16 +877,61 @@ impl SlackWeb for SlackApiClient {
         .map_err(web_error)
     }
 
-    async fn user_is_admin(&self, _user: &str) -> Result<bool, SlackWebError> {
-        Err(SlackWebError::NotConfigured(
-            "users.info is not implemented yet".to_owned(),
-        ))
+    async fn user_is_admin(&self, user: &str) -> Result<bool, SlackWebError> {
+        check_slack_id("user", user, USER_PREFIXES).map_err(web_error)?;
+        if let Some(admin) = self.admins.get(user, Instant::now()) {
+            return Ok(admin);
+        }
+        let answer = self
+            .call_with(
+                "users.info",
+                Tier::Four,
+                WebArgs::Form(&[("user", user)]),
+                &[],
+                Instant::now() + EDGE_BUDGET,
+            )
+            .await
+            .map_err(web_error)?;
+        let Some(profile) = answer.get("user").filter(|u| u.is_object()) else {
+            return Err(SlackWebError::Refused(
+                "users.info answered without the user".to_owned(),
+            ));
+        };
+        let admin = ["is_admin", "is_owner", "is_primary_owner"]
+            .iter()
+            .any(|flag| profile[flag] == true);
+        self.admins.insert(user, admin, Instant::now());
+        Ok(admin)
     }
 
-    async fn usergroup_members(&self, _group: &str) -> Result<Vec<String>, SlackWebError> {
-        Err(SlackWebError::NotConfigured(
-            "usergroups.users.list is not implemented yet".to_owned(),
-        ))
+    async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, SlackWebError> {
+        check_slack_id("user group", group, USERGROUP_PREFIXES).map_err(web_error)?;
+        if let Some(members) = self.usergroups.get(group, Instant::now()) {
+            return Ok(members);
+        }
+        let answer = self
+            .call_with(
+                "usergroups.users.list",
+                Tier::Two,
+                WebArgs::Form(&[("usergroup", group)]),
+                &[],
+                Instant::now() + EDGE_BUDGET,
+            )
+            .await
+            .map_err(web_error)?;
+        let Some(users) = answer.get("users").and_then(Value::as_array) else {
+            return Err(SlackWebError::Refused(
+                "usergroups.users.list answered without the users".to_owned(),
+            ));
+        };
+        let members: Vec<String> = users
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
+        self.usergroups
+            .insert(group, members.clone(), Instant::now());
+        Ok(members)
     }
 }
 
@@ -745,6 +978,72 @@ impl SlackApiClient {
 /// someone.
 fn no_broadcasts(text: &str) -> String {
     text.replace("<!", "&lt;!")
+}
+
+/// [`no_broadcasts`] for a Block Kit message: its fallback text and every mrkdwn text object
+/// (plain text objects never notify, and buttons' ids stay as they are).
+fn no_broadcasts_in_blocks(message: &mut Value) {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(object) => {
+                let mrkdwn = object.get("type").and_then(Value::as_str) == Some("mrkdwn");
+                for (key, child) in object.iter_mut() {
+                    match child {
+                        Value::String(text) if mrkdwn && key == "text" => {
+                            *text = no_broadcasts(text);
+                        }
+                        _ => walk(child),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Some(Value::String(text)) = message.get_mut("text") {
+        *text = no_broadcasts(text);
+    }
+    if let Some(blocks) = message.get_mut("blocks") {
+        walk(blocks);
+    }
+}
+
+/// Refuses to send an id that is not a Slack id of the expected kind (`U0123ABCD`): a typo
+/// would otherwise reach Slack as an argument it reports in less helpful words.
+fn check_slack_id(kind: &str, id: &str, prefixes: &[char]) -> Result<(), ApiError> {
+    let valid = (2..=24).contains(&id.len())
+        && id.starts_with(prefixes)
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::NotSent(format!(
+            "{id:?} is not a Slack {kind} id"
+        )))
+    }
+}
+
+/// The error code of an answer a caller asked to read itself; `None` when Slack said `ok`.
+fn refused_code(answer: &Value) -> Option<&str> {
+    (answer.get("ok") == Some(&Value::Bool(false))).then(|| {
+        answer
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown_error")
+    })
+}
+
+fn posted_ts(answer: &Value) -> Result<String, ApiError> {
+    answer
+        .get("ts")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::Rejected {
+            status: 200,
+            message: "Slack accepted the message but sent no ts".to_owned(),
+        })
 }
 
 fn expired_response_url() -> ApiError {
@@ -874,6 +1173,52 @@ mod tests {
             no_broadcasts("<!here> <!channel|channel> <@U123> <!subteam^S1>"),
             "&lt;!here> &lt;!channel|channel> <@U123> &lt;!subteam^S1>"
         );
+    }
+
+    #[test]
+    fn broadcasts_are_escaped_in_mrkdwn_blocks_but_not_in_ids() {
+        let mut message = json!({
+            "text": "<!here> report",
+            "blocks": [
+                { "type": "section", "text": { "type": "mrkdwn", "text": "<!channel> look" },
+                  "fields": [{ "type": "mrkdwn", "text": "*Reason*\n<!everyone>" }] },
+                { "type": "actions", "elements": [{ "type": "button", "action_id": "<!keep>",
+                  "text": { "type": "plain_text", "text": "<!plain>" } }] },
+            ],
+        });
+        no_broadcasts_in_blocks(&mut message);
+        assert_eq!(message["text"], "&lt;!here> report");
+        assert_eq!(message["blocks"][0]["text"]["text"], "&lt;!channel> look");
+        assert_eq!(
+            message["blocks"][0]["fields"][0]["text"],
+            "*Reason*\n&lt;!everyone>"
+        );
+        let button = &message["blocks"][1]["elements"][0];
+        assert_eq!(
+            (&button["action_id"], &button["text"]["text"]),
+            (&json!("<!keep>"), &json!("<!plain>"))
+        );
+    }
+
+    #[test]
+    fn slack_ids_are_checked_by_kind() {
+        assert!(check_slack_id("user", "U0123ABCD", USER_PREFIXES).is_ok());
+        assert!(check_slack_id("user", "W0123ABCD", USER_PREFIXES).is_ok());
+        assert!(check_slack_id("channel", "C0MODS", CHANNEL_PREFIXES).is_ok());
+        assert!(check_slack_id("user group", "S0614TZR7", USERGROUP_PREFIXES).is_ok());
+        for (id, prefixes) in [
+            ("C0MODS", USER_PREFIXES),
+            ("U1 ", USER_PREFIXES),
+            ("u0123", USER_PREFIXES),
+            ("U", USER_PREFIXES),
+            ("C1/../x", CHANNEL_PREFIXES),
+            ("", USERGROUP_PREFIXES),
+        ] {
+            assert!(
+                matches!(check_slack_id("x", id, prefixes), Err(ApiError::NotSent(_))),
+                "{id:?}"
+            );
+        }
     }
 
     #[test]

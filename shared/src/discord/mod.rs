@@ -5,7 +5,9 @@ mod inbound;
 mod render;
 
 pub use inbound::{DiscordInbound, parse_interaction};
-pub use render::{PONG, autocomplete_empty, render_reply, render_response};
+pub use render::{
+    ChannelMessage, PONG, autocomplete_empty, render_channel_message, render_reply, render_response,
+};
 
 /// Discord rejects message content over this many characters.
 pub const MAX_CONTENT_CHARS: usize = 2000;

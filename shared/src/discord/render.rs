@@ -1,3 +1,4 @@
+use serde::Serialize;
 use twilight_model::channel::message::component::{
     ActionRow, Button as DiscordButton, ButtonStyle as DiscordButtonStyle, Label,
     TextInput as DiscordTextInput, TextInputStyle,
@@ -45,12 +46,59 @@ pub fn render_response(response: &Response) -> InteractionResponse {
     }
 }
 
+/// A reply as the body of `POST /channels/{channel}/messages`: the same content and buttons
+/// an interaction answer carries. A channel message cannot be ephemeral, so the reply's
+/// visibility does not apply.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChannelMessage {
+    pub content: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<Component>,
+    pub allowed_mentions: AllowedMentions,
+}
+
+pub fn render_channel_message(reply: &Reply) -> ChannelMessage {
+    ChannelMessage {
+        content: content(reply),
+        components: button_rows(reply),
+        // Replies echo user-supplied text (reasons, names); never let it ping anyone.
+        allowed_mentions: AllowedMentions::default(),
+    }
+}
+
 fn message(kind: InteractionResponseType, reply: &Reply) -> InteractionResponse {
+    let rows = button_rows(reply);
+    // An update always sends its rows, even none: that is what removes stale buttons.
+    let components =
+        (kind == InteractionResponseType::UpdateMessage || !rows.is_empty()).then_some(rows);
+    InteractionResponse {
+        kind,
+        data: Some(InteractionResponseData {
+            content: Some(content(reply)),
+            // An update keeps the original message's flags; Discord rejects changing them.
+            flags: (kind == InteractionResponseType::ChannelMessageWithSource
+                && reply.is_ephemeral())
+            .then_some(MessageFlags::EPHEMERAL),
+            components,
+            // Replies echo user-supplied text (reasons, names); never let it ping anyone.
+            allowed_mentions: Some(AllowedMentions::default()),
+            ..Default::default()
+        }),
+    }
+}
+
+/// The text, then each field as a bold heading and its value, cut to Discord's limit.
+fn content(reply: &Reply) -> String {
     let mut content = reply.text.clone();
     for field in &reply.fields {
         content.push_str(&format!("\n**{}**\n{}", field.name, field.value));
     }
-    let rows: Vec<Component> = reply
+    truncate_chars(&content, MAX_CONTENT_CHARS).into_owned()
+}
+
+/// The buttons in action rows of five, `custom_id` = the button's id.
+fn button_rows(reply: &Reply) -> Vec<Component> {
+    reply
         .buttons
         .chunks(BUTTONS_PER_ROW)
         .take(MAX_ROWS)
@@ -78,24 +126,7 @@ fn message(kind: InteractionResponseType, reply: &Reply) -> InteractionResponse 
                     .collect(),
             })
         })
-        .collect();
-    // An update always sends its rows, even none: that is what removes stale buttons.
-    let components =
-        (kind == InteractionResponseType::UpdateMessage || !rows.is_empty()).then_some(rows);
-    InteractionResponse {
-        kind,
-        data: Some(InteractionResponseData {
-            content: Some(truncate_chars(&content, MAX_CONTENT_CHARS).into_owned()),
-            // An update keeps the original message's flags; Discord rejects changing them.
-            flags: (kind == InteractionResponseType::ChannelMessageWithSource
-                && reply.is_ephemeral())
-            .then_some(MessageFlags::EPHEMERAL),
-            components,
-            // Replies echo user-supplied text (reasons, names); never let it ping anyone.
-            allowed_mentions: Some(AllowedMentions::default()),
-            ..Default::default()
-        }),
-    }
+        .collect()
 }
 
 /// A modal (type 9): each text input inside a label.
@@ -254,6 +285,37 @@ mod tests {
         assert_eq!(
             serde_json::to_value(autocomplete_empty()).unwrap(),
             json!({ "type": 8, "data": { "choices": [] } })
+        );
+    }
+
+    #[test]
+    fn a_channel_message_carries_the_answers_content_and_buttons_without_flags() {
+        let reply = Reply::ephemeral("Report from <@1>")
+            .with_field("Reason", "spam @everyone")
+            .with_button(crate::reply::Button {
+                id: "v1:ban:abc".to_owned(),
+                label: "Ban".to_owned(),
+                style: ButtonStyle::Danger,
+            });
+        let body = serde_json::to_value(render_channel_message(&reply)).unwrap();
+        let answer = rendered(&reply);
+        assert_eq!(body["content"], answer["data"]["content"]);
+        assert_eq!(body["components"], answer["data"]["components"]);
+        assert_eq!(
+            body["components"][0]["components"][0]["custom_id"],
+            "v1:ban:abc"
+        );
+        assert_eq!(body["allowed_mentions"], json!({ "parse": [] }));
+        assert_eq!(
+            body.get("flags"),
+            None,
+            "a channel message cannot be ephemeral"
+        );
+
+        let plain = serde_json::to_value(render_channel_message(&Reply::public("hi"))).unwrap();
+        assert_eq!(
+            plain,
+            json!({ "content": "hi", "allowed_mentions": { "parse": [] } })
         );
     }
 }

@@ -98,8 +98,9 @@ pub trait DiscordApi: Send + Sync {
         deadline: Instant,
     ) -> Result<(), ApiError>;
 
-    /// `PUT /guilds/{guild}/bans/{user}` with `delete_message_seconds` (0 to 604800, seven
-    /// days): bans the user and deletes their messages of that many seconds back.
+    /// `PUT /guilds/{guild}/bans/{user}` with `delete_message_seconds`: bans the user and
+    /// deletes their messages of that many seconds back, at most 604800 (seven days, Discord's
+    /// limit; a longer span deletes seven days rather than refusing the ban).
     async fn ban_member(
         &self,
         guild: &str,
