@@ -5,6 +5,7 @@
 //! command's text against the same option list.
 
 mod help;
+pub mod moderation;
 mod ping;
 pub mod report;
 mod report_channel;
@@ -108,13 +109,21 @@ impl CommandRegistry {
 
     /// Every command Gavel ships.
     pub fn standard() -> Self {
-        Self::new(vec![
+        let mut commands: Vec<Box<dyn Command>> = vec![
             Box::new(Help),
             Box::new(Ping),
             Box::new(Report::new()),
             Box::new(ListReports),
             Box::new(ReportChannel),
-        ])
+        ];
+        for sanction in moderation::SanctionCommand::all() {
+            commands.push(Box::new(sanction));
+        }
+        commands.push(Box::new(moderation::Unban));
+        commands.push(Box::new(moderation::Pardon));
+        commands.push(Box::new(moderation::CaseCommand));
+        commands.push(Box::new(moderation::Infractions::new()));
+        Self::new(commands)
     }
 
     /// Registers every command's flows with `engine`.

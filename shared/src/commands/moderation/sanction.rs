@@ -1,0 +1,800 @@
+//! `/note`, `/warn`, `/mute`, `/kick`, `/tempban` and `/ban`: one command definition per kind
+//! of case, with the same options (`user`, `duration` for timed kinds, `reason`) on both
+//! platforms, and the flows they draw:
+//! - bans and temporary bans ask for confirmation first ("sanction");
+//! - a reason left out (or a Discord context-menu click) opens a form ("sanction-form");
+//! - a score that reaches a threshold offers the recommended sanction as one click
+//!   ("escalate"), or applies it at once when the tenant switched on automatic escalation.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{
+    check_app_may, check_target, followup, mention, mod_context, publish, settings_of,
+    storage_failure, target_of, text_option,
+};
+use crate::commands::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
+use crate::flows::confirm::{Confirmation, ConfirmedAction, Performed};
+use crate::flows::{
+    FlowButton, FlowEngine, FlowEvent, FlowModal, Input, Machine, Step, StepContext, View,
+};
+use crate::invocation::{Capability, Platform};
+use crate::jobs::{Job, ReplyTarget};
+use crate::moderation::actions::{
+    ModContext, Prepared, Sanction, prepare_sanction, record_sanction,
+};
+use crate::moderation::settings::{MAX_MUTE_SECS, Threshold};
+use crate::moderation::{Kind, ModSettings, duration, points};
+use crate::reply::{ButtonStyle, FieldError, Reply, Response, TextInput};
+
+pub const REASON_MAX: usize = 512;
+const REASON_FIELD: &str = "reason";
+const DURATION_FIELD: &str = "duration";
+
+const USER: OptionSpec = OptionSpec {
+    name: "user",
+    description: "The member",
+    kind: OptionKind::User,
+    required: true,
+};
+const REASON: OptionSpec = OptionSpec {
+    name: "reason",
+    description: "Why (leave out to fill in a form)",
+    kind: OptionKind::String,
+    required: false,
+};
+const DURATION: OptionSpec = OptionSpec {
+    name: "duration",
+    description: "How long, such as 30m, 2h, 7d or 1d12h",
+    kind: OptionKind::Duration,
+    required: true,
+};
+
+static NOTE: CommandSpec = CommandSpec {
+    name: "note",
+    description: "Add a note to a member's record (no points by default, not told to them)",
+    options: &[USER, REASON],
+    requires: Some(Capability::ModerateMembers),
+    context_menu: None,
+};
+static WARN: CommandSpec = CommandSpec {
+    name: "warn",
+    description: "Warn a member (they are told by DM)",
+    options: &[USER, REASON],
+    requires: Some(Capability::ModerateMembers),
+    context_menu: Some("Warn member"),
+};
+static MUTE: CommandSpec = CommandSpec {
+    name: "mute",
+    description: "Time a member out (Discord, at most 28 days; recorded on Slack)",
+    options: &[USER, DURATION, REASON],
+    requires: Some(Capability::ModerateMembers),
+    context_menu: Some("Mute member"),
+};
+static KICK: CommandSpec = CommandSpec {
+    name: "kick",
+    description: "Remove a member (they may join again)",
+    options: &[USER, REASON],
+    requires: Some(Capability::KickMembers),
+    context_menu: None,
+};
+static TEMPBAN: CommandSpec = CommandSpec {
+    name: "tempban",
+    description: "Ban a member for a while",
+    options: &[USER, DURATION, REASON],
+    requires: Some(Capability::BanMembers),
+    context_menu: None,
+};
+static BAN: CommandSpec = CommandSpec {
+    name: "ban",
+    description: "Ban a member (asks to confirm)",
+    options: &[USER, REASON],
+    requires: Some(Capability::BanMembers),
+    context_menu: Some("Ban member"),
+};
+
+/// The command for one kind of case, with the flows it draws. The flows are shared by every
+/// kind (a form or a confirmation carries its kind in its state), so each is registered once,
+/// by the `/warn` command.
+pub struct SanctionCommand {
+    kind: Kind,
+    flows: Arc<SanctionFlows>,
+}
+
+/// The three flows, shared by the six commands.
+pub struct SanctionFlows {
+    confirm: Arc<Confirmation<ConfirmSanction>>,
+    escalate: Arc<Confirmation<Escalate>>,
+    form: Arc<SanctionForm>,
+}
+
+impl SanctionCommand {
+    /// All six commands, sharing one set of flows.
+    pub fn all() -> Vec<SanctionCommand> {
+        let flows = Arc::new(SanctionFlows {
+            confirm: Arc::new(Confirmation(ConfirmSanction)),
+            escalate: Arc::new(Confirmation(Escalate)),
+            form: Arc::new(SanctionForm),
+        });
+        Kind::ALL
+            .into_iter()
+            .map(|kind| SanctionCommand {
+                kind,
+                flows: Arc::clone(&flows),
+            })
+            .collect()
+    }
+
+    fn verb(&self) -> &'static str {
+        verb(self.kind)
+    }
+}
+
+fn verb(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Note => "add a note about",
+        Kind::Warning => "warn",
+        Kind::Mute => "mute",
+        Kind::Kick => "kick",
+        Kind::TempBan | Kind::Ban => "ban",
+    }
+}
+
+fn spec_of(kind: Kind) -> &'static CommandSpec {
+    match kind {
+        Kind::Note => &NOTE,
+        Kind::Warning => &WARN,
+        Kind::Mute => &MUTE,
+        Kind::Kick => &KICK,
+        Kind::TempBan => &TEMPBAN,
+        Kind::Ban => &BAN,
+    }
+}
+
+#[async_trait]
+impl Command for SanctionCommand {
+    fn spec(&self) -> &'static CommandSpec {
+        spec_of(self.kind)
+    }
+
+    fn register_flows(&self, engine: &mut FlowEngine) {
+        if self.kind == Kind::Warning {
+            engine.register(Arc::clone(&self.flows.confirm));
+            engine.register(Arc::clone(&self.flows.escalate));
+            engine.register(Arc::clone(&self.flows.form));
+        }
+    }
+
+    async fn run(&self, ctx: &CommandContext<'_>) -> Response {
+        let kind = self.kind;
+        let target = match target_of(ctx, self.verb()) {
+            Ok(target) => target,
+            Err(refusal) => return refusal,
+        };
+        if let Err(refusal) =
+            check_app_may(ctx.invocation, app_needs(ctx.invocation.platform, kind))
+        {
+            return refusal;
+        }
+        let reason = text_option(ctx, "reason");
+        let typed_duration = text_option(ctx, "duration");
+        let duration_secs = match typed_duration.map(|d| check_duration(kind, d)).transpose() {
+            Ok(d) => d,
+            Err(problem) => return Reply::ephemeral(problem).into(),
+        };
+        if let Some(reason) = reason
+            && let Err(problem) = check_reason(reason)
+        {
+            return Reply::ephemeral(problem).into();
+        }
+        // A context-menu click carries no reason or duration: ask for them in a form.
+        let (Some(reason), true) = (reason, !kind.is_timed() || duration_secs.is_some()) else {
+            let state = FormState {
+                kind,
+                target,
+                reason: reason.map(str::to_owned),
+                duration: typed_duration.map(str::to_owned),
+            };
+            let view = View::Modal(form_modal(&state));
+            return ctx
+                .flows
+                .start(self.flows.form.as_ref(), ctx.invocation, state, view)
+                .await;
+        };
+        let sanction = Sanction {
+            kind,
+            target,
+            reason: reason.to_owned(),
+            duration_secs,
+        };
+        if matches!(kind, Kind::Ban | Kind::TempBan) {
+            let view = self.flows.confirm.prompt_view(&sanction);
+            return ctx
+                .flows
+                .start(
+                    self.flows.confirm.as_ref(),
+                    ctx.invocation,
+                    Confirmation::<ConfirmSanction>::pending(sanction),
+                    view,
+                )
+                .await;
+        }
+        let settings = match settings_of(ctx).await {
+            Ok(settings) => settings,
+            Err(error) => return storage_failure("case", &error),
+        };
+        let mod_ctx = mod_context(ctx, &settings);
+        let prepared = match record_sanction(&mod_ctx, &sanction).await {
+            Ok(prepared) => prepared,
+            Err(error) => return storage_failure("case", &error),
+        };
+        let mut jobs = vec![mod_ctx.job(prepared.task.clone(), 0, job_target(kind, ctx))];
+        let mut reply = recorded_reply(&prepared, &settings);
+        let recommendation = prepared.recommendation.clone();
+
+        // Automatic escalation: the recommended sanction is applied at once, as its own case.
+        if let (Some(next), true) = (&recommendation, settings.auto_escalate) {
+            let escalation = escalation_of(&sanction, next);
+            match record_sanction(&mod_ctx, &escalation).await {
+                Ok(applied) => {
+                    reply.text.push_str(&format!(
+                        "\n⏫ Escalated automatically (score {} reached {}): case #{}, {}.",
+                        points::display(prepared.score_after_milli),
+                        next.points,
+                        applied.case.number,
+                        describe(&escalation)
+                    ));
+                    jobs.push(mod_ctx.job(applied.task.clone(), 1, followup(ctx.invocation)));
+                }
+                Err(error) => {
+                    tracing::error!(%error, "automatic escalation failed");
+                    reply.text.push_str(
+                        "\n⚠️ The automatic escalation could not be recorded; apply it by hand.",
+                    );
+                }
+            }
+        }
+        if let Some(problem) = publish(ctx, jobs).await {
+            reply.text.push_str(&format!("\n{problem}"));
+        }
+        match (recommendation, settings.auto_escalate) {
+            (Some(next), false) => {
+                let escalation = escalation_of(&sanction, &next);
+                let view = self.flows.escalate.prompt_view(&Offer {
+                    preface: reply,
+                    sanction: escalation,
+                });
+                ctx.flows
+                    .start(
+                        self.flows.escalate.as_ref(),
+                        ctx.invocation,
+                        Confirmation::<Escalate>::pending(Offer {
+                            preface: Reply::ephemeral(""),
+                            sanction: escalation_of(&sanction, &next),
+                        }),
+                        view,
+                    )
+                    .await
+            }
+            _ => reply.into(),
+        }
+    }
+}
+
+/// What the app itself needs on Discord for a kind of case.
+fn app_needs(platform: Platform, kind: Kind) -> Option<Capability> {
+    if platform != Platform::Discord {
+        return None;
+    }
+    match kind {
+        Kind::Note | Kind::Warning => None,
+        Kind::Mute => Some(Capability::ModerateMembers),
+        Kind::Kick => Some(Capability::KickMembers),
+        Kind::TempBan | Kind::Ban => Some(Capability::BanMembers),
+    }
+}
+
+/// A note's job only posts to the mod log: nobody waits for its outcome.
+fn job_target(kind: Kind, ctx: &CommandContext<'_>) -> ReplyTarget {
+    if kind == Kind::Note {
+        ReplyTarget::Nobody
+    } else {
+        followup(ctx.invocation)
+    }
+}
+
+fn check_reason(reason: &str) -> Result<(), String> {
+    let chars = reason.trim().chars().count();
+    if chars == 0 {
+        return Err("Please give a reason.".to_owned());
+    }
+    if chars > REASON_MAX {
+        return Err(format!(
+            "Please keep the reason under {REASON_MAX} characters ({chars} now)."
+        ));
+    }
+    Ok(())
+}
+
+fn check_duration(kind: Kind, text: &str) -> Result<i64, String> {
+    let secs = duration::parse(text).map_err(|e| e.to_string())?;
+    if kind == Kind::Mute && secs > MAX_MUTE_SECS {
+        return Err(
+            "Discord limits a mute (timeout) to 28 days; use `/tempban` for longer.".to_owned(),
+        );
+    }
+    Ok(secs)
+}
+
+/// "mute for 1h", "ban".
+fn describe(sanction: &Sanction) -> String {
+    match sanction.duration_secs {
+        Some(d) if sanction.kind.is_timed() => {
+            format!("{} for {}", sanction.kind.label(), duration::format(d))
+        }
+        _ => sanction.kind.label().to_owned(),
+    }
+}
+
+/// The sanction a threshold recommends, for the same member and reason.
+fn escalation_of(sanction: &Sanction, threshold: &Threshold) -> Sanction {
+    Sanction {
+        kind: threshold.action,
+        target: sanction.target.clone(),
+        reason: format!(
+            "Escalation at {} points: {}",
+            threshold.points, sanction.reason
+        ),
+        duration_secs: threshold.action.is_timed().then(|| {
+            threshold.duration_secs.unwrap_or(match threshold.action {
+                Kind::Mute => crate::moderation::settings::DEFAULT_MUTE_SECS,
+                _ => crate::moderation::settings::DEFAULT_TEMPBAN_SECS,
+            })
+        }),
+    }
+}
+
+/// The moderator's answer once a case is recorded.
+fn recorded_reply(prepared: &Prepared, settings: &ModSettings) -> Reply {
+    let case = &prepared.case;
+    let mut text = format!(
+        "{} Case #{}: {} for {}. Reason: {}\n{}.",
+        case.kind.emoji(),
+        case.number,
+        describe(&Sanction {
+            kind: case.kind,
+            target: case.target.clone(),
+            reason: case.reason.clone(),
+            duration_secs: case.duration_secs,
+        }),
+        mention(&case.target),
+        case.reason,
+        prepared.score_line()
+    );
+    if let Some(next) = &prepared.recommendation {
+        text.push_str(&format!(
+            "\n📈 The score reached the {} threshold ({} points): recommended next, a {}.",
+            next.action.label(),
+            next.points,
+            describe(&Sanction {
+                kind: next.action,
+                target: String::new(),
+                reason: String::new(),
+                duration_secs: next.duration_secs,
+            })
+        ));
+    } else if let Some(reached) = points::reached(settings, prepared.score_after_milli) {
+        text.push_str(&format!(
+            "\nThe score is at or above the {} threshold ({} points).",
+            reached.action.label(),
+            reached.points
+        ));
+    }
+    Reply::ephemeral(text)
+}
+
+/// Commits a sanction as a flow's effect: the flow's transition and the case commit together,
+/// so however many times Confirm (or Apply) is clicked, one case is opened and one job sent.
+async fn perform_sanction(ctx: &StepContext<'_>, sanction: &Sanction) -> Result<Performed, String> {
+    if let Err(refusal) = check_target(ctx.invocation, &sanction.target, verb(sanction.kind)) {
+        return Err(refusal_text(refusal));
+    }
+    let store = ctx.store.as_ref();
+    let (settings, _) = ModSettings::load(store, ctx.invocation.platform, &ctx.invocation.tenant)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "could not read the moderation settings");
+            "I could not reach my storage; nothing was done. Please try again.".to_owned()
+        })?;
+    let mod_ctx = ModContext {
+        store,
+        invocation: ctx.invocation,
+        now_secs: ctx.now_secs,
+        settings: &settings,
+    };
+    let prepared = prepare_sanction(&mod_ctx, sanction)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "could not prepare a sanction");
+            "I could not reach my storage; nothing was done. Please try again.".to_owned()
+        })?;
+    let mut reply = recorded_reply(&prepared, &settings);
+    if sanction.kind.acts_on_platform() {
+        reply.text.push_str(&format!(
+            "\n⏳ Asking {} to apply it…",
+            ctx.invocation.platform.name()
+        ));
+    }
+    // The worker edits this very message with the outcome.
+    let job: Job = mod_ctx.job(prepared.task.clone(), 0, ReplyTarget::of(ctx.invocation));
+    Ok(Performed {
+        effects: prepared.ops,
+        jobs: vec![job],
+        reply,
+    })
+}
+
+fn refusal_text(response: Response) -> String {
+    match response {
+        Response::Message(reply) => reply.text,
+        _ => "That cannot be done.".to_owned(),
+    }
+}
+
+/// `/ban` and `/tempban`: "Ban @x? [Ban] [Cancel]".
+pub struct ConfirmSanction;
+
+#[async_trait]
+impl ConfirmedAction for ConfirmSanction {
+    const FLOW: &'static str = "sanction";
+    type Payload = Sanction;
+
+    fn restart_hint(&self) -> String {
+        "Nothing was done. Run the command again to start over.".to_owned()
+    }
+
+    fn prompt(&self, sanction: &Sanction) -> Reply {
+        Reply::ephemeral(format!(
+            "{} {} {}?",
+            sanction.kind.emoji(),
+            describe(sanction).replace(sanction.kind.label(), capitalised_verb(sanction.kind)),
+            mention(&sanction.target)
+        ))
+        .with_field("Reason", sanction.reason.clone())
+    }
+
+    fn confirm_label(&self) -> &'static str {
+        "Confirm"
+    }
+
+    async fn perform(
+        &self,
+        ctx: &StepContext<'_>,
+        sanction: &Sanction,
+    ) -> Result<Performed, String> {
+        perform_sanction(ctx, sanction).await
+    }
+
+    fn cancelled(&self, sanction: &Sanction) -> Reply {
+        Reply::ephemeral(format!(
+            "Cancelled; {} was not banned and no case was opened.",
+            mention(&sanction.target)
+        ))
+    }
+}
+
+fn capitalised_verb(kind: Kind) -> &'static str {
+    match kind {
+        Kind::TempBan => "Temporarily ban",
+        Kind::Ban => "Ban",
+        Kind::Mute => "Mute",
+        Kind::Kick => "Kick",
+        Kind::Warning => "Warn",
+        Kind::Note => "Note",
+    }
+}
+
+/// The recommended sanction, offered under the answer that recorded the case.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Offer {
+    /// The answer the offer is drawn under (not stored: only drawn once).
+    #[serde(skip, default = "empty_reply")]
+    pub preface: Reply,
+    pub sanction: Sanction,
+}
+
+fn empty_reply() -> Reply {
+    Reply::ephemeral("")
+}
+
+/// "Apply the recommended mute? [Apply] [Dismiss]".
+pub struct Escalate;
+
+#[async_trait]
+impl ConfirmedAction for Escalate {
+    const FLOW: &'static str = "escalate";
+    type Payload = Offer;
+
+    fn restart_hint(&self) -> String {
+        "The recommendation expired; nothing was applied. Run the command for it if you still want to.".to_owned()
+    }
+
+    fn prompt(&self, offer: &Offer) -> Reply {
+        let mut reply = offer.preface.clone();
+        if !reply.text.is_empty() {
+            reply.text.push('\n');
+        }
+        reply.text.push_str(&format!(
+            "Apply the recommended {} to {} now?",
+            describe(&offer.sanction),
+            mention(&offer.sanction.target)
+        ));
+        reply
+    }
+
+    fn confirm_label(&self) -> &'static str {
+        "Apply"
+    }
+
+    fn confirm_style(&self) -> ButtonStyle {
+        ButtonStyle::Primary
+    }
+
+    async fn perform(&self, ctx: &StepContext<'_>, offer: &Offer) -> Result<Performed, String> {
+        perform_sanction(ctx, &offer.sanction).await
+    }
+
+    fn cancelled(&self, offer: &Offer) -> Reply {
+        Reply::ephemeral(format!(
+            "Recommendation dismissed; no {} was applied.",
+            offer.sanction.kind.label()
+        ))
+    }
+}
+
+/// The form's run: what kind of case, for whom, and the draft being corrected.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct FormState {
+    pub kind: Kind,
+    pub target: String,
+    pub reason: Option<String>,
+    pub duration: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormEvent {
+    Submit,
+    /// Reopen the form with the draft (Discord, after validation errors).
+    Edit,
+}
+
+impl FlowEvent for FormEvent {
+    fn code(self) -> &'static str {
+        match self {
+            FormEvent::Submit => "submit",
+            FormEvent::Edit => "edit",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "submit" => Some(FormEvent::Submit),
+            "edit" => Some(FormEvent::Edit),
+            _ => None,
+        }
+    }
+}
+
+/// The reason (and duration) form, for a sanction started without them.
+pub struct SanctionForm;
+
+#[async_trait]
+impl Machine for SanctionForm {
+    const NAME: &'static str = "sanction-form";
+    type State = FormState;
+    type Event = FormEvent;
+
+    fn lifetime_secs(&self) -> i64 {
+        15 * 60
+    }
+
+    fn restart_hint(&self) -> String {
+        "The form expired; nothing was recorded. Run the command again.".to_owned()
+    }
+
+    async fn step(
+        &self,
+        ctx: &StepContext<'_>,
+        state: FormState,
+        input: Input<FormEvent>,
+    ) -> Step<FormState, FormEvent> {
+        match input {
+            Input::Submit(FormEvent::Submit, fields) => {
+                let field = |name: &str| {
+                    fields
+                        .iter()
+                        .find(|(id, _)| id == name)
+                        .map(|(_, v)| v.trim().to_owned())
+                        .filter(|v| !v.is_empty())
+                };
+                let reason = field(REASON_FIELD);
+                let typed = field(DURATION_FIELD);
+                let mut errors = Vec::new();
+                if let Err(message) = check_reason(reason.as_deref().unwrap_or("")) {
+                    errors.push(FieldError {
+                        field: REASON_FIELD.to_owned(),
+                        message,
+                    });
+                }
+                let mut duration_secs = None;
+                if state.kind.is_timed() {
+                    match check_duration(state.kind, typed.as_deref().unwrap_or("")) {
+                        Ok(secs) => duration_secs = Some(secs),
+                        Err(message) => errors.push(FieldError {
+                            field: DURATION_FIELD.to_owned(),
+                            message,
+                        }),
+                    }
+                }
+                if errors.is_empty() {
+                    let sanction = Sanction {
+                        kind: state.kind,
+                        target: state.target,
+                        reason: reason.unwrap_or_default(),
+                        duration_secs,
+                    };
+                    return match perform_sanction(ctx, &sanction).await {
+                        Ok(done) => Step::Finish {
+                            effects: done.effects,
+                            jobs: done
+                                .jobs
+                                .into_iter()
+                                .map(|mut job| {
+                                    // A form's answer is a new message; follow up under it.
+                                    job.reply_to = job.reply_to.as_followup();
+                                    job
+                                })
+                                .collect(),
+                            view: View::FormDone(done.reply),
+                        },
+                        Err(why) => Step::Invalid(why),
+                    };
+                }
+                let mut fallback = Reply::ephemeral("Nothing was recorded yet:");
+                for error in &errors {
+                    fallback = fallback.with_field(label_of(&error.field), error.message.clone());
+                }
+                match ctx.invocation.platform {
+                    Platform::Slack => Step::Stay {
+                        view: View::FormErrors {
+                            errors,
+                            fallback,
+                            buttons: Vec::new(),
+                        },
+                    },
+                    Platform::Discord => Step::Goto {
+                        state: FormState {
+                            reason,
+                            duration: typed,
+                            ..state
+                        },
+                        effects: Vec::new(),
+                        view: View::FormErrors {
+                            errors,
+                            fallback,
+                            buttons: vec![FlowButton::new(
+                                FormEvent::Edit,
+                                "Edit",
+                                ButtonStyle::Primary,
+                            )],
+                        },
+                    },
+                }
+            }
+            Input::Click(FormEvent::Edit) => Step::Stay {
+                view: View::Modal(form_modal(&state)),
+            },
+            Input::Click(FormEvent::Submit) | Input::Submit(FormEvent::Edit, _) => {
+                Step::Invalid("That does not fit this form; use the form's own buttons.".into())
+            }
+        }
+    }
+}
+
+fn form_modal(state: &FormState) -> FlowModal<FormEvent> {
+    let mut inputs = Vec::new();
+    if state.kind.is_timed() {
+        inputs.push(TextInput {
+            id: DURATION_FIELD.to_owned(),
+            label: label_of(DURATION_FIELD).to_owned(),
+            multiline: false,
+            required: true,
+            min_chars: None,
+            max_chars: Some(20),
+            placeholder: Some("30m, 2h, 7d or 1d12h".to_owned()),
+            value: state.duration.clone(),
+        });
+    }
+    inputs.push(TextInput {
+        id: REASON_FIELD.to_owned(),
+        label: label_of(REASON_FIELD).to_owned(),
+        multiline: true,
+        required: true,
+        min_chars: None,
+        max_chars: Some(REASON_MAX as u16),
+        placeholder: Some("What happened? The member is told (except for notes).".to_owned()),
+        value: state.reason.clone(),
+    });
+    let title = format!("{} member", capitalised_verb(state.kind));
+    FlowModal {
+        event: FormEvent::Submit,
+        title,
+        submit_label: capitalised_verb(state.kind).to_owned(),
+        inputs,
+    }
+}
+
+fn label_of(field: &str) -> &'static str {
+    match field {
+        DURATION_FIELD => "Duration",
+        _ => "Reason",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escalations_take_the_thresholds_duration_or_the_default() {
+        let warned = Sanction {
+            kind: Kind::Warning,
+            target: "u".into(),
+            reason: "spam".into(),
+            duration_secs: None,
+        };
+        let settings = ModSettings::default();
+        let mute = escalation_of(&warned, &settings.thresholds[0]);
+        assert_eq!(mute.kind, Kind::Mute);
+        assert_eq!(mute.duration_secs, Some(3600));
+        assert_eq!(mute.reason, "Escalation at 3 points: spam");
+        let kick = escalation_of(&warned, &settings.thresholds[1]);
+        assert_eq!((kick.kind, kick.duration_secs), (Kind::Kick, None));
+        assert_eq!(describe(&mute), "mute for 1h");
+    }
+
+    #[test]
+    fn mutes_beyond_discords_limit_are_refused() {
+        assert_eq!(check_duration(Kind::Mute, "28d"), Ok(28 * 86_400));
+        assert!(
+            check_duration(Kind::Mute, "29d")
+                .unwrap_err()
+                .contains("28 days")
+        );
+        assert_eq!(check_duration(Kind::TempBan, "90d"), Ok(90 * 86_400));
+        assert!(
+            check_duration(Kind::TempBan, "soon")
+                .unwrap_err()
+                .contains("such as")
+        );
+    }
+
+    #[test]
+    fn every_kind_has_its_command_with_the_shared_option_names() {
+        for kind in Kind::ALL {
+            let spec = spec_of(kind);
+            let names: Vec<_> = spec.options.iter().map(|o| o.name).collect();
+            if kind.is_timed() {
+                assert_eq!(names, ["user", "duration", "reason"], "{}", spec.name);
+            } else {
+                assert_eq!(names, ["user", "reason"], "{}", spec.name);
+            }
+            assert!(
+                spec.requires.is_some(),
+                "{} must be for moderators",
+                spec.name
+            );
+        }
+    }
+}

@@ -1,0 +1,839 @@
+//! Moderation end to end, on both store adapters: signed requests through the edge (two edges
+//! over one store, as two Lambda instances), the jobs they publish carried out by the real
+//! worker against recording fakes of Discord and Slack.
+//!
+//! Every test runs in its own community (guild or team id), so case numbers, histories and
+//! audit entries of tests sharing the moto table never mix.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use gavel_shared::adapters::dynamodb::DynamoStore;
+use gavel_shared::clock::{Clock, ManualClock};
+use gavel_shared::commands::CommandRegistry;
+use gavel_shared::config::Serves;
+use gavel_shared::edge::Edge;
+use gavel_shared::invocation::Platform;
+use gavel_shared::jobs::{Bus, BusError, Job, Outcome, Task, Worker};
+use gavel_shared::moderation::{AuditAction, AuditEntry, Cases, Kind, ModSettings, Status};
+use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
+use gavel_shared::ratelimit::gcra::BucketPolicy;
+use gavel_shared::ratelimit::policy::Policies;
+use gavel_shared::slack::web::RecordingSlackWeb;
+use gavel_shared::store::Store;
+use gavel_tests::payloads::{self, DiscordInvoker};
+use gavel_tests::{
+    FIXTURE_TIMESTAMP, discord_signed_headers, header_map, in_memory_store, moto,
+    slack_signed_headers, test_settings,
+};
+use http::Method;
+use serde_json::{Value, json};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+const TARGET: &str = "1174109840998400077";
+const SLACK_TARGET: &str = "U0GAVELTGT";
+const SLACK_MOD: &str = "U0GAVELMOD";
+
+/// Keeps every published job, for the test to hand to the worker.
+#[derive(Default)]
+struct RecordingBus {
+    jobs: Mutex<Vec<Job>>,
+}
+
+#[async_trait]
+impl Bus for RecordingBus {
+    async fn publish(&self, job: &Job) -> Result<(), BusError> {
+        self.jobs.lock().unwrap().push(job.clone());
+        Ok(())
+    }
+}
+
+impl RecordingBus {
+    fn take(&self) -> Vec<Job> {
+        std::mem::take(&mut *self.jobs.lock().unwrap())
+    }
+}
+
+struct Setup {
+    first: Edge,
+    second: Edge,
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    bus: Arc<RecordingBus>,
+    platform: Arc<RecordingPlatform>,
+    /// This test's own community.
+    guild: String,
+    team: String,
+}
+
+fn setup(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
+    let bus = Arc::new(RecordingBus::default());
+    let edge = || {
+        test_settings()
+            .build_edge(
+                Serves::Both,
+                Arc::new(CommandRegistry::standard()),
+                clock.clone(),
+                Arc::clone(&store),
+            )
+            .expect("test settings make an edge")
+            .with_slack_web(Arc::new(RecordingSlackWeb::new()))
+            .with_bus(bus.clone())
+            .with_rate_limits(generous_limits())
+    };
+    Setup {
+        first: edge(),
+        second: edge(),
+        store: Arc::clone(&store),
+        clock: clock.clone(),
+        bus,
+        platform: Arc::new(RecordingPlatform::new()),
+        guild: snowflake(),
+        team: format!("T{}", &snowflake()[10..]),
+    }
+}
+
+fn generous_limits() -> Policies {
+    let policy = BucketPolicy::new(1_000_000, Duration::from_secs(1)).expect("a valid policy");
+    Policies {
+        user_command: policy,
+        tenant: policy,
+        moderation: policy,
+    }
+}
+
+fn embedded() -> Setup {
+    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
+    setup(in_memory_store(clock.clone()), clock)
+}
+
+async fn dynamodb() -> Setup {
+    let moto = moto::moto().await;
+    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
+    let store = DynamoStore::new(moto.client(), &moto.table, clock.clone());
+    setup(Arc::new(store), clock)
+}
+
+fn snowflake() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("15425452969984{:05}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+}
+
+impl Answer {
+    /// The text of a Discord answer or a Slack one.
+    fn text(&self) -> String {
+        if let Some(content) = self.body["data"]["content"].as_str() {
+            let mut text = content.to_owned();
+            for embed in self.body["data"]["embeds"].as_array().into_iter().flatten() {
+                text.push_str(&embed.to_string());
+            }
+            return text;
+        }
+        self.body.to_string()
+    }
+
+    fn buttons(&self) -> Vec<String> {
+        self.body["data"]["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .filter_map(|b| b["custom_id"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+impl Setup {
+    fn in_guild(&self, body: Vec<u8>) -> Vec<u8> {
+        String::from_utf8(body)
+            .unwrap()
+            .replace(payloads::DISCORD_GUILD, &self.guild)
+            .into_bytes()
+    }
+
+    async fn discord_on(&self, edge: &Edge, body: Vec<u8>) -> Answer {
+        let body = self.in_guild(body);
+        let ts = self.clock.now_secs().to_string();
+        let headers = discord_signed_headers(&ts, &body);
+        let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
+        let response = edge
+            .handle(&Method::POST, "/discord/interactions", &map, &body)
+            .await;
+        Answer {
+            status: response.status.as_u16(),
+            body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
+        }
+    }
+
+    /// `/name` with `options` (name, Discord type, value) by `invoker`.
+    async fn command(
+        &self,
+        name: &str,
+        options: &[(&str, u8, Value)],
+        invoker: DiscordInvoker,
+    ) -> Answer {
+        let options: Vec<Value> = options
+            .iter()
+            .map(|(n, t, v)| json!({ "name": n, "type": t, "value": v }))
+            .collect();
+        let body = payloads::discord_command(&snowflake(), name, Value::Array(options), invoker);
+        self.discord_on(&self.first, body).await
+    }
+
+    async fn moderator(&self, name: &str, options: &[(&str, u8, Value)]) -> Answer {
+        self.command(name, options, DiscordInvoker::Moderator).await
+    }
+
+    async fn click_on(&self, edge: &Edge, custom_id: &str) -> Answer {
+        let body = payloads::discord_component(&snowflake(), custom_id, DiscordInvoker::Moderator);
+        self.discord_on(edge, body).await
+    }
+
+    async fn slack(&self, command: &str, text: &str, user: &str) -> Answer {
+        let body = String::from_utf8(payloads::slack_command(command, text, &snowflake()))
+            .unwrap()
+            .replace(payloads::SLACK_USER, user)
+            .replace(payloads::SLACK_TEAM, &self.team)
+            .into_bytes();
+        let ts = self.clock.now_secs().to_string();
+        let headers = slack_signed_headers(FORM, &ts, &body);
+        let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
+        let response = self
+            .first
+            .handle(&Method::POST, "/slack/commands", &map, &body)
+            .await;
+        Answer {
+            status: response.status.as_u16(),
+            body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
+        }
+    }
+
+    fn worker(&self) -> Worker {
+        Worker::new(
+            Arc::clone(&self.store),
+            self.clock.clone(),
+            Some(self.platform.clone()),
+            Some(self.platform.clone()),
+        )
+    }
+
+    /// Runs every published job once through the real worker.
+    async fn run_jobs(&self) -> Vec<Job> {
+        let jobs = self.bus.take();
+        let worker = self.worker();
+        for job in &jobs {
+            let outcome = worker
+                .handle(job, Instant::now() + Duration::from_secs(10))
+                .await;
+            assert_eq!(outcome, Outcome::Done, "{job:?}");
+        }
+        jobs
+    }
+
+    fn cases(&self, platform: Platform) -> Cases<'_> {
+        let tenant = match platform {
+            Platform::Discord => self.guild.as_str(),
+            Platform::Slack => self.team.as_str(),
+        };
+        Cases::new(self.store.as_ref(), platform, tenant)
+    }
+
+    async fn audit(&self, platform: Platform) -> Vec<AuditEntry> {
+        let tenant = match platform {
+            Platform::Discord => &self.guild,
+            Platform::Slack => &self.team,
+        };
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (mut page, next) =
+                AuditEntry::recent(self.store.as_ref(), platform, tenant, 100, cursor)
+                    .await
+                    .expect("the audit log reads");
+            all.append(&mut page);
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return all,
+            }
+        }
+    }
+
+    async fn save_settings(&self, platform: Platform, settings: &ModSettings) {
+        let tenant = match platform {
+            Platform::Discord => &self.guild,
+            Platform::Slack => &self.team,
+        };
+        let (_, version) = ModSettings::load(self.store.as_ref(), platform, tenant)
+            .await
+            .unwrap();
+        self.store
+            .transact(vec![settings.write(platform, tenant, version)])
+            .await
+            .expect("settings save");
+    }
+}
+
+fn user(id: &str) -> (&'static str, u8, Value) {
+    ("user", 6, json!(id))
+}
+
+fn reason(text: &str) -> (&'static str, u8, Value) {
+    ("reason", 3, json!(text))
+}
+
+fn duration(text: &str) -> (&'static str, u8, Value) {
+    ("duration", 3, json!(text))
+}
+
+fn calls_matching(
+    platform: &RecordingPlatform,
+    f: impl Fn(&PlatformCall) -> bool,
+) -> Vec<PlatformCall> {
+    platform.calls().into_iter().filter(|c| f(c)).collect()
+}
+
+/// Three warnings reach the mute threshold: the third answer recommends a mute with an Apply
+/// button, and one click opens the mute case, which the worker applies as a Discord timeout.
+async fn warnings_escalate_to_a_mute_applied_with_one_click(s: Setup) {
+    for n in 1..=2 {
+        let answer = s.moderator("warn", &[user(TARGET), reason("spam")]).await;
+        assert_eq!(answer.status, 200);
+        assert!(
+            answer.text().contains(&format!("Case #{n}: warning")),
+            "{}",
+            answer.text()
+        );
+        assert!(
+            answer.buttons().is_empty(),
+            "no recommendation yet: {}",
+            answer.text()
+        );
+    }
+    let third = s
+        .moderator("warn", &[user(TARGET), reason("spam again")])
+        .await;
+    let text = third.text();
+    assert!(text.contains("Case #3: warning"), "{text}");
+    assert!(text.contains("Score 3.0 (was 2.0)"), "{text}");
+    assert!(text.contains("recommended next, a mute for 1h"), "{text}");
+    let buttons = third.buttons();
+    assert_eq!(buttons.len(), 2, "Apply and Dismiss: {text}");
+
+    let applied = s.click_on(&s.second, &buttons[0]).await;
+    assert!(
+        applied.text().contains("Case #4: mute for 1h"),
+        "{}",
+        applied.text()
+    );
+    assert_eq!(applied.body["type"], 7, "the offer is replaced");
+
+    let jobs = s.run_jobs().await;
+    assert_eq!(jobs.len(), 4, "three warnings and a mute");
+    let timeouts = calls_matching(&s.platform, |c| {
+        matches!(c, PlatformCall::DiscordTimeout { .. })
+    });
+    assert_eq!(timeouts.len(), 1);
+    let PlatformCall::DiscordTimeout { user, until, .. } = &timeouts[0] else {
+        unreachable!()
+    };
+    assert_eq!(user, TARGET);
+    assert_eq!(*until, Some(FIXTURE_TIMESTAMP + 3600));
+    let dms = calls_matching(&s.platform, |c| matches!(c, PlatformCall::DiscordDm { .. }));
+    assert_eq!(dms.len(), 4, "the member is told of every case");
+
+    let history = s.cases(Platform::Discord).all_of(TARGET).await.unwrap();
+    let kinds: Vec<Kind> = history.iter().map(|c| c.case.kind).collect();
+    assert_eq!(
+        kinds,
+        [Kind::Mute, Kind::Warning, Kind::Warning, Kind::Warning]
+    );
+    assert_eq!(history[0].case.dm.as_deref(), Some("sent"));
+}
+
+/// Two Confirm clicks on a ban, on two instances at once: one case, one ban call, even when
+/// the job is delivered twice.
+async fn a_ban_confirmed_by_two_concurrent_clicks_bans_once(s: Setup) {
+    let prompt = s.moderator("ban", &[user(TARGET), reason("raid")]).await;
+    assert!(prompt.text().contains("Ban"), "{}", prompt.text());
+    assert!(
+        s.cases(Platform::Discord)
+            .all_of(TARGET)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing before Confirm"
+    );
+    let confirm = &prompt.buttons()[0];
+    let (a, b) = tokio::join!(
+        s.click_on(&s.first, confirm),
+        s.click_on(&s.second, confirm)
+    );
+    let texts = [a.text(), b.text()];
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("Case #1: ban")).count(),
+        1,
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("already handled"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+    let jobs = s.bus.take();
+    assert_eq!(jobs.len(), 1);
+    // At-least-once delivery: the same job arrives twice.
+    let worker = s.worker();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    assert_eq!(worker.handle(&jobs[0], deadline).await, Outcome::Done);
+    assert_eq!(worker.handle(&jobs[0], deadline).await, Outcome::Duplicate);
+    let bans = calls_matching(&s.platform, |c| {
+        matches!(c, PlatformCall::DiscordBan { .. })
+    });
+    assert_eq!(bans.len(), 1, "{:?}", s.platform.calls());
+    let cases = s.cases(Platform::Discord).all_of(TARGET).await.unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].case.kind, Kind::Ban);
+    // The DM went before the ban, while the member could still be reached.
+    let calls = s.platform.calls();
+    let dm_at = calls
+        .iter()
+        .position(|c| matches!(c, PlatformCall::DiscordDm { .. }));
+    let ban_at = calls
+        .iter()
+        .position(|c| matches!(c, PlatformCall::DiscordBan { .. }));
+    assert!(dm_at < ban_at, "{calls:?}");
+}
+
+/// Every moderation command refuses a member without its permission, and writes nothing.
+async fn each_command_refuses_members_without_its_permission(s: Setup) {
+    let cases = [
+        ("note", vec![user(TARGET), reason("x")], "Moderate Members"),
+        ("warn", vec![user(TARGET), reason("x")], "Moderate Members"),
+        (
+            "mute",
+            vec![user(TARGET), duration("1h"), reason("x")],
+            "Moderate Members",
+        ),
+        ("kick", vec![user(TARGET), reason("x")], "Kick Members"),
+        (
+            "tempban",
+            vec![user(TARGET), duration("1d"), reason("x")],
+            "Ban Members",
+        ),
+        ("ban", vec![user(TARGET), reason("x")], "Ban Members"),
+        ("unban", vec![user(TARGET), reason("x")], "Ban Members"),
+        ("pardon", vec![("case", 4, json!(1))], "Moderate Members"),
+        ("case", vec![("number", 4, json!(1))], "Moderate Members"),
+        ("infractions", vec![user(TARGET)], "Moderate Members"),
+    ];
+    for (name, options, permission) in cases {
+        let answer = s.command(name, &options, DiscordInvoker::Member).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body["data"]["flags"], 64, "{name}: ephemeral");
+        assert_eq!(
+            answer.text(),
+            format!("You need the {permission} permission to use `/{name}`."),
+            "{name}"
+        );
+    }
+    assert!(s.bus.take().is_empty());
+    assert!(
+        s.cases(Platform::Discord)
+            .all_of(TARGET)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Slack: an ordinary member is refused too.
+    let answer = s
+        .slack(
+            "/warn",
+            &format!("<@{SLACK_TARGET}> spam"),
+            payloads::SLACK_USER,
+        )
+        .await;
+    assert!(
+        answer
+            .text()
+            .contains("You need the Moderate Members permission"),
+        "{}",
+        answer.text()
+    );
+}
+
+/// Moderators cannot act on themselves or on the app, and the app's own missing permission is
+/// said before anything is recorded.
+async fn self_the_app_and_missing_app_permissions_are_refused(s: Setup) {
+    let me = s
+        .moderator("warn", &[user(payloads::DISCORD_MODERATOR), reason("x")])
+        .await;
+    assert_eq!(me.text(), "You cannot warn yourself.");
+    let app = s
+        .moderator("ban", &[user(payloads::DISCORD_APPLICATION), reason("x")])
+        .await;
+    assert_eq!(app.text(), "I cannot ban myself.");
+    // The app lacks Ban Members here.
+    let body = payloads::discord_command(
+        &snowflake(),
+        "ban",
+        json!([{ "name": "user", "type": 6, "value": TARGET }, { "name": "reason", "type": 3, "value": "x" }]),
+        DiscordInvoker::Moderator,
+    );
+    let mut value: Value = serde_json::from_slice(&body).unwrap();
+    value["app_permissions"] = json!(((1u64 << 10) | (1 << 11) | (1 << 40)).to_string());
+    let answer = s.discord_on(&s.first, value.to_string().into_bytes()).await;
+    assert!(
+        answer.text().contains("I need the Ban Members permission"),
+        "{}",
+        answer.text()
+    );
+    assert!(answer.buttons().is_empty());
+    assert!(
+        s.cases(Platform::Discord)
+            .all_of(TARGET)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Seven cases make two pages of history; the buttons turn them, and the score is shown.
+async fn history_pages_turn_and_show_the_score(s: Setup) {
+    for n in 0..7 {
+        let kind = if n % 2 == 0 { "note" } else { "warn" };
+        let answer = s
+            .moderator(kind, &[user(TARGET), reason(&format!("entry {n}"))])
+            .await;
+        assert!(
+            answer.text().contains(&format!("Case #{}", n + 1)),
+            "{}",
+            answer.text()
+        );
+    }
+    let first = s.moderator("infractions", &[user(TARGET)]).await;
+    let text = first.text();
+    assert!(text.contains("7 cases, score 3.0"), "{text}");
+    assert!(text.contains("Page 1 of 2"), "{text}");
+    assert!(
+        text.contains("entry 6") && text.contains("entry 2"),
+        "{text}"
+    );
+    assert!(!text.contains("entry 1"), "{text}");
+    let buttons = first.buttons();
+    assert_eq!(buttons.len(), 1, "only Older on the first page");
+
+    let second = s.click_on(&s.second, &buttons[0]).await;
+    let text = second.text();
+    assert!(text.contains("Page 2 of 2"), "{text}");
+    assert!(
+        text.contains("entry 1") && text.contains("entry 0"),
+        "{text}"
+    );
+    assert!(!text.contains("entry 2"), "{text}");
+    assert_eq!(second.body["type"], 7);
+    let back = second.buttons();
+    assert_eq!(back.len(), 1, "only Newer on the last page");
+    let again = s.click_on(&s.first, &back[0]).await;
+    assert!(again.text().contains("Page 1 of 2"), "{}", again.text());
+
+    // Ten days later a tenth of a point a day has decayed every warning away.
+    s.clock.advance_ms(10 * 86_400 * 1000);
+    let later = s.moderator("infractions", &[user(TARGET)]).await;
+    assert!(
+        later.text().contains("7 cases, score 0.0"),
+        "{}",
+        later.text()
+    );
+}
+
+/// One of every action: each leaves exactly one audit entry of its kind, with who and what.
+async fn every_action_kind_is_audited(s: Setup) {
+    s.moderator("note", &[user(TARGET), reason("watch")]).await;
+    s.moderator("warn", &[user(TARGET), reason("spam")]).await;
+    s.moderator("mute", &[user(TARGET), duration("10m"), reason("flood")])
+        .await;
+    s.moderator("kick", &[user(TARGET), reason("raid")]).await;
+    let tempban = s
+        .moderator(
+            "tempban",
+            &[user(TARGET), duration("7d"), reason("raid again")],
+        )
+        .await;
+    s.click_on(&s.first, &tempban.buttons()[0]).await;
+    let ban = s
+        .moderator("ban", &[user(TARGET), reason("for good")])
+        .await;
+    s.click_on(&s.first, &ban.buttons()[0]).await;
+    let edit = s
+        .moderator(
+            "case",
+            &[("number", 4, json!(2)), reason("spam in #general")],
+        )
+        .await;
+    assert!(edit.text().contains("Case #2 updated"), "{}", edit.text());
+    let pardon = s
+        .moderator("pardon", &[("case", 4, json!(2)), reason("first time")])
+        .await;
+    assert!(
+        pardon.text().contains("Case #2 (warning"),
+        "{}",
+        pardon.text()
+    );
+    let unban = s
+        .moderator("unban", &[user(TARGET), reason("served")])
+        .await;
+    assert!(
+        unban.text().contains("Cases #6, #5 are recorded as lifted"),
+        "{}",
+        unban.text()
+    );
+
+    let entries = s.audit(Platform::Discord).await;
+    for action in [
+        AuditAction::Note,
+        AuditAction::Warning,
+        AuditAction::Mute,
+        AuditAction::Kick,
+        AuditAction::TempBan,
+        AuditAction::Ban,
+        AuditAction::CaseEdit,
+        AuditAction::Pardon,
+        AuditAction::Unban,
+    ] {
+        let found: Vec<_> = entries.iter().filter(|e| e.action == action).collect();
+        assert_eq!(found.len(), 1, "{action:?}: {entries:?}");
+        assert_eq!(found[0].actor, payloads::DISCORD_MODERATOR);
+        assert_eq!(found[0].target.as_deref(), Some(TARGET));
+    }
+    let edit = entries
+        .iter()
+        .find(|e| e.action == AuditAction::CaseEdit)
+        .unwrap();
+    assert_eq!(edit.before.as_ref().unwrap()["reason"], "spam");
+    assert_eq!(edit.after.as_ref().unwrap()["reason"], "spam in #general");
+    let cases = s.cases(Platform::Discord);
+    assert_eq!(
+        cases.get(2).await.unwrap().unwrap().case.status,
+        Status::Pardoned
+    );
+    assert_eq!(
+        cases.get(6).await.unwrap().unwrap().case.status,
+        Status::Expired
+    );
+
+    let jobs = s.run_jobs().await;
+    assert!(
+        jobs.iter()
+            .any(|j| matches!(j.task, Task::LiftSanction { .. }))
+    );
+    let unbans = calls_matching(&s.platform, |c| {
+        matches!(c, PlatformCall::DiscordUnban { .. })
+    });
+    assert_eq!(unbans.len(), 1);
+}
+
+/// With automatic escalation on, the third warning applies the mute at once.
+async fn automatic_escalation_applies_the_recommendation(s: Setup) {
+    let settings = ModSettings {
+        auto_escalate: true,
+        modlog_channel: Some("1174109840998400099".into()),
+        ..ModSettings::default()
+    };
+    s.save_settings(Platform::Discord, &settings).await;
+    for _ in 0..2 {
+        s.moderator("warn", &[user(TARGET), reason("spam")]).await;
+    }
+    let third = s.moderator("warn", &[user(TARGET), reason("spam")]).await;
+    assert!(
+        third.text().contains("Escalated automatically"),
+        "{}",
+        third.text()
+    );
+    assert!(third.buttons().is_empty());
+    s.run_jobs().await;
+    assert_eq!(
+        calls_matching(&s.platform, |c| matches!(
+            c,
+            PlatformCall::DiscordTimeout { .. }
+        ))
+        .len(),
+        1
+    );
+    let modlog = calls_matching(
+        &s.platform,
+        |c| matches!(c, PlatformCall::DiscordReply { channel, .. } if channel == "1174109840998400099"),
+    );
+    assert_eq!(
+        modlog.len(),
+        4,
+        "three warnings and the mute are posted to the mod log"
+    );
+}
+
+/// Concurrent cases from two instances get distinct, gapless numbers.
+async fn case_numbers_are_gapless_under_concurrency(s: Setup) {
+    let edges = [&s.first, &s.second];
+    let answers = futures::future::join_all((0..8).map(|n| {
+        let edge = edges[n % 2];
+        let body = payloads::discord_command(
+            &snowflake(),
+            "note",
+            json!([{ "name": "user", "type": 6, "value": TARGET }, { "name": "reason", "type": 3, "value": format!("n{n}") }]),
+            DiscordInvoker::Moderator,
+        );
+        let s = &s;
+        async move { s.discord_on(edge, body).await }
+    }))
+    .await;
+    assert!(answers.iter().all(|a| a.text().contains("Case #")));
+    let mut numbers: Vec<u64> = s
+        .cases(Platform::Discord)
+        .all_of(TARGET)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.case.number)
+        .collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=8).collect::<Vec<u64>>());
+}
+
+/// On Slack: a moderator warns and kicks; the kick removes the member from the channel, a mute
+/// is recorded and said to be beyond what Slack can apply.
+async fn slack_moderation_says_what_slack_cannot_apply(s: Setup) {
+    let warn = s
+        .slack("/warn", &format!("<@{SLACK_TARGET}> spam"), SLACK_MOD)
+        .await;
+    assert!(warn.text().contains("Case #1: warning"), "{}", warn.text());
+    let mute = s
+        .slack(
+            "/mute",
+            &format!("<@{SLACK_TARGET}> 2h flooding"),
+            SLACK_MOD,
+        )
+        .await;
+    assert!(
+        mute.text().contains("Case #2: mute for 2h"),
+        "{}",
+        mute.text()
+    );
+    let kick = s
+        .slack("/kick", &format!("<@{SLACK_TARGET}> raid"), SLACK_MOD)
+        .await;
+    assert!(kick.text().contains("Case #3: kick"), "{}", kick.text());
+    let bad = s
+        .slack(
+            "/mute",
+            &format!("<@{SLACK_TARGET}> forever flooding"),
+            SLACK_MOD,
+        )
+        .await;
+    assert!(bad.text().contains("such as `30m`"), "{}", bad.text());
+
+    s.run_jobs().await;
+    let calls = s.platform.calls();
+    let kicks: Vec<_> = calls
+        .iter()
+        .filter(|c| matches!(c, PlatformCall::SlackKick { .. }))
+        .collect();
+    assert_eq!(kicks.len(), 1, "{calls:?}");
+    let PlatformCall::SlackKick { channel, user } = kicks[0] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (channel.as_str(), user.as_str()),
+        (payloads::SLACK_CHANNEL, SLACK_TARGET)
+    );
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|c| matches!(c, PlatformCall::SlackDm { .. }))
+            .count(),
+        3
+    );
+    let told: Vec<String> = calls
+        .iter()
+        .filter_map(|c| match c {
+            PlatformCall::SlackRespond {
+                text,
+                replace_original: false,
+            } => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        told.iter().any(|t| t.contains("Slack has no mute")),
+        "{told:?}"
+    );
+}
+
+/// A ban that Discord refuses (role order) is told plainly and noted on the case; the server
+/// owner is never acted on.
+async fn refusals_by_discord_are_told_and_noted(s: Setup) {
+    let owner_platform = Arc::new(RecordingPlatform::new().with_guild_owner(TARGET));
+    let prompt = s.moderator("ban", &[user(TARGET), reason("raid")]).await;
+    s.click_on(&s.first, &prompt.buttons()[0]).await;
+    let jobs = s.bus.take();
+    let worker = Worker::new(
+        Arc::clone(&s.store),
+        s.clock.clone(),
+        Some(owner_platform.clone()),
+        None,
+    );
+    assert_eq!(
+        worker
+            .handle(&jobs[0], Instant::now() + Duration::from_secs(5))
+            .await,
+        Outcome::Done
+    );
+    let calls = owner_platform.calls();
+    assert!(
+        !calls.iter().any(|c| matches!(
+            c,
+            PlatformCall::DiscordBan { .. } | PlatformCall::DiscordDm { .. }
+        )),
+        "{calls:?}"
+    );
+    let told = calls
+        .iter()
+        .find_map(|c| match c {
+            PlatformCall::DiscordEditOriginal { content } => Some(content.clone()),
+            _ => None,
+        })
+        .expect("the moderator is told");
+    assert!(told.contains("owns this server"), "{told}");
+    let case = s
+        .cases(Platform::Discord)
+        .get(1)
+        .await
+        .unwrap()
+        .unwrap()
+        .case;
+    assert!(
+        case.history.iter().any(|e| e.what == "not applied"),
+        "{case:?}"
+    );
+}
+
+gavel_tests::on_both_stores!(
+    warnings_escalate_to_a_mute_applied_with_one_click,
+    a_ban_confirmed_by_two_concurrent_clicks_bans_once,
+    each_command_refuses_members_without_its_permission,
+    self_the_app_and_missing_app_permissions_are_refused,
+    history_pages_turn_and_show_the_score,
+    every_action_kind_is_audited,
+    automatic_escalation_applies_the_recommendation,
+    case_numbers_are_gapless_under_concurrency,
+    slack_moderation_says_what_slack_cannot_apply,
+    refusals_by_discord_are_told_and_noted,
+);
