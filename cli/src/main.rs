@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use gavel_cli::credentials::DevCredentials;
 use gavel_cli::payloads::Invoker;
-use gavel_cli::{demo, load, send, serve, table};
+use gavel_cli::{demo, discord, load, send, serve, table};
 
 #[derive(Parser)]
 #[command(
@@ -72,6 +72,11 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         max_seconds: u64,
     },
+    /// Discord application commands: print them, or register them with Discord.
+    Discord {
+        #[command(subcommand)]
+        command: discord::DiscordCommand,
+    },
     /// Operator commands for the DynamoDB table (region, credentials and endpoint from the
     /// standard AWS environment, e.g. AWS_ENDPOINT_URL for moto).
     Table {
@@ -96,7 +101,11 @@ async fn run(cli: Cli) -> Result<()> {
     // The demo and send print their own transcript; request logs would only interleave with it.
     let quiet = matches!(
         cli.command,
-        Command::Demo | Command::Send { .. } | Command::Load { .. } | Command::Table { .. }
+        Command::Demo
+            | Command::Send { .. }
+            | Command::Load { .. }
+            | Command::Table { .. }
+            | Command::Discord { .. }
     );
     gavel_shared::telemetry::init_human(if quiet { "warn" } else { "info" });
     match cli.command {
@@ -133,6 +142,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => demo::run().await,
         Command::Table { command } => table::run(command).await,
+        Command::Discord { command } => discord::run(command).await,
         Command::Load {
             url,
             data,

@@ -2,6 +2,7 @@
 //! [`Reply`](crate::reply::Reply) → interaction response, on twilight-model's types.
 
 mod inbound;
+pub mod registration;
 mod render;
 
 pub use inbound::{DiscordInbound, parse_interaction};
