@@ -63,6 +63,7 @@ struct Setup {
     clock: Arc<ManualClock>,
     bus: Arc<RecordingBus>,
     platform: Arc<RecordingPlatform>,
+    slack_web: Arc<RecordingSlackWeb>,
     /// This test's own community.
     guild: String,
     team: String,
@@ -70,6 +71,7 @@ struct Setup {
 
 fn setup(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
     let bus = Arc::new(RecordingBus::default());
+    let slack_web = Arc::new(RecordingSlackWeb::new());
     let edge = || {
         test_settings()
             .build_edge(
@@ -79,7 +81,7 @@ fn setup(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
                 Arc::clone(&store),
             )
             .expect("test settings make an edge")
-            .with_slack_web(Arc::new(RecordingSlackWeb::new()))
+            .with_slack_web(slack_web.clone())
             .with_bus(bus.clone())
             .with_rate_limits(generous_limits())
     };
@@ -90,6 +92,7 @@ fn setup(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
         clock: clock.clone(),
         bus,
         platform: Arc::new(RecordingPlatform::new()),
+        slack_web,
         guild: snowflake(),
         team: format!("T{}", &snowflake()[10..]),
     }
@@ -208,6 +211,24 @@ impl Setup {
         let response = self
             .first
             .handle(&Method::POST, "/slack/commands", &map, &body)
+            .await;
+        Answer {
+            status: response.status.as_u16(),
+            body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
+        }
+    }
+
+    async fn slack_click(&self, action_id: &str, user: &str) -> Answer {
+        let body = String::from_utf8(payloads::slack_block_action(action_id, &snowflake(), user))
+            .unwrap()
+            .replace(payloads::SLACK_TEAM, &self.team)
+            .into_bytes();
+        let ts = self.clock.now_secs().to_string();
+        let headers = slack_signed_headers(FORM, &ts, &body);
+        let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
+        let response = self
+            .second
+            .handle(&Method::POST, "/slack/interactions", &map, &body)
             .await;
         Answer {
             status: response.status.as_u16(),
@@ -777,8 +798,160 @@ async fn slack_moderation_says_what_slack_cannot_apply(s: Setup) {
     );
 }
 
-/// A ban that Discord refuses (role order) is told plainly and noted on the case; the server
-/// owner is never acted on.
+/// On Slack a temporary ban asks to confirm with Block Kit buttons; Confirm, served by another
+/// instance, opens the case and answers through the `response_url`.
+async fn slack_tempban_is_confirmed_through_block_actions(s: Setup) {
+    let prompt = s
+        .slack("/tempban", &format!("<@{SLACK_TARGET}> 3d raid"), SLACK_MOD)
+        .await;
+    assert_eq!(prompt.status, 200);
+    let action_ids: Vec<String> = prompt.body["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e["action_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(action_ids.len(), 2, "{}", prompt.body);
+    // Someone else's click is refused: the buttons are the moderator's.
+    let foreign = s.slack_click(&action_ids[0], payloads::SLACK_USER).await;
+    assert_eq!(foreign.status, 200);
+    assert!(
+        s.cases(Platform::Slack)
+            .all_of(SLACK_TARGET)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    s.slack_click(&action_ids[0], SLACK_MOD).await;
+    let answered = s
+        .slack_web
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            gavel_shared::slack::web::SlackCall::Respond { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    assert!(
+        answered.iter().any(|m| m["replace_original"] == true
+            && m.to_string().contains("Case #1: temporary ban for 3d")),
+        "{answered:?}"
+    );
+    let cases = s.cases(Platform::Slack).all_of(SLACK_TARGET).await.unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(
+        cases[0].case.expires_at,
+        Some(FIXTURE_TIMESTAMP + 3 * 86_400)
+    );
+    assert_eq!(s.bus.take().len(), 1);
+}
+
+/// Through the real Discord client against a fake Discord: a ban refused for the role order
+/// (403, Missing Permissions) is told to the moderator in words they can act on, after the DM
+/// went out, and the refusal is noted on the case.
+async fn a_role_hierarchy_refusal_is_told_plainly(s: Setup) {
+    use gavel_shared::adapters::discord_rest::{DiscordLimits, DiscordRest};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let discord = MockServer::start().await;
+    let guild = s.guild.clone();
+    Mock::given(method("GET"))
+        .and(path(format!("/guilds/{guild}")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "id": guild, "owner_id": "1174109840998400001" })),
+        )
+        .mount(&discord)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/users/@me/channels"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "id": "1174109840998400500", "type": 1 })),
+        )
+        .mount(&discord)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/channels/1174109840998400500/messages"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({ "id": "1174109840998400501" })),
+        )
+        .expect(1)
+        .mount(&discord)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path(format!("/guilds/{guild}/bans/{TARGET}")))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({ "message": "Missing Permissions", "code": 50013 })),
+        )
+        .expect(1)
+        .mount(&discord)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "id": "1" })))
+        .expect(1)
+        .mount(&discord)
+        .await;
+    let rest = DiscordRest::new(
+        discord.uri(),
+        Some("test-bot-token".into()),
+        Some(payloads::DISCORD_APPLICATION.into()),
+        DiscordLimits::default(),
+    )
+    .expect("a client");
+
+    let prompt = s.moderator("ban", &[user(TARGET), reason("raid")]).await;
+    s.click_on(&s.first, &prompt.buttons()[0]).await;
+    let jobs = s.bus.take();
+    let worker = Worker::new(
+        Arc::clone(&s.store),
+        s.clock.clone(),
+        Some(Arc::new(rest)),
+        None,
+    );
+    assert_eq!(
+        worker
+            .handle(&jobs[0], Instant::now() + Duration::from_secs(10))
+            .await,
+        Outcome::Done,
+        "a permanent refusal is told, not retried"
+    );
+    let edits: Vec<Value> = discord
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "PATCH")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    let told = edits[0]["content"].as_str().unwrap_or("");
+    assert!(
+        told.contains("Case #1 is recorded, but Discord refused the ban"),
+        "{told}"
+    );
+    assert!(told.contains("my highest role must be above"), "{told}");
+    assert!(told.contains("Ban Members"), "{told}");
+    assert!(told.contains("They were told by DM"), "{told}");
+    let case = s
+        .cases(Platform::Discord)
+        .get(1)
+        .await
+        .unwrap()
+        .unwrap()
+        .case;
+    assert_eq!(case.dm.as_deref(), Some("sent"));
+    assert!(
+        case.history.iter().any(|e| e.what == "not applied"),
+        "{case:?}"
+    );
+}
+
+/// The server owner is never acted on, nor DMed about it; the case notes why.
 async fn refusals_by_discord_are_told_and_noted(s: Setup) {
     let owner_platform = Arc::new(RecordingPlatform::new().with_guild_owner(TARGET));
     let prompt = s.moderator("ban", &[user(TARGET), reason("raid")]).await;
@@ -836,4 +1009,6 @@ gavel_tests::on_both_stores!(
     case_numbers_are_gapless_under_concurrency,
     slack_moderation_says_what_slack_cannot_apply,
     refusals_by_discord_are_told_and_noted,
+    slack_tempban_is_confirmed_through_block_actions,
+    a_role_hierarchy_refusal_is_told_plainly,
 );
