@@ -9,6 +9,7 @@ use super::{
 };
 use crate::commands::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
 use crate::invocation::{Capability, OptionValue, Platform};
+use crate::jobs::{ReplyTarget, Task};
 use crate::moderation::actions::{CaseError, prepare_edit, prepare_pardon, prepare_unban};
 use crate::moderation::{AuditAction, Case, ModSettings, duration, points};
 use crate::reply::{Reply, Response};
@@ -273,14 +274,39 @@ impl Command for CaseCommand {
         }
         let mut reply = view(&changed.after, mod_ctx.now_secs, &settings);
         reply.text = format!("✏️ Case #{number} updated.\n{}", reply.text);
-        if let Some(task) = changed.task
-            && let Some(problem) =
-                publish(ctx, vec![mod_ctx.job(task, 0, followup(ctx.invocation))]).await
-        {
+        let mut jobs = Vec::new();
+        if let Some(task) = changed.task {
+            jobs.push(mod_ctx.job(task, 0, followup(ctx.invocation)));
+        }
+        let line = format!(
+            "✏️ Case #{number} edited by {}: {}",
+            mention(mod_ctx.actor()),
+            edit_summary(&changed.before, &changed.after)
+        );
+        if let Some(post) = mod_ctx.modlog(line) {
+            jobs.push(mod_ctx.job(Task::Post(post), 1, ReplyTarget::Nobody));
+        }
+        if let Some(problem) = publish(ctx, jobs).await {
             reply.text.push_str(&format!("\n{problem}"));
         }
         reply.into()
     }
+}
+
+/// "reason: spam → spam in #general" for the mod log: the edit events just added.
+fn edit_summary(before: &Case, after: &Case) -> String {
+    after.history[before.history.len()..]
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {} → {}",
+                e.what,
+                e.before.as_deref().unwrap_or("none"),
+                e.after.as_deref().unwrap_or("none")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A case in full: its facts and its history.
