@@ -535,8 +535,9 @@ async fn slack_modal_with_validation_errors(s: Setup) {
             .contains("https://")
     );
     assert_eq!(
-        errors.round_trips, 1,
-        "an invalid form reads the state and writes nothing"
+        errors.round_trips, 2,
+        "an invalid form reads the state and writes nothing; this instance's first click or \
+         form also reads the workspace's moderators (kept a minute)"
     );
 
     let why = reason("slack-modal");

@@ -17,8 +17,11 @@ use proptest::sample::select;
 const DOCUMENTED: [u16; 6] = [200, 400, 401, 404, 405, 413];
 
 static EDGE: LazyLock<Edge> = LazyLock::new(|| test_edge(Serves::Both));
+// Timers on, as on every runtime Gavel runs on (Lambda's, `gavel serve`'s): the edge bounds
+// its Slack moderator lookups with one.
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .expect("a runtime")
 });

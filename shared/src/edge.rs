@@ -7,19 +7,19 @@
 //! answered without acting) → dispatch (200).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
 use tracing::{Instrument, field};
 
 use crate::clock::Clock;
-use crate::commands::CommandRegistry;
+use crate::commands::{Command, CommandRegistry, Help};
 use crate::discord::{self, DiscordInbound};
 use crate::flows::FlowEngine;
 use crate::flows::component_id::ComponentKey;
 use crate::idempotency::{Claim, Claims, lifetimes};
-use crate::invocation::{Action, Invocation, Platform};
+use crate::invocation::{Action, Capabilities, Invocation, Platform};
 use crate::ratelimit::limiter::{Admission, RateLimiter, limited_message};
 use crate::ratelimit::policy::Policies;
 use crate::reply::{Reply, Response};
@@ -31,6 +31,11 @@ use crate::verify::{DiscordVerifier, Rejection, SlackVerifier, discord_headers, 
 /// Bodies larger than this are refused with 413 before verification. Discord and Slack payloads
 /// are a few KiB; 1 MiB leaves room for large modals and resolved data without inviting abuse.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long the Slack Web API may take to say whether an invoker is a workspace admin or in
+/// the moderator user group. Slack wants its acknowledgement within 3 seconds, and the command
+/// still has to run after this; past the budget the configured lists decide alone.
+pub const SLACK_MODERATOR_LOOKUP_BUDGET: Duration = Duration::from_millis(1000);
 
 /// The routes Gavel serves, on Lambda and locally.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,7 +189,9 @@ impl Edge {
         self
     }
 
-    /// Slack users with moderator powers here (Slack payloads carry no roles).
+    /// Slack users with moderator powers in every workspace this deployment serves (Slack
+    /// payloads carry no roles). Each workspace adds its own with `/modconfig`, and its admins
+    /// and owners moderate too.
     pub fn with_slack_moderators(mut self, users: impl IntoIterator<Item = String>) -> Self {
         self.slack_moderators = users.into_iter().collect();
         self
@@ -413,7 +420,7 @@ impl Edge {
             // effects guard them with their own conditional writes.
             Ok(CommandParse::Invocation(mut invocation)) => {
                 record_invocation(&invocation);
-                self.grant_slack_moderators(&mut invocation);
+                self.grant_slack_moderators(&mut invocation).await;
                 let response = self
                     .admit_then_dispatch(&invocation, None, received_at)
                     .await;
@@ -482,7 +489,7 @@ impl Edge {
             Err(problem) => return bad_request(&problem),
         };
         record_invocation(&invocation);
-        self.grant_slack_moderators(&mut invocation);
+        self.grant_slack_moderators(&mut invocation).await;
         let response = self.dispatch(&invocation, received_at).await;
         match &invocation.action {
             Action::ModalSubmit { .. } => {
@@ -506,10 +513,118 @@ impl Edge {
         }
     }
 
-    /// Slack payloads carry no roles: configured moderators get every capability.
-    fn grant_slack_moderators(&self, invocation: &mut Invocation) {
-        if self.slack_moderators.contains(&invocation.actor.id) {
-            invocation.actor.capabilities = crate::invocation::Capabilities::all();
+    /// Slack payloads carry no roles. Moderators, who get every capability, are the users
+    /// listed in the environment or in the workspace's settings, the members of its moderator
+    /// user group, and the workspace's admins and owners.
+    ///
+    /// Only requests that need to know pay for finding out: a command that requires a
+    /// capability, `/help` (which lists what the invoker may run), and clicks and forms (a
+    /// flow may be a moderator's, such as an appeal's review buttons). The settings come from
+    /// this instance's one-minute copy. A store or Slack failure, or Slack taking longer than
+    /// [`SLACK_MODERATOR_LOOKUP_BUDGET`], leaves the lists that could be read to decide; it is
+    /// logged and never fails the request.
+    async fn grant_slack_moderators(&self, invocation: &mut Invocation) {
+        let user = invocation.actor.id.clone();
+        if self.slack_moderators.contains(&user) {
+            invocation.actor.capabilities = Capabilities::all();
+            return;
+        }
+        if !self.needs_moderator_check(invocation) {
+            return;
+        }
+        let settings = match self
+            .registry
+            .settings_cache()
+            .get(
+                self.store.as_ref(),
+                invocation.platform,
+                &invocation.tenant,
+                self.clock.now_ms(),
+            )
+            .await
+        {
+            Ok(settings) => settings,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the workspace's moderators; only GAVEL_SLACK_MODERATORS count");
+                return;
+            }
+        };
+        if settings.slack_moderators.contains(&user)
+            || self
+                .slack_says_moderator(&user, settings.slack_moderator_group.as_deref())
+                .await
+        {
+            invocation.actor.capabilities = Capabilities::all();
+        }
+    }
+
+    fn needs_moderator_check(&self, invocation: &Invocation) -> bool {
+        match &invocation.action {
+            Action::Command(call) => {
+                call.name.eq_ignore_ascii_case(Help.spec().name)
+                    || self
+                        .registry
+                        .spec(&call.name)
+                        .is_some_and(|spec| spec.requires.is_some())
+            }
+            Action::Component { .. } | Action::ModalSubmit { .. } => true,
+        }
+    }
+
+    /// Asks Slack, both questions at once, whether `user` is a workspace admin or owner or a
+    /// member of `group`; the first yes ends the wait.
+    async fn slack_says_moderator(&self, user: &str, group: Option<&str>) -> bool {
+        let admin = async {
+            match self.slack_web.user_is_admin(user).await {
+                Ok(admin) => admin,
+                Err(error) => {
+                    tracing::warn!(%error, "could not ask Slack whether the invoker is a workspace admin; the configured moderators decide");
+                    false
+                }
+            }
+        };
+        let member = async {
+            let Some(group) = group else {
+                return false;
+            };
+            match self.slack_web.usergroup_members(group).await {
+                Ok(members) => members.iter().any(|m| m == user),
+                Err(error) => {
+                    tracing::warn!(%error, group, "could not list the moderator user group; the configured moderators decide");
+                    false
+                }
+            }
+        };
+        let either = async {
+            tokio::pin!(admin, member);
+            let (mut admin_done, mut member_done) = (false, false);
+            loop {
+                tokio::select! {
+                    yes = &mut admin, if !admin_done => {
+                        if yes {
+                            return true;
+                        }
+                        admin_done = true;
+                    }
+                    yes = &mut member, if !member_done => {
+                        if yes {
+                            return true;
+                        }
+                        member_done = true;
+                    }
+                    else => return false,
+                }
+            }
+        };
+        match tokio::time::timeout(SLACK_MODERATOR_LOOKUP_BUDGET, either).await {
+            Ok(found) => found,
+            Err(_) => {
+                tracing::warn!(
+                    budget_ms = SLACK_MODERATOR_LOOKUP_BUDGET.as_millis() as u64,
+                    "Slack did not answer the moderator lookups in time; the configured moderators decide"
+                );
+                false
+            }
         }
     }
 

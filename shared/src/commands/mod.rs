@@ -5,6 +5,7 @@
 //! command's text against the same option list.
 
 mod help;
+mod modconfig;
 pub mod moderation;
 mod ping;
 pub mod report;
@@ -16,9 +17,12 @@ use async_trait::async_trait;
 
 use crate::flows::FlowEngine;
 use crate::invocation::{Action, Capability, CommandCall, Invocation};
+use crate::moderation::{AuditAction, AuditEntry, ModSettings, SettingsCache};
 use crate::reply::{Reply, Response};
+use crate::store::WriteOp;
 
 pub use help::Help;
+pub use modconfig::ModConfig;
 pub use ping::Ping;
 pub use report::{ListReports, Report};
 pub use report_channel::ReportChannel;
@@ -97,14 +101,18 @@ pub trait Command: Send + Sync {
     async fn run(&self, ctx: &CommandContext<'_>) -> Response;
 }
 
-/// The commands this deployment serves.
+/// The commands this deployment serves, and what this instance remembers for them.
 pub struct CommandRegistry {
     commands: Vec<Box<dyn Command>>,
+    settings: SettingsCache,
 }
 
 impl CommandRegistry {
     pub fn new(commands: Vec<Box<dyn Command>>) -> Self {
-        Self { commands }
+        Self {
+            commands,
+            settings: SettingsCache::new(),
+        }
     }
 
     /// Every command Gavel ships.
@@ -123,7 +131,14 @@ impl CommandRegistry {
         commands.push(Box::new(moderation::Pardon));
         commands.push(Box::new(moderation::CaseCommand));
         commands.push(Box::new(moderation::Infractions::new()));
+        commands.push(Box::new(ModConfig));
         Self::new(commands)
+    }
+
+    /// This instance's copy of the communities' moderation settings (read at most once a
+    /// minute; `/modconfig` replaces it when it saves).
+    pub fn settings_cache(&self) -> &SettingsCache {
+        &self.settings
     }
 
     /// Registers every command's flows with `engine`.
@@ -191,6 +206,7 @@ impl CommandRegistry {
         let spec = command.spec();
         if !may_run(spec, invocation) {
             let needed = spec.requires.map(Capability::label).unwrap_or("moderator");
+            self.audit_refusal(invocation, spec, needed, flows).await;
             return Reply::ephemeral(format!(
                 "You need the {needed} permission to use `/{}`.",
                 spec.name
@@ -205,6 +221,47 @@ impl CommandRegistry {
             flows,
         };
         command.run(&ctx).await
+    }
+
+    /// Records a refused command in the community's audit log, so moderators can see who
+    /// tried what. The refusal stands whatever happens to the record: a failed write is
+    /// logged, never shown to the invoker.
+    async fn audit_refusal(
+        &self,
+        invocation: &Invocation,
+        spec: &CommandSpec,
+        needed: &str,
+        flows: &FlowEngine,
+    ) {
+        let store = flows.store().as_ref();
+        let now_ms = flows.now_secs() * 1000;
+        let (platform, tenant) = (invocation.platform, invocation.tenant.as_str());
+        let retention = match self.settings.get(store, platform, tenant, now_ms).await {
+            Ok(settings) => settings.retention_secs(),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the moderation settings; the refusal is kept for the default retention");
+                ModSettings::default().retention_secs()
+            }
+        };
+        let entry = AuditEntry::new(
+            now_ms,
+            &invocation.actor.id,
+            AuditAction::PermissionRefused,
+            format!("`/{}` needs the {needed} permission", spec.name),
+        );
+        let unique = format!("{}#refused", invocation.id);
+        let written = match entry.write(platform, tenant, &unique, retention) {
+            WriteOp::Create(item) => store.create(item).await.map(|_| ()),
+            other => store.transact(vec![other]).await,
+        };
+        match written {
+            Ok(()) => {}
+            // The same request delivered again: its refusal is on record already.
+            Err(crate::store::StoreError::AlreadyExists) => {}
+            Err(error) => {
+                tracing::error!(%error, command = spec.name, "could not record a permission refusal in the audit log");
+            }
+        }
     }
 
     fn unknown_command(&self, invocation: &Invocation, name: &str) -> Reply {
@@ -287,7 +344,8 @@ mod tests {
     }
 
     /// These commands keep no state: a store that refuses every call proves they never
-    /// touch it (flows are tested over real stores in the tests crate).
+    /// touch it (flows are tested over real stores in the tests crate). A refusal does try to
+    /// write its audit entry, and shows that a failed write leaves the answer as it is.
     struct NoStore;
 
     #[async_trait]
@@ -428,7 +486,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_refusal_names_the_missing_permission() {
+    async fn a_refusal_names_the_missing_permission_even_if_it_cannot_be_audited() {
         let reply = run("ban", vec![], Capabilities::NONE).await;
         assert!(reply.is_ephemeral());
         assert_eq!(

@@ -11,11 +11,13 @@ pub mod cases;
 pub mod duration;
 pub mod points;
 pub mod settings;
+pub mod settings_cache;
 
 pub use audit::{AuditAction, AuditEntry};
 pub use case::{Case, CaseEvent, Kind, Status};
 pub use cases::{Cases, StoredCase};
 pub use settings::{ModSettings, Threshold, Weights};
+pub use settings_cache::SettingsCache;
 
 /// A Unix time as a calendar date in UTC (`2026-11-24`), readable on both platforms.
 pub fn date(unix_secs: i64) -> String {

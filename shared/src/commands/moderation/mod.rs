@@ -83,14 +83,17 @@ fn text_option<'a>(ctx: &'a CommandContext<'_>, name: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The community's settings, through this instance's one-minute copy: commands only read them.
 async fn settings_of(ctx: &CommandContext<'_>) -> Result<ModSettings, StoreError> {
-    ModSettings::load(
-        ctx.flows.store().as_ref(),
-        ctx.invocation.platform,
-        &ctx.invocation.tenant,
-    )
-    .await
-    .map(|(settings, _)| settings)
+    ctx.registry
+        .settings_cache()
+        .get(
+            ctx.flows.store().as_ref(),
+            ctx.invocation.platform,
+            &ctx.invocation.tenant,
+            ctx.flows.now_secs() * 1000,
+        )
+        .await
 }
 
 fn mod_context<'a>(ctx: &'a CommandContext<'_>, settings: &'a ModSettings) -> ModContext<'a> {
