@@ -716,7 +716,9 @@ async fn case_numbers_are_gapless_under_concurrency(s: Setup) {
         async move { s.discord_on(edge, body).await }
     }))
     .await;
-    assert!(answers.iter().all(|a| a.text().contains("Case #")));
+    for answer in &answers {
+        assert!(answer.text().contains("Case #"), "{}", answer.text());
+    }
     let mut numbers: Vec<u64> = s
         .cases(Platform::Discord)
         .all_of(TARGET)

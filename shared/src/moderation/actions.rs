@@ -18,8 +18,9 @@ use crate::jobs::{Job, Post, ReplyTarget, Task};
 use crate::reply::Reply;
 use crate::store::{Store, StoreError, WriteOp};
 
-/// How often a direct operation retries when another moderator took the case number first.
-const NUMBER_RETRIES: usize = 5;
+/// How often a direct operation retries when another moderator took the case number first:
+/// each round one of the racing writers wins, so this covers that many moderators at once.
+const NUMBER_RETRIES: usize = 16;
 
 /// What a moderator decided, before it is a case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,6 +231,11 @@ pub async fn record_sanction(
             // Index 0 is the counter: someone else took this number.
             Err(StoreError::TransactionConflict { index: 0 }) if attempt < NUMBER_RETRIES => {
                 attempt += 1;
+                // A short random pause, so the losers of one round do not collide again in
+                // lockstep.
+                let mut byte = [0u8; 1];
+                let _ = getrandom::fill(&mut byte);
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(byte[0] % 20))).await;
             }
             Err(error) => return Err(error),
         }

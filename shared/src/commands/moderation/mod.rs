@@ -24,6 +24,15 @@ pub use sanction::SanctionCommand;
 
 /// The storage failure answer: nothing happened, try again.
 fn storage_failure(what: &str, error: &StoreError) -> Response {
+    if matches!(
+        error,
+        StoreError::TransactionConflict { .. } | StoreError::VersionConflict { .. }
+    ) {
+        return Reply::ephemeral(format!(
+            "Other moderators were changing the same records at that moment, so the {what} was not recorded. Please try again."
+        ))
+        .into();
+    }
     tracing::error!(%error, what, "moderation storage failure");
     Reply::ephemeral(format!(
         "I could not reach my storage, so the {what} was not recorded. Please try again."
