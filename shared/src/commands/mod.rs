@@ -4,6 +4,7 @@
 //! both platforms: Discord registers the spec as an application command, Slack parses the slash
 //! command's text against the same option list.
 
+pub mod appeal;
 mod help;
 mod ping;
 pub mod report;
@@ -17,6 +18,7 @@ use crate::flows::FlowEngine;
 use crate::invocation::{Action, Capability, CommandCall, Invocation};
 use crate::reply::{Reply, Response};
 
+pub use appeal::{Appeal, ListAppeals};
 pub use help::Help;
 pub use ping::Ping;
 pub use report::{ListReports, Report};
@@ -114,6 +116,8 @@ impl CommandRegistry {
             Box::new(Report::new()),
             Box::new(ListReports),
             Box::new(ReportChannel),
+            Box::new(Appeal::new()),
+            Box::new(ListAppeals),
         ])
     }
 
