@@ -49,6 +49,7 @@ const SLACK_MODERATOR: &str = "U0GAVELMOD";
 /// Someone else, whose cases the member cannot appeal.
 const OTHER_MEMBER: &str = "1174109840998400077";
 const REVIEW_CHANNEL: &str = "1174109840998400555";
+const MODLOG_CHANNEL: &str = "1174109840998400556";
 
 /// Jobs the edges hand to the worker, kept for the test to read.
 #[derive(Default)]
@@ -243,10 +244,17 @@ impl Setup {
 
     /// Makes `channel` the tenant's appeal review channel.
     async fn review_channel(&self, platform: Platform, channel: &str) {
-        let settings = ModSettings {
-            appeal_channel: Some(channel.to_owned()),
-            ..ModSettings::default()
-        };
+        self.settings(
+            platform,
+            ModSettings {
+                appeal_channel: Some(channel.to_owned()),
+                ..ModSettings::default()
+            },
+        )
+        .await;
+    }
+
+    async fn settings(&self, platform: Platform, settings: ModSettings) {
         self.store
             .transact(vec![settings.write(platform, self.tenant(platform), None)])
             .await
@@ -301,8 +309,23 @@ impl Setup {
             .count()
     }
 
-    /// The review posts published so far, with their buttons' ids.
+    /// The review posts published so far (every post but the mod log's).
     fn review_posts(&self) -> Vec<(String, gavel_shared::reply::Reply)> {
+        self.posts()
+            .into_iter()
+            .filter(|(channel, _)| channel != MODLOG_CHANNEL)
+            .collect()
+    }
+
+    fn modlog_lines(&self) -> Vec<String> {
+        self.posts()
+            .into_iter()
+            .filter(|(channel, _)| channel == MODLOG_CHANNEL)
+            .map(|(_, message)| message.text)
+            .collect()
+    }
+
+    fn posts(&self) -> Vec<(String, gavel_shared::reply::Reply)> {
         self.bus
             .jobs()
             .into_iter()
@@ -475,6 +498,11 @@ async fn accepting_an_appeal_pardons_and_lifts(s: Setup) {
         json!([]),
         "no buttons left"
     );
+    assert!(
+        content(&accepted.body).contains("· pardoned ·"),
+        "the review shows the case as the decision left it: {}",
+        accepted.body
+    );
 
     assert_eq!(
         s.stored_case(Platform::Discord, n).await.status,
@@ -554,7 +582,8 @@ async fn concurrent_accepts_decide_once(s: Setup) {
         .iter()
         .filter(|a| a.body["type"] == 4 && content(&a.body).contains("already handled"))
         .count();
-    assert_eq!((decided, handled), (1, 5));
+    let texts: Vec<&str> = answers.iter().map(|a| content(&a.body)).collect();
+    assert_eq!((decided, handled), (1, 5), "{texts:#?}");
 
     let case = s.stored_case(Platform::Discord, n).await;
     assert_eq!(case.status, Status::Pardoned);
@@ -572,11 +601,16 @@ async fn concurrent_accepts_decide_once(s: Setup) {
     );
 }
 
-/// Deny: the member is told by the worker, the case stands, the audit log has it. Appealing
-/// again is refused until the cooldown has passed, then replaces the decided appeal with a new
-/// open one (and a new review); the old review's buttons stay dead.
+/// Deny: the member is told by the worker, the case stands, the audit log and the mod log
+/// have it. Appealing again is refused until the cooldown has passed, then replaces the
+/// decided appeal with a new open one (and a new review); the old review's buttons stay dead.
 async fn denying_notifies_and_starts_the_cooldown(s: Setup) {
-    s.review_channel(Platform::Discord, REVIEW_CHANNEL).await;
+    let settings = ModSettings {
+        appeal_channel: Some(REVIEW_CHANNEL.to_owned()),
+        modlog_channel: Some(MODLOG_CHANNEL.to_owned()),
+        ..ModSettings::default()
+    };
+    s.settings(Platform::Discord, settings).await;
     let n = s
         .case(Platform::Discord, Kind::Warning, DISCORD_MEMBER)
         .await;
@@ -624,6 +658,12 @@ async fn denying_notifies_and_starts_the_cooldown(s: Setup) {
         told[0].1.contains(&date_time(decided_at + cooldown)),
         "{}",
         told[0].1
+    );
+    let modlog = s.modlog_lines();
+    assert_eq!(modlog.len(), 1, "{modlog:?}");
+    assert!(
+        modlog[0].contains(&format!("denied <@{DISCORD_MEMBER}>'s appeal of case #{n}")),
+        "{modlog:?}"
     );
 
     // Within the cooldown: refused, saying when.
@@ -686,6 +726,9 @@ async fn denying_notifies_and_starts_the_cooldown(s: Setup) {
     let told = s.notifications();
     assert_eq!(told.len(), 2, "{told:?}");
     assert!(told[1].1.contains("was accepted"), "{}", told[1].1);
+    let modlog = s.modlog_lines();
+    assert_eq!(modlog.len(), 2, "{modlog:?}");
+    assert!(modlog[1].contains("accepted"), "{modlog:?}");
 }
 
 /// Every refusal is one clear ephemeral sentence, and none records, audits or posts anything.

@@ -357,6 +357,11 @@ async fn open_now(
                 )),
             };
         }
+        // The audit entry or the review's run already exists: this very request was
+        // applied before (the same interaction delivered twice).
+        Err(StoreError::TransactionConflict { .. }) => {
+            return Reply::ephemeral("This request was already handled; nothing was done twice.");
+        }
         Err(error) => return unreachable_store(&error),
     }
     let Some(post) = opening.post else {
@@ -713,16 +718,31 @@ impl Machine for AppealReview {
         {
             return refuse(&mod_ctx, &state, event).await;
         }
-        // The run is live, so its appeal is the open one it was made with; anything else
-        // means the record was changed by hand, and nothing is decided on a guess.
-        let Some(appeal) = appeal.filter(|a| {
-            a.appeal.status == AppealStatus::Open && a.appeal.opened_at == state.opened_at
-        }) else {
-            return Step::Invalid(format!(
-                "The appeal of case #{} is no longer open; nothing was done.",
-                state.case
-            ));
+        let appeal = match appeal {
+            Some(a) if a.appeal.opened_at == state.opened_at => a,
+            // The run is live, so its appeal is the one it was made with; anything else means
+            // the record was changed by hand, and nothing is decided on a guess.
+            _ => {
+                return Step::Invalid(format!(
+                    "The appeal of case #{} is no longer open; nothing was done.",
+                    state.case
+                ));
+            }
         };
+        // Another moderator's decision committed between this click's read of the run and
+        // its read of the appeal: the click lost the race, as it would at the commit.
+        if let (Some(by), AppealStatus::Accepted | AppealStatus::Denied) =
+            (&appeal.appeal.decided_by, appeal.appeal.status)
+        {
+            return Step::Invalid(format!(
+                "That was already handled: <@{by}> {} this appeal; nothing was done twice.",
+                if appeal.appeal.status == AppealStatus::Accepted {
+                    "accepted"
+                } else {
+                    "denied"
+                }
+            ));
+        }
         let Some(case) = case else {
             return Step::Invalid(format!(
                 "Case #{} could not be found; nothing was done.",
@@ -732,31 +752,38 @@ impl Machine for AppealReview {
         let decision = if event.accepts() {
             accept(&mod_ctx, &appeal, &case)
         } else {
-            Ok(deny(&mod_ctx, &appeal))
+            Ok(deny(&mod_ctx, &appeal, &case))
         };
         let Decision {
             effects,
             task,
+            modlog,
             text,
+            case_line,
         } = match decision {
             Ok(decision) => decision,
             Err(why) => return Step::Invalid(why),
         };
         // The worker tells the moderator what came of the lift or the message, below the
         // decision.
-        let job = mod_ctx.job(task, 0, ReplyTarget::of(invocation).as_followup());
+        let mut jobs = vec![mod_ctx.job(task, 0, ReplyTarget::of(invocation).as_followup())];
+        jobs.extend(
+            modlog
+                .and_then(|line| mod_ctx.modlog(line))
+                .map(|post| mod_ctx.job(Task::Post(post), 1, ReplyTarget::Nobody)),
+        );
         let view = if event.listed() {
             View::message(Reply::ephemeral(text))
         } else {
             View::update(
                 Reply::public(text)
-                    .with_field("Case", case.case.summary(ctx.now_secs))
+                    .with_field("Case", case_line)
                     .with_field("Their appeal", state.reason.clone()),
             )
         };
         Step::Finish {
             effects,
-            jobs: vec![job],
+            jobs,
             view,
         }
     }
@@ -766,7 +793,11 @@ impl Machine for AppealReview {
 struct Decision {
     effects: Vec<WriteOp>,
     task: Task,
+    /// A mod-log line for a decision whose task does not post one itself.
+    modlog: Option<String>,
     text: String,
+    /// The case as the decision leaves it, for the replaced review.
+    case_line: String,
 }
 
 /// Accepting pardons the case (its points stop counting) and, for a sanction still in force,
@@ -778,6 +809,7 @@ fn accept(
 ) -> Result<Decision, String> {
     let number = case.case.number;
     let label = case.case.kind.label();
+    let mut case_line = case.case.summary(ctx.now_secs);
     let (mut ops, task, note) = match prepare_pardon(
         ctx,
         case,
@@ -785,6 +817,7 @@ fn accept(
         AuditAction::AppealAccepted,
     ) {
         Ok(changed) => {
+            case_line = changed.after.summary(ctx.now_secs);
             let dm = Reply::ephemeral(format!(
                 "✅ Your appeal of case #{number} was accepted by the moderators: the {label} is pardoned{}.",
                 if changed.task.is_some() {
@@ -850,9 +883,19 @@ fn accept(
         .decided(AppealStatus::Accepted, ctx.actor(), ctx.now_secs);
     decided.note = Some(note.to_owned());
     ops.insert(0, appeal_write(ctx, &decided, appeal.version));
+    // A lift posts the pardon to the mod log itself; a notification does not.
+    let modlog = matches!(task, Task::Notify { .. }).then(|| {
+        format!(
+            "✅ <@{}> accepted <@{}>'s appeal of case #{number}: {note}.",
+            ctx.actor(),
+            appeal.appeal.user
+        )
+    });
     Ok(Decision {
         effects: ops,
         task,
+        modlog,
+        case_line,
         text: format!(
             "✅ Accepted by <@{}>: <@{}>'s appeal of case #{number}.",
             ctx.actor(),
@@ -862,7 +905,7 @@ fn accept(
 }
 
 /// Denying records the decision; the member is told when they may appeal again.
-fn deny(ctx: &ModContext<'_>, appeal: &record::StoredAppeal) -> Decision {
+fn deny(ctx: &ModContext<'_>, appeal: &record::StoredAppeal, case: &StoredCase) -> Decision {
     let number = appeal.appeal.case;
     let decided = appeal
         .appeal
@@ -877,6 +920,7 @@ fn deny(ctx: &ModContext<'_>, appeal: &record::StoredAppeal) -> Decision {
         );
     let again = ctx.now_secs + ctx.settings.appeal_cooldown_secs;
     Decision {
+        case_line: case.case.summary(ctx.now_secs),
         effects: vec![
             appeal_write(ctx, &decided, appeal.version),
             ctx.audit(&entry, &format!("appeal{number}")),
@@ -888,6 +932,11 @@ fn deny(ctx: &ModContext<'_>, appeal: &record::StoredAppeal) -> Decision {
                 crate::moderation::date_time(again)
             )),
         },
+        modlog: Some(format!(
+            "❌ <@{}> denied <@{}>'s appeal of case #{number}.",
+            ctx.actor(),
+            appeal.appeal.user
+        )),
         text: format!(
             "❌ Denied by <@{}>: <@{}>'s appeal of case #{number}.",
             ctx.actor(),
