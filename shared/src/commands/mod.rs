@@ -4,6 +4,7 @@
 //! both platforms: Discord registers the spec as an application command, Slack parses the slash
 //! command's text against the same option list.
 
+pub mod appeal;
 mod help;
 mod modconfig;
 pub mod moderation;
@@ -21,6 +22,7 @@ use crate::moderation::{AuditAction, AuditEntry, ModSettings, SettingsCache};
 use crate::reply::{Reply, Response};
 use crate::store::WriteOp;
 
+pub use appeal::{Appeal, ListAppeals};
 pub use help::Help;
 pub use modconfig::ModConfig;
 pub use ping::Ping;
@@ -132,6 +134,8 @@ impl CommandRegistry {
         commands.push(Box::new(moderation::CaseCommand));
         commands.push(Box::new(moderation::Infractions::new()));
         commands.push(Box::new(ModConfig));
+        commands.push(Box::new(Appeal::new()));
+        commands.push(Box::new(ListAppeals));
         Self::new(commands)
     }
 

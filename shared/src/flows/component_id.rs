@@ -9,7 +9,9 @@
 //!   click on a handled button finds the version moved);
 //! - `mac` is a truncated HMAC-SHA256 over all of that plus the platform, tenant and user the id
 //!   was drawn for, under a deployment secret. An edited or forged id, or one replayed by
-//!   another user or in another community, fails the check and is never executed.
+//!   another user or in another community, fails the check and is never executed. Ids of a
+//!   shared flow (one any moderator may click) are bound to the platform and tenant only
+//!   ([`Binding::shared`]).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -42,6 +44,27 @@ pub struct Binding<'a> {
     pub platform: Platform,
     pub tenant: &'a str,
     pub user: &'a str,
+}
+
+/// What stands in for the user in a shared id's MAC. No Discord or Slack user id contains `*`,
+/// so a shared id never verifies as anyone's personal id, nor a personal id as a shared one.
+const ANY_MEMBER: &str = "*";
+
+impl<'a> Binding<'a> {
+    /// Anyone in `tenant` on `platform`: for shared flows, whose steps check who clicked.
+    pub fn shared(platform: Platform, tenant: &'a str) -> Self {
+        Self {
+            platform,
+            tenant,
+            user: ANY_MEMBER,
+        }
+    }
+}
+
+/// The flow an id names, read before its MAC is checked, only to choose the binding to check
+/// it with: an edited name fails the check all the same.
+pub fn claimed_flow(raw: &str) -> Option<&str> {
+    raw.strip_prefix("g1:")?.split(':').next()
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -285,6 +308,21 @@ mod tests {
         }
         let long = format!("g1:{}", "a".repeat(200));
         assert_eq!(key().decode(&long, bind("u")), Err(IdError::Malformed));
+    }
+
+    #[test]
+    fn shared_ids_are_bound_to_the_tenant_not_a_user() {
+        let shared = Binding::shared(Platform::Discord, "1174109840998400000");
+        let raw = key().encode(&sample(), shared);
+        assert_eq!(key().decode(&raw, shared), Ok(sample()));
+        // Neither a shared id as a personal one nor the reverse, nor in another tenant.
+        assert_eq!(key().decode(&raw, bind("u1")), Err(IdError::Forged));
+        let personal = key().encode(&sample(), bind("u1"));
+        assert_eq!(key().decode(&personal, shared), Err(IdError::Forged));
+        let elsewhere = Binding::shared(Platform::Discord, "other");
+        assert_eq!(key().decode(&raw, elsewhere), Err(IdError::Forged));
+        assert_eq!(claimed_flow(&raw), Some("confirm"));
+        assert_eq!(claimed_flow("confirm_ban"), None);
     }
 
     #[test]

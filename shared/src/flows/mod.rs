@@ -12,6 +12,10 @@
 //!   were drawn for, under a MAC: forged or edited ids are refused, never executed.
 //! - A flow whose state has expired answers that it expired and how to start again, and
 //!   replaces the clicked message so its stale buttons are gone.
+//! - A *shared* flow ([`Machine::SHARED`]) is one any member of the community may click (an
+//!   appeal any moderator may decide): its ids are bound to the platform and tenant only, its
+//!   runs live in the tenant's shared partition, and it can be prepared inside another
+//!   transaction and posted by the worker ([`FlowEngine::prepare_shared`]).
 
 pub mod component_id;
 pub mod confirm;
@@ -27,10 +31,10 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
-use crate::invocation::{Action, Invocation};
+use crate::invocation::{Action, Invocation, Platform};
 use crate::jobs::{Bus, Job, UnconfiguredBus};
 use crate::reply::{Button, ButtonStyle, FieldError, Modal, Reply, Response, TextInput};
-use crate::store::{ItemKey, NewItem, Store, StoreError, WriteOp};
+use crate::store::{ItemKey, NewItem, PageRequest, Store, StoreError, WriteOp};
 use component_id::{Binding, ComponentId, ComponentKey, IdError};
 
 /// How long a flow waits for its next step unless the machine says otherwise.
@@ -155,12 +159,21 @@ pub struct StepContext<'a> {
     pub invocation: &'a Invocation,
     pub now_secs: i64,
     pub store: &'a Arc<dyn Store>,
+    /// The engine, for a step that prepares another flow's run with its effects (a submitted
+    /// appeal form opens a shared review).
+    pub flows: &'a FlowEngine,
 }
 
 #[async_trait]
 pub trait Machine: Send + Sync + 'static {
     /// The flow's name in component ids and store keys (`[a-z0-9-]`, at most 16 characters).
     const NAME: &'static str;
+    /// Whether anyone in the community may click the run's buttons, not only the user who
+    /// started it (a review any moderator may decide). A shared run's component ids are bound
+    /// to the platform and tenant only and its state lives in the tenant's shared partition
+    /// (`{platform}:{tenant}#flow#shared`). The engine lets every member's click through to
+    /// [`Machine::step`], which must check that the clicker may act.
+    const SHARED: bool = false;
     type State: Serialize + DeserializeOwned + Send + Sync + 'static;
     type Event: FlowEvent;
 
@@ -184,6 +197,7 @@ pub trait Machine: Send + Sync + 'static {
 #[async_trait]
 trait ErasedMachine: Send + Sync {
     fn name(&self) -> &'static str;
+    fn shared(&self) -> bool;
     async fn advance(&self, engine: &FlowEngine, run: Run<'_>) -> Response;
 }
 
@@ -202,6 +216,10 @@ impl<M: Machine> ErasedMachine for Typed<M> {
         M::NAME
     }
 
+    fn shared(&self) -> bool {
+        M::SHARED
+    }
+
     async fn advance(&self, engine: &FlowEngine, run: Run<'_>) -> Response {
         engine.advance(self.0.as_ref(), run).await
     }
@@ -213,6 +231,28 @@ impl<M: Machine> ErasedMachine for Typed<M> {
 struct Stored<S> {
     state: Option<S>,
 }
+
+/// A shared run made for the caller's own transaction (see [`FlowEngine::prepare_shared`]).
+#[derive(Debug)]
+pub struct SharedRun {
+    /// Names the run; [`FlowEngine::shared_buttons`] draws more buttons for it.
+    pub nonce: String,
+    /// The run's creation, to commit with the caller's other writes.
+    pub write: WriteOp,
+    /// The buttons, their ids signed for the run's first version.
+    pub buttons: Vec<Button>,
+}
+
+/// A shared run still waiting for its decisive click (see [`FlowEngine::pending_shared`]).
+#[derive(Debug)]
+pub struct PendingRun<S> {
+    pub nonce: String,
+    pub version: u64,
+    pub state: S,
+}
+
+/// The version a run has when it is created (the store's first version).
+const FIRST_VERSION: u64 = 1;
 
 /// Runs flows: starts them from commands, and takes every click and submission.
 pub struct FlowEngine {
@@ -270,6 +310,113 @@ impl FlowEngine {
         )
     }
 
+    /// Where a run of a shared flow is stored: the tenant's shared partition, which no user's
+    /// can be (`shared` is no Discord or Slack user id).
+    pub fn shared_state_key(platform: Platform, tenant: &str, flow: &str, nonce: &str) -> ItemKey {
+        ItemKey::new(
+            format!("{platform}:{tenant}#flow#shared"),
+            format!("{flow}#{nonce}"),
+        )
+    }
+
+    fn run_key<M: Machine>(invocation: &Invocation, nonce: &str) -> ItemKey {
+        if M::SHARED {
+            Self::shared_state_key(invocation.platform, &invocation.tenant, M::NAME, nonce)
+        } else {
+            Self::state_key(invocation, M::NAME, nonce)
+        }
+    }
+
+    /// Prepares a run of the shared flow `machine` in `state`, without an interaction to draw
+    /// it: the caller commits [`SharedRun::write`] in its own transaction (so the run exists
+    /// exactly when the caller's change does) and sends [`SharedRun::buttons`] in a message of
+    /// its own, typically posted by the worker. `seed` must be unique per run (an interaction
+    /// id); the run's nonce is derived from it.
+    pub fn prepare_shared<M: Machine>(
+        &self,
+        machine: &M,
+        platform: Platform,
+        tenant: &str,
+        seed: &str,
+        state: M::State,
+        buttons: Vec<FlowButton<M::Event>>,
+    ) -> Result<SharedRun, serde_json::Error> {
+        const {
+            assert!(
+                M::SHARED,
+                "prepare_shared is for shared flows: a personal run starts from its user's interaction"
+            )
+        };
+        let nonce = nonce_for(seed);
+        let data = serde_json::to_value(Stored { state: Some(state) })?;
+        let key = Self::shared_state_key(platform, tenant, M::NAME, &nonce);
+        let write = WriteOp::Create(
+            NewItem::new(key, data).expiring_at(self.clock.now_secs() + machine.lifetime_secs()),
+        );
+        let buttons = self.shared_buttons::<M>(platform, tenant, &nonce, FIRST_VERSION, buttons);
+        Ok(SharedRun {
+            nonce,
+            write,
+            buttons,
+        })
+    }
+
+    /// Buttons for the shared run `nonce` at `version`, for another message than the one the
+    /// run was prepared with (a moderator's list of open appeals).
+    pub fn shared_buttons<M: Machine>(
+        &self,
+        platform: Platform,
+        tenant: &str,
+        nonce: &str,
+        version: u64,
+        buttons: Vec<FlowButton<M::Event>>,
+    ) -> Vec<Button> {
+        let binding = Binding::shared(platform, tenant);
+        buttons
+            .into_iter()
+            .map(|b| Button {
+                id: self.encode(binding, M::NAME, nonce, version, b.event),
+                label: b.label,
+                style: b.style,
+            })
+            .collect()
+    }
+
+    /// The runs of the shared flow `M` in `tenant` that have not finished or expired, in no
+    /// particular order. Reads the flow's part of the shared partition, a page of 100 at a
+    /// time; finished runs are skipped (they stay as markers until their expiry).
+    pub async fn pending_shared<M: Machine>(
+        &self,
+        platform: Platform,
+        tenant: &str,
+    ) -> Result<Vec<PendingRun<M::State>>, StoreError> {
+        let pk = Self::shared_state_key(platform, tenant, M::NAME, "").pk;
+        let prefix = format!("{}#", M::NAME);
+        let mut pending = Vec::new();
+        let mut page = PageRequest::first(100);
+        loop {
+            let found = self.store.query(&pk, &prefix, page.clone()).await?;
+            for item in found.items {
+                let nonce = item.key.sk[prefix.len()..].to_owned();
+                match serde_json::from_value::<Stored<M::State>>(item.data) {
+                    Ok(Stored { state: Some(state) }) => pending.push(PendingRun {
+                        nonce,
+                        version: item.version,
+                        state,
+                    }),
+                    Ok(Stored { state: None }) => {}
+                    Err(error) => {
+                        tracing::error!(flow = M::NAME, %error, "a shared run is unreadable; left out");
+                    }
+                }
+            }
+            match found.cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return Ok(pending),
+            }
+        }
+    }
+
     /// Starts a run of `machine` for the invoking user in `state`, and draws `view`. One
     /// conditional create: the same interaction delivered twice starts one run.
     pub async fn start<M: Machine>(
@@ -280,7 +427,7 @@ impl FlowEngine {
         view: View<M::Event>,
     ) -> Response {
         let nonce = nonce_for(&invocation.id);
-        let key = Self::state_key(invocation, M::NAME, &nonce);
+        let key = Self::run_key::<M>(invocation, &nonce);
         let expires_at = self.clock.now_secs() + machine.lifetime_secs();
         let data = match serde_json::to_value(Stored { state: Some(state) }) {
             Ok(data) => data,
@@ -291,7 +438,13 @@ impl FlowEngine {
             .create(NewItem::new(key, data).expiring_at(expires_at))
             .await
         {
-            Ok(stored) => self.draw(invocation, M::NAME, &nonce, stored.version, view),
+            Ok(stored) => self.draw(
+                binding_of::<M>(invocation),
+                M::NAME,
+                &nonce,
+                stored.version,
+                view,
+            ),
             Err(StoreError::AlreadyExists) => already_handled(),
             Err(error) => storage_failure(M::NAME, &error),
         }
@@ -305,7 +458,17 @@ impl FlowEngine {
             Action::ModalSubmit { custom_id, fields } => (custom_id.as_str(), Some(fields.clone())),
         };
         let submitted = fields.is_some();
-        let id = match self.key.decode(raw, binding(invocation)) {
+        // A shared flow's ids are checked against the tenant alone; every other id against
+        // the clicker too.
+        let shared = component_id::claimed_flow(raw)
+            .and_then(|flow| self.machines.iter().find(|m| m.name() == flow))
+            .is_some_and(|m| m.shared());
+        let binding = if shared {
+            Binding::shared(invocation.platform, &invocation.tenant)
+        } else {
+            binding(invocation)
+        };
+        let id = match self.key.decode(raw, binding) {
             Ok(id) => id,
             Err(IdError::Foreign) | Err(IdError::Malformed) => {
                 tracing::info!("component id is not one of ours");
@@ -346,7 +509,7 @@ impl FlowEngine {
             Some(fields) => Input::Submit(event, fields),
             None => Input::Click(event),
         };
-        let key = Self::state_key(invocation, M::NAME, &id.nonce);
+        let key = Self::run_key::<M>(invocation, &id.nonce);
         let current = match self.store.get(&key).await {
             Ok(found) => found,
             Err(error) => return storage_failure(M::NAME, &error),
@@ -367,11 +530,13 @@ impl FlowEngine {
             invocation,
             now_secs: self.clock.now_secs(),
             store: &self.store,
+            flows: self,
         };
         let version = current.version;
+        let binding = binding_of::<M>(invocation);
         match machine.step(&ctx, state, input).await {
             Step::Invalid(why) => Response::Message(Reply::ephemeral(why)),
-            Step::Stay { view } => self.draw(invocation, M::NAME, &id.nonce, version, view),
+            Step::Stay { view } => self.draw(binding, M::NAME, &id.nonce, version, view),
             Step::Goto {
                 state,
                 effects,
@@ -388,7 +553,7 @@ impl FlowEngine {
                     expected_version: version,
                 };
                 match self.commit(write, effects).await {
-                    Ok(()) => self.draw(invocation, M::NAME, &id.nonce, version + 1, view),
+                    Ok(()) => self.draw(binding, M::NAME, &id.nonce, version + 1, view),
                     Err(response) => response,
                 }
             }
@@ -409,7 +574,7 @@ impl FlowEngine {
                 match self.commit(write, effects).await {
                     Ok(()) => {
                         self.publish(jobs).await;
-                        self.draw(invocation, M::NAME, &id.nonce, version + 1, view)
+                        self.draw(binding, M::NAME, &id.nonce, version + 1, view)
                     }
                     Err(response) => response,
                 }
@@ -472,25 +637,34 @@ impl FlowEngine {
         }
     }
 
+    fn encode<E: FlowEvent>(
+        &self,
+        binding: Binding<'_>,
+        flow: &str,
+        nonce: &str,
+        version: u64,
+        event: E,
+    ) -> String {
+        self.key.encode(
+            &ComponentId {
+                flow: flow.to_owned(),
+                nonce: nonce.to_owned(),
+                version,
+                event: event.code().to_owned(),
+            },
+            binding,
+        )
+    }
+
     fn draw<E: FlowEvent>(
         &self,
-        invocation: &Invocation,
+        binding: Binding<'_>,
         flow: &str,
         nonce: &str,
         version: u64,
         view: View<E>,
     ) -> Response {
-        let ids = |event: E| {
-            self.key.encode(
-                &ComponentId {
-                    flow: flow.to_owned(),
-                    nonce: nonce.to_owned(),
-                    version,
-                    event: event.code().to_owned(),
-                },
-                binding(invocation),
-            )
-        };
+        let ids = |event: E| self.encode(binding, flow, nonce, version, event);
         let attach = |mut reply: Reply, buttons: Vec<FlowButton<E>>| {
             reply.buttons.extend(buttons.into_iter().map(|b| Button {
                 id: ids(b.event),
@@ -529,6 +703,16 @@ fn binding(invocation: &Invocation) -> Binding<'_> {
     }
 }
 
+/// How `M`'s ids are bound for this invocation: to the tenant if `M` is shared, else to the
+/// clicker too.
+fn binding_of<M: Machine>(invocation: &Invocation) -> Binding<'_> {
+    if M::SHARED {
+        Binding::shared(invocation.platform, &invocation.tenant)
+    } else {
+        binding(invocation)
+    }
+}
+
 /// A run's nonce: short, derived from the interaction that started it (unique per start).
 fn nonce_for(interaction_id: &str) -> String {
     let digest = Sha256::digest(interaction_id.as_bytes());
@@ -536,16 +720,9 @@ fn nonce_for(interaction_id: &str) -> String {
 }
 
 fn expired<M: Machine>(machine: &M, submitted: bool) -> Response {
-    let minutes = machine.lifetime_secs() / 60;
     let text = format!(
         "⌛ This expired: it waits {} for an answer. {}",
-        if minutes == 1 {
-            "1 minute".to_owned()
-        } else if minutes > 1 {
-            format!("{minutes} minutes")
-        } else {
-            format!("{} seconds", machine.lifetime_secs())
-        },
+        lifetime_words(machine.lifetime_secs()),
         machine.restart_hint()
     );
     if submitted {
@@ -553,6 +730,17 @@ fn expired<M: Machine>(machine: &M, submitted: bool) -> Response {
     } else {
         // Replacing the message removes its stale buttons.
         Response::Update(Reply::ephemeral(text))
+    }
+}
+
+/// "5 minutes", "14 days": the largest whole unit, as people say a waiting time.
+fn lifetime_words(secs: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => plural(s / 86_400, "day"),
+        s if s >= 3600 && s % 3600 == 0 => plural(s / 3600, "hour"),
+        s if s >= 60 => plural(s / 60, "minute"),
+        s => plural(s, "second"),
     }
 }
 
@@ -583,4 +771,21 @@ fn internal_error(flow: &str, problem: &str) -> Response {
     Response::Message(Reply::ephemeral(
         "Something went wrong on Gavel's side and nothing was done. Please start again.",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lifetime_words;
+
+    #[test]
+    fn lifetimes_read_in_their_largest_whole_unit() {
+        assert_eq!(lifetime_words(5 * 60), "5 minutes");
+        assert_eq!(lifetime_words(15 * 60), "15 minutes");
+        assert_eq!(lifetime_words(60), "1 minute");
+        assert_eq!(lifetime_words(90 * 60), "90 minutes");
+        assert_eq!(lifetime_words(2 * 3600), "2 hours");
+        assert_eq!(lifetime_words(14 * 86_400), "14 days");
+        assert_eq!(lifetime_words(86_400), "1 day");
+        assert_eq!(lifetime_words(30), "30 seconds");
+    }
 }

@@ -5,6 +5,7 @@
 //! that carry it out, for the commands and flows in `crate::commands::moderation`.
 
 pub mod actions;
+pub mod appeal;
 pub mod audit;
 pub mod case;
 pub mod cases;
