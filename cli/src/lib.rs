@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod demo;
+pub mod job;
 pub mod load;
 pub mod payloads;
 pub mod send;

@@ -1,4 +1,5 @@
-//! `gavel`: the local server, signed test requests, the demo and the load driver.
+//! `gavel`: the local server, signed test requests, the demo, the load driver, and operator
+//! commands (the table, maintenance jobs).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use gavel_cli::credentials::DevCredentials;
 use gavel_cli::payloads::Invoker;
-use gavel_cli::{demo, load, send, serve, table};
+use gavel_cli::{demo, job, load, send, serve, table};
 
 #[derive(Parser)]
 #[command(
@@ -72,6 +73,11 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         max_seconds: u64,
     },
+    /// Maintenance jobs by hand: `gavel job run expire|decay|cleanup|reminders`.
+    Job {
+        #[command(subcommand)]
+        command: job::JobCommand,
+    },
     /// Operator commands for the DynamoDB table (region, credentials and endpoint from the
     /// standard AWS environment, e.g. AWS_ENDPOINT_URL for moto).
     Table {
@@ -96,7 +102,11 @@ async fn run(cli: Cli) -> Result<()> {
     // The demo and send print their own transcript; request logs would only interleave with it.
     let quiet = matches!(
         cli.command,
-        Command::Demo | Command::Send { .. } | Command::Load { .. } | Command::Table { .. }
+        Command::Demo
+            | Command::Send { .. }
+            | Command::Load { .. }
+            | Command::Table { .. }
+            | Command::Job { .. }
     );
     gavel_shared::telemetry::init_human(if quiet { "warn" } else { "info" });
     match cli.command {
@@ -133,6 +143,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Demo => demo::run().await,
         Command::Table { command } => table::run(command).await,
+        Command::Job { command } => job::run(command).await,
         Command::Load {
             url,
             data,

@@ -7,6 +7,7 @@
 mod help;
 pub mod moderation;
 mod ping;
+mod remind;
 pub mod report;
 mod report_channel;
 
@@ -20,6 +21,7 @@ use crate::reply::{Reply, Response};
 
 pub use help::Help;
 pub use ping::Ping;
+pub use remind::Remind;
 pub use report::{ListReports, Report};
 pub use report_channel::ReportChannel;
 
@@ -123,6 +125,7 @@ impl CommandRegistry {
         commands.push(Box::new(moderation::Pardon));
         commands.push(Box::new(moderation::CaseCommand));
         commands.push(Box::new(moderation::Infractions::new()));
+        commands.push(Box::new(Remind));
         Self::new(commands)
     }
 
@@ -323,6 +326,12 @@ mod tests {
             Err(refused())
         }
         async fn due_by(&self, _: &str, _: i64, _: PageRequest) -> Result<Page, StoreError> {
+            Err(refused())
+        }
+        async fn scan(&self, _: PageRequest) -> Result<Page, StoreError> {
+            Err(refused())
+        }
+        async fn delete_expired(&self, _: &ItemKey) -> Result<bool, StoreError> {
             Err(refused())
         }
     }
