@@ -131,7 +131,6 @@ async fn next_page(
         Err(error) => return Err(error),
     }
     for item in page.items {
-        report.add("scanned", 1);
         clean(m, tenants, item, now, report).await;
     }
     Ok(page.cursor.is_some())
@@ -141,6 +140,7 @@ async fn clean(m: &Maintenance, tenants: &mut Tenants, item: Item, now: i64, rep
     if item.key == cursor_key() {
         return;
     }
+    report.add("scanned", 1);
     if item.expires_at.is_some_and(|at| at <= now) {
         match m.store.delete_expired(&item.key).await {
             Ok(true) => report.add(kind_of(&item.key), 1),

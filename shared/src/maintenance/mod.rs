@@ -138,12 +138,18 @@ impl Pages {
         if self.budget.max_pages.is_some_and(|max| self.done >= max) {
             return false;
         }
-        let needed = self.longest.max(MIN_PAGE_TIME);
-        if Instant::now() + needed > self.budget.deadline {
+        if !self.in_time() {
             return false;
         }
         self.started = Some(Instant::now());
         true
+    }
+
+    /// Whether a page as long as the longest so far still fits before the deadline, without
+    /// counting one: the outbox's few leftovers must not use up a run's page limit.
+    fn in_time(&self) -> bool {
+        let needed = self.longest.max(MIN_PAGE_TIME);
+        Instant::now() + needed <= self.budget.deadline
     }
 }
 
@@ -372,7 +378,7 @@ pub mod outbox {
         true
     }
 
-    /// Publishes what earlier runs left in `owner`'s outbox. Returns (published, failed).
+    /// Publishes what earlier runs left in `owner`'s outbox, counted as "republished".
     pub(super) async fn drain(
         m: &Maintenance,
         owner: JobName,
@@ -382,7 +388,7 @@ pub mod outbox {
         let queue = queue(owner);
         let mut cursor = None;
         loop {
-            if !pages.another() {
+            if !pages.in_time() {
                 report.more = true;
                 return;
             }
