@@ -851,3 +851,95 @@ gavel_tests::on_both_stores!(
     decay_records_a_crossing_once_and_prunes_without_deleting,
     cleanup_deletes_what_expired_and_counts_it,
 );
+
+/// `gavel job run expire` as mirrored here, so the child parses its arguments as main.rs does.
+#[derive(clap::Parser)]
+struct JobCli {
+    #[command(subcommand)]
+    command: gavel_cli::job::JobCommand,
+}
+
+#[tokio::test]
+#[ignore = "entry point for the child process of gavel_job_run_expire_unbans_once_on_a_fake_discord"]
+async fn child_runs_gavel_job_run_expire() {
+    use clap::Parser;
+    let data = std::env::var("GAVEL_TEST_DATA").expect("the parent sets the data folder");
+    let cli = JobCli::parse_from(["gavel-job", "run", "expire", "--data", &data]);
+    gavel_cli::job::run(cli.command).await.expect("gavel job run expire");
+}
+
+/// The operator's command, in a process of its own whose environment names only a fake Discord
+/// (wiremock): after a temporary ban's end, `gavel job run expire` makes exactly one unban
+/// call, and running it again makes none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gavel_job_run_expire_unbans_once_on_a_fake_discord() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (guild, target) = (snowflake(), snowflake());
+    {
+        // The ban was given two hours ago for one hour, on the store `gavel serve` would use.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let clock = Arc::new(ManualClock::at_secs(now - 2 * HOUR));
+        let store = gavel_shared::adapters::embedded::EmbeddedStore::open(
+            &gavel_cli::serve::embedded_store_path(dir.path()),
+            clock.clone(),
+        )
+        .unwrap();
+        let mut s = setup(Arc::new(store), clock);
+        s.guild = guild.clone();
+        s.sanction(Platform::Discord, Kind::TempBan, &target, Some(HOUR))
+            .await;
+    }
+
+    let discord = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/guilds/{guild}/bans/{target}")))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&discord)
+        .await;
+
+    let run = || {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        child
+            .args([
+                "child_runs_gavel_job_run_expire",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GAVEL_TEST_DATA", dir.path())
+            .env("DISCORD_API_BASE", discord.uri())
+            .env("DISCORD_BOT_TOKEN", "fake-bot-token")
+            .env("RUST_LOG", "warn");
+        let output = child.output().expect("run the child process");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "gavel job run expire failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    let first = run();
+    assert!(first.contains("expire: lifted 1,"), "{first}");
+    let second = run();
+    assert!(second.contains("expire: lifted 0,"), "{second}");
+    // Exactly one unban reached Discord (the mock's `expect(1)` is checked on drop, too).
+    let requests = discord.received_requests().await.unwrap();
+    let unbans: Vec<_> = requests
+        .iter()
+        .filter(|r| r.method.as_str() == "DELETE")
+        .collect();
+    assert_eq!(unbans.len(), 1, "{requests:?}");
+    assert_eq!(unbans[0].url.path(), format!("/guilds/{guild}/bans/{target}"));
+    assert_eq!(requests.len(), 1, "nothing else was called: {requests:?}");
+}
