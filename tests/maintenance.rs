@@ -865,7 +865,9 @@ async fn child_runs_gavel_job_run_expire() {
     use clap::Parser;
     let data = std::env::var("GAVEL_TEST_DATA").expect("the parent sets the data folder");
     let cli = JobCli::parse_from(["gavel-job", "run", "expire", "--data", &data]);
-    gavel_cli::job::run(cli.command).await.expect("gavel job run expire");
+    gavel_cli::job::run(cli.command)
+        .await
+        .expect("gavel job run expire");
 }
 
 /// The operator's command, in a process of its own whose environment names only a fake Discord
@@ -940,6 +942,9 @@ async fn gavel_job_run_expire_unbans_once_on_a_fake_discord() {
         .filter(|r| r.method.as_str() == "DELETE")
         .collect();
     assert_eq!(unbans.len(), 1, "{requests:?}");
-    assert_eq!(unbans[0].url.path(), format!("/guilds/{guild}/bans/{target}"));
+    assert_eq!(
+        unbans[0].url.path(),
+        format!("/guilds/{guild}/bans/{target}")
+    );
     assert_eq!(requests.len(), 1, "nothing else was called: {requests:?}");
 }

@@ -41,6 +41,7 @@ pub struct RunningServer {
     pub schedules: Arc<InProcessScheduler>,
     /// Runs the schedules: what EventBridge Scheduler does on AWS.
     ticker: tokio::task::JoinHandle<()>,
+    stop_ticker: tokio::sync::watch::Sender<bool>,
 }
 
 impl RunningServer {
@@ -50,8 +51,9 @@ impl RunningServer {
     pub async fn shutdown(self) -> Result<()> {
         let _ = self.shutdown.send(());
         self.task.await??;
-        // The ticker holds the store too; stop it between runs.
-        self.ticker.abort();
+        // The ticker holds the store too: let it finish the run under way (aborting it could
+        // leave a store call running on a blocking thread, holding the file) and stop.
+        let _ = self.stop_ticker.send(true);
         let _ = self.ticker.await;
         self.jobs.stop().await;
         Ok(())
@@ -267,7 +269,8 @@ pub async fn start_with_parts(
     );
     let bus = InProcessBus::start(worker, parts.deliveries);
     let maintenance = Maintenance::new(Arc::clone(&store), bus.clone(), Arc::new(SystemClock));
-    let ticker = tokio::spawn(tick(maintenance, Arc::clone(&schedules)));
+    let (stop_ticker, stopped) = tokio::sync::watch::channel(false);
+    let ticker = tokio::spawn(tick(maintenance, Arc::clone(&schedules), stopped));
     let edge = Arc::new(
         settings
             .build_standard_edge(Serves::Both, store)?
@@ -298,6 +301,7 @@ pub async fn start_with_parts(
         jobs: bus,
         schedules,
         ticker,
+        stop_ticker,
     })
 }
 
@@ -308,12 +312,20 @@ pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 pub const DAILY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// The local EventBridge Scheduler: one-time schedules when due (checked every second), the
-/// sweep every [`SWEEP_EVERY`], decay and cleanup every [`DAILY`].
-async fn tick(maintenance: Maintenance, schedules: Arc<InProcessScheduler>) {
+/// sweep every [`SWEEP_EVERY`], decay and cleanup every [`DAILY`]. Returns once `stopped`
+/// turns true, between runs.
+async fn tick(
+    maintenance: Maintenance,
+    schedules: Arc<InProcessScheduler>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
     let clock = SystemClock;
     let mut last_sweep: Option<std::time::Instant> = None;
     let mut last_daily: Option<std::time::Instant> = None;
     loop {
+        if *stopped.borrow() {
+            return;
+        }
         for wakeup in schedules.take_due(clock.now_secs()) {
             let report = maintenance.wake(&wakeup).await;
             tracing::info!(%report, "one-time schedule ran");
@@ -333,7 +345,10 @@ async fn tick(maintenance: Maintenance, schedules: Arc<InProcessScheduler>) {
             }
             last_daily = Some(std::time::Instant::now());
         }
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        tokio::select! {
+            _ = stopped.changed() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
     }
 }
 
