@@ -948,3 +948,124 @@ async fn gavel_job_run_expire_unbans_once_on_a_fake_discord() {
     );
     assert_eq!(requests.len(), 1, "nothing else was called: {requests:?}");
 }
+
+/// The worker makes the one-time schedule at a temporary ban's end once the ban is applied,
+/// and a reminder's from the job the command published; redelivery makes no second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_schedules_a_bans_end_and_a_reminder() {
+    use gavel_shared::maintenance::InProcessScheduler;
+    let s = embedded();
+    let scheduler = Arc::new(InProcessScheduler::new());
+    let worker = s.worker().with_scheduler(scheduler.clone());
+    let target = snowflake();
+    let settings = s.settings(Platform::Discord).await;
+    let invocation = s.invocation(Platform::Discord);
+    let ctx = ModContext {
+        store: s.store.as_ref(),
+        invocation: &invocation,
+        now_secs: s.clock.now_secs(),
+        settings: &settings,
+    };
+    let sanction = Sanction {
+        kind: Kind::TempBan,
+        target: target.clone(),
+        reason: "testing".into(),
+        duration_secs: Some(HOUR),
+    };
+    let prepared = record_sanction(&ctx, &sanction).await.unwrap();
+    let job = ctx.job(prepared.task, 0, gavel_shared::jobs::ReplyTarget::Nobody);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    assert_eq!(worker.handle(&job, deadline).await, Outcome::Done);
+    assert_eq!(worker.handle(&job, deadline).await, Outcome::Duplicate);
+    assert_eq!(scheduler.pending(), 1);
+    assert!(scheduler.take_due(FIXTURE_TIMESTAMP + HOUR - 1).is_empty());
+    assert_eq!(
+        scheduler.take_due(FIXTURE_TIMESTAMP + HOUR),
+        vec![Wakeup::LiftExpired {
+            platform: Platform::Discord,
+            tenant: s.guild.clone(),
+            target,
+            case: prepared.case.number,
+            at: FIXTURE_TIMESTAMP + HOUR,
+        }]
+    );
+
+    let reminders = Reminders::new(s.store.as_ref(), Platform::Discord, &s.guild);
+    let reminder = reminders
+        .create(
+            MODERATOR,
+            None,
+            "stretch",
+            s.clock.now_secs(),
+            s.clock.now_secs() + 60,
+        )
+        .await
+        .unwrap();
+    let wakeup = reminders.wakeup(&reminder);
+    let job = Job {
+        id: "discord:schedule-test".into(),
+        platform: Platform::Discord,
+        tenant: s.guild.clone(),
+        task: Task::Schedule {
+            wakeup: wakeup.clone(),
+        },
+        reply_to: gavel_shared::jobs::ReplyTarget::Nobody,
+        created_at: s.clock.now_secs(),
+    };
+    assert_eq!(worker.handle(&job, deadline).await, Outcome::Done);
+    assert_eq!(scheduler.take_due(FIXTURE_TIMESTAMP + 60), vec![wakeup]);
+}
+
+/// The EventBridge Scheduler adapter against moto: an `at(...)` schedule that deletes itself
+/// after it runs, created twice as one, deleted twice without error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_schedules_on_eventbridge_scheduler() {
+    use gavel_shared::adapters::scheduler::{EventBridgeScheduler, ScheduleTarget};
+    use gavel_shared::maintenance::Scheduler;
+    let moto = moto::moto().await;
+    let scheduler = EventBridgeScheduler::on_emulator(
+        &moto.endpoint,
+        ScheduleTarget {
+            group: "default".into(),
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:gavel-maintenance".into(),
+            role_arn: "arn:aws:iam::123456789012:role/gavel-scheduler".into(),
+            dead_letter_arn: None,
+        },
+    );
+    let wakeup = Wakeup::LiftExpired {
+        platform: Platform::Discord,
+        tenant: snowflake(),
+        target: snowflake(),
+        case: 7,
+        at: FIXTURE_TIMESTAMP + HOUR,
+    };
+    scheduler.create(&wakeup).await.unwrap();
+    scheduler
+        .create(&wakeup)
+        .await
+        .expect("creating it again is a success");
+    let stored = scheduler
+        .client()
+        .get_schedule()
+        .name(wakeup.name())
+        .group_name("default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.schedule_expression(),
+        Some("at(2025-11-24T17:00:00)")
+    );
+    assert_eq!(
+        stored.action_after_completion().map(|a| a.as_str()),
+        Some("DELETE")
+    );
+    let input: Value = serde_json::from_str(stored.target().unwrap().input().unwrap()).unwrap();
+    assert_eq!(input["wake"]["kind"], "lift_expired");
+    assert_eq!(input["wake"]["case"], 7);
+    scheduler.delete(&wakeup).await.unwrap();
+    scheduler
+        .delete(&wakeup)
+        .await
+        .expect("deleting it again is a success");
+}
