@@ -1069,3 +1069,27 @@ async fn one_time_schedules_on_eventbridge_scheduler() {
         .await
         .expect("deleting it again is a success");
 }
+
+/// The sample triggers in events/maintenance/ are what the function reads.
+#[test]
+fn the_sample_triggers_parse() {
+    use gavel_shared::maintenance::Trigger;
+    let dir = gavel_tests::events_dir().join("maintenance");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let trigger: Trigger = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not a trigger: {e}", path.display()));
+        if let Trigger::Wake(wakeup) = &trigger {
+            assert!(wakeup.at() > FIXTURE_TIMESTAMP);
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 4);
+    // The template's schedules send the same inputs.
+    let template = std::fs::read_to_string(moto::workspace_root().join("template.yaml")).unwrap();
+    assert!(template.contains(r#"Input: '{"run": ["expire", "reminders"]}'"#));
+    assert!(template.contains(r#"Input: '{"run": ["decay"]}'"#));
+    assert!(template.contains(r#"Input: '{"run": ["cleanup"]}'"#));
+}
