@@ -281,6 +281,12 @@ impl Store for UnavailableStore {
     async fn due_by(&self, _: &str, _: i64, _: PageRequest) -> Result<Page, StoreError> {
         Err(down())
     }
+    async fn scan(&self, _: PageRequest) -> Result<Page, StoreError> {
+        Err(down())
+    }
+    async fn delete_expired(&self, _: &ItemKey) -> Result<bool, StoreError> {
+        Err(down())
+    }
 }
 
 fn down() -> StoreError {

@@ -609,6 +609,12 @@ impl Store for SettingWritesFail {
     async fn due_by(&self, queue: &str, by: i64, page: PageRequest) -> Result<Page, StoreError> {
         self.0.due_by(queue, by, page).await
     }
+    async fn scan(&self, page: PageRequest) -> Result<Page, StoreError> {
+        self.0.scan(page).await
+    }
+    async fn delete_expired(&self, key: &ItemKey) -> Result<bool, StoreError> {
+        self.0.delete_expired(key).await
+    }
 }
 
 /// The post went out but the setting could not be saved: the job is done (a retry would post

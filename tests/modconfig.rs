@@ -598,6 +598,12 @@ impl Store for CompetingSave {
     async fn due_by(&self, queue: &str, by: i64, page: PageRequest) -> Result<Page, StoreError> {
         self.inner.due_by(queue, by, page).await
     }
+    async fn scan(&self, page: PageRequest) -> Result<Page, StoreError> {
+        self.inner.scan(page).await
+    }
+    async fn delete_expired(&self, key: &ItemKey) -> Result<bool, StoreError> {
+        self.inner.delete_expired(key).await
+    }
 }
 
 /// Another save between the read and the write: nothing of ours is saved or audited, the

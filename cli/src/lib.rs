@@ -4,6 +4,7 @@
 pub mod credentials;
 pub mod demo;
 pub mod discord;
+pub mod job;
 pub mod load;
 pub mod payloads;
 pub mod send;

@@ -1,4 +1,5 @@
-//! `gavel`: the local server, signed test requests, the demo and the load driver.
+//! `gavel`: the local server, signed test requests, the demo, the load driver, and operator
+//! commands (the table, maintenance jobs).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use gavel_cli::credentials::DevCredentials;
 use gavel_cli::payloads::Invoker;
-use gavel_cli::{demo, discord, load, send, serve, table};
+use gavel_cli::{demo, discord, job, load, send, serve, table};
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +78,11 @@ enum Command {
         #[command(subcommand)]
         command: discord::DiscordCommand,
     },
+    /// Maintenance jobs by hand: `gavel job run expire|decay|cleanup|reminders`.
+    Job {
+        #[command(subcommand)]
+        command: job::JobCommand,
+    },
     /// Operator commands for the DynamoDB table (region, credentials and endpoint from the
     /// standard AWS environment, e.g. AWS_ENDPOINT_URL for moto).
     Table {
@@ -106,6 +112,7 @@ async fn run(cli: Cli) -> Result<()> {
             | Command::Load { .. }
             | Command::Table { .. }
             | Command::Discord { .. }
+            | Command::Job { .. }
     );
     gavel_shared::telemetry::init_human(if quiet { "warn" } else { "info" });
     match cli.command {
@@ -143,6 +150,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo => demo::run().await,
         Command::Table { command } => table::run(command).await,
         Command::Discord { command } => discord::run(command).await,
+        Command::Job { command } => job::run(command).await,
         Command::Load {
             url,
             data,

@@ -14,10 +14,12 @@ use gavel_shared::adapters::discord_rest::DiscordRest;
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::embedded::EmbeddedStore;
 use gavel_shared::adapters::slack_api::SlackApiClient;
+use gavel_shared::clock::Clock;
 use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::edge::{Edge, MAX_BODY_BYTES, Route};
 use gavel_shared::jobs::{InProcessBus, Worker};
+use gavel_shared::maintenance::{Budget, InProcessScheduler, JobName, Maintenance};
 use gavel_shared::platform::recording::RecordingPlatform;
 use gavel_shared::platform::{DiscordApi, SlackApi};
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackWeb};
@@ -35,6 +37,11 @@ pub struct RunningServer {
     shutdown: tokio::sync::oneshot::Sender<()>,
     /// The in-process job bus; `jobs.drained()` waits for the worker to finish.
     pub jobs: Arc<InProcessBus>,
+    /// The one-time schedules the worker made (temporary bans' ends, reminders).
+    pub schedules: Arc<InProcessScheduler>,
+    /// Runs the schedules: what EventBridge Scheduler does on AWS.
+    ticker: tokio::task::JoinHandle<()>,
+    stop_ticker: tokio::sync::watch::Sender<bool>,
 }
 
 impl RunningServer {
@@ -44,6 +51,10 @@ impl RunningServer {
     pub async fn shutdown(self) -> Result<()> {
         let _ = self.shutdown.send(());
         self.task.await??;
+        // The ticker holds the store too: let it finish the run under way (aborting it could
+        // leave a store call running on a blocking thread, holding the file) and stop.
+        let _ = self.stop_ticker.send(true);
+        let _ = self.ticker.await;
         self.jobs.stop().await;
         Ok(())
     }
@@ -246,13 +257,20 @@ pub async fn start_with_parts(
     parts: ServeParts,
 ) -> Result<RunningServer> {
     // The local worker, on the same store: what EventBridge and the worker function are on AWS.
-    let worker = Arc::new(Worker::new(
-        Arc::clone(&store),
-        Arc::new(SystemClock),
-        parts.discord_api,
-        parts.slack_api,
-    ));
+    let schedules = Arc::new(InProcessScheduler::new());
+    let worker = Arc::new(
+        Worker::new(
+            Arc::clone(&store),
+            Arc::new(SystemClock),
+            parts.discord_api,
+            parts.slack_api,
+        )
+        .with_scheduler(schedules.clone()),
+    );
     let bus = InProcessBus::start(worker, parts.deliveries);
+    let maintenance = Maintenance::new(Arc::clone(&store), bus.clone(), Arc::new(SystemClock));
+    let (stop_ticker, stopped) = tokio::sync::watch::channel(false);
+    let ticker = tokio::spawn(tick(maintenance, Arc::clone(&schedules), stopped));
     let edge = Arc::new(
         settings
             .build_standard_edge(Serves::Both, store)?
@@ -281,7 +299,64 @@ pub async fn start_with_parts(
         task,
         shutdown,
         jobs: bus,
+        schedules,
+        ticker,
+        stop_ticker,
     })
+}
+
+/// How often `serve` sweeps for due temporary bans and reminders (every 5 minutes on AWS:
+/// locally there are no invocations to pay for, and a demo should not wait).
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// Decay and cleanup: once at start, then daily, as on AWS.
+pub const DAILY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The local EventBridge Scheduler: one-time schedules when due (checked every second), the
+/// sweep every [`SWEEP_EVERY`], decay and cleanup every [`DAILY`]. Returns once `stopped`
+/// turns true, between runs.
+async fn tick(
+    maintenance: Maintenance,
+    schedules: Arc<InProcessScheduler>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let clock = SystemClock;
+    let mut last_sweep: Option<std::time::Instant> = None;
+    let mut last_daily: Option<std::time::Instant> = None;
+    loop {
+        if *stopped.borrow() {
+            return;
+        }
+        for wakeup in schedules.take_due(clock.now_secs()) {
+            let report = maintenance.wake(&wakeup).await;
+            tracing::info!(%report, "one-time schedule ran");
+        }
+        let due = |last: Option<std::time::Instant>, every| {
+            last.is_none_or(|t: std::time::Instant| t.elapsed() >= every)
+        };
+        if due(last_sweep, SWEEP_EVERY) {
+            for job in [JobName::Expire, JobName::Reminders] {
+                report_if_busy(maintenance.run(job, Budget::for_secs(25)).await);
+            }
+            last_sweep = Some(std::time::Instant::now());
+        }
+        if due(last_daily, DAILY) {
+            for job in [JobName::Decay, JobName::Cleanup] {
+                report_if_busy(maintenance.run(job, Budget::for_secs(60)).await);
+            }
+            last_daily = Some(std::time::Instant::now());
+        }
+        tokio::select! {
+            _ = stopped.changed() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Logs a run that did something; idle sweeps every 30 s would only fill the log.
+fn report_if_busy(report: gavel_shared::maintenance::Report) {
+    if report.counts.iter().any(|(_, n)| *n > 0) || report.more {
+        tracing::info!(%report, "maintenance");
+    }
 }
 
 /// `gavel serve`: runs until Ctrl-C.

@@ -17,6 +17,7 @@ pub mod flows;
 pub mod idempotency;
 pub mod invocation;
 pub mod jobs;
+pub mod maintenance;
 pub mod moderation;
 pub mod platform;
 pub mod ratelimit;

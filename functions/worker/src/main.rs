@@ -1,6 +1,6 @@
 //! Lambda entry point for the worker. EventBridge delivers each job (at least once); the worker
 //! claims it, makes the platform calls, and edits the user's answer with the outcome. Only this
-//! function holds the bot tokens.
+//! function holds the bot tokens, and only it creates and deletes one-time schedules.
 //!
 //! A job that should be tried again (a platform outage, a rate limit beyond the budget, or the
 //! job running elsewhere) fails the invocation, so Lambda's async retries and then the
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use gavel_shared::adapters::discord_rest::DiscordRest;
 use gavel_shared::adapters::dynamodb::DynamoStore;
+use gavel_shared::adapters::scheduler::EventBridgeScheduler;
 use gavel_shared::adapters::slack_api::SlackApiClient;
 use gavel_shared::clock::{Clock, SystemClock};
 use gavel_shared::jobs::{Job, Outcome, Worker};
@@ -27,12 +28,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = Arc::new(DynamoStore::from_env(Arc::clone(&clock)).await?);
     let discord = Arc::new(DiscordRest::from_env()?);
     let slack = Arc::new(SlackApiClient::from_env()?);
-    let worker = Arc::new(Worker::new(
-        store,
-        Arc::clone(&clock),
-        Some(discord),
-        Some(slack),
-    ));
+    let mut worker = Worker::new(store, Arc::clone(&clock), Some(discord), Some(slack));
+    // One-time schedules at temporary bans' ends and reminders' times (GAVEL_SCHEDULE_*);
+    // without them the maintenance sweep alone lifts and delivers, a few minutes late at most.
+    match EventBridgeScheduler::from_env().await? {
+        Some(scheduler) => worker = worker.with_scheduler(Arc::new(scheduler)),
+        None => tracing::warn!("GAVEL_SCHEDULE_TARGET_ARN unset: no one-time schedules"),
+    }
+    let worker = Arc::new(worker);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let worker = Arc::clone(&worker);
         let clock = Arc::clone(&clock);

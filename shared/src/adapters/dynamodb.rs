@@ -706,6 +706,48 @@ impl Store for DynamoStore {
             .map_err(|e| service_failure("Query", &e))?;
         page_of(output.items.unwrap_or_default(), output.last_evaluated_key)
     }
+
+    async fn scan(&self, page: PageRequest) -> Result<Page, StoreError> {
+        validate::scan(&page)?;
+        let start = match &page.cursor {
+            Some(cursor) => Some(decode_cursor(cursor, &[], &["pk", "sk"])?),
+            None => None,
+        };
+        round_trips::record();
+        // No filter: the caller wants expired items, and live ones it may judge itself (an
+        // audit entry past a retention shortened since it was written). A filter would not
+        // save read capacity anyway, which DynamoDB charges for every item evaluated. Eventually
+        // consistent at half the cost: every delete that follows is conditional.
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .limit(page_limit(&page))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| service_failure("Scan", &e))?;
+        page_of(output.items.unwrap_or_default(), output.last_evaluated_key)
+    }
+
+    async fn delete_expired(&self, key: &ItemKey) -> Result<bool, StoreError> {
+        let now = self.now();
+        round_trips::record();
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .condition_expression(EXPIRED)
+            .set_expression_attribute_names(names(&[EXPIRED]))
+            .expression_attribute_values(":now", number(now))
+            .send()
+            .await;
+        match settle("DeleteItem", result)? {
+            Settled::Done(_) => Ok(true),
+            Settled::ConditionFailed(_) => Ok(false),
+        }
+    }
 }
 
 impl DynamoStore {

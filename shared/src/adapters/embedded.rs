@@ -554,6 +554,43 @@ impl Store for EmbeddedStore {
         })
         .await
     }
+
+    async fn scan(&self, page: PageRequest) -> Result<Page, StoreError> {
+        validate::scan(&page)?;
+        let after = decode_cursor(page.cursor.as_deref())?;
+        self.run(move |db, _now| {
+            let txn = db.begin_read().map_err(backend)?;
+            let items = txn.open_table(ITEMS).map_err(backend)?;
+            // Every item, expired or not: the caller is looking for what expiry has passed.
+            let range = bounded_range(&items, &[], None, after.as_deref(), false)?;
+            collect_page(range, page.limit as usize, |raw_key, value| {
+                let stored: Stored = serde_json::from_slice(value).map_err(backend)?;
+                Ok(Some(stored.into_item(split_item_key(raw_key)?)))
+            })
+        })
+        .await
+    }
+
+    async fn delete_expired(&self, key: &ItemKey) -> Result<bool, StoreError> {
+        let raw_key = item_key(&key.pk, &key.sk)?;
+        let key = key.clone();
+        let result = self
+            .run(move |db, now| {
+                in_write_transaction(db, |items, due| {
+                    let Some(stored) = read_stored(&*items, &raw_key)? else {
+                        return Ok(Err(()));
+                    };
+                    if stored.live(now.secs) {
+                        return Ok(Err(()));
+                    }
+                    remove_due(due, &stored, &key)?;
+                    items.remove(raw_key.as_slice()).map_err(backend)?;
+                    Ok(Ok(()))
+                })
+            })
+            .await?;
+        Ok(result.is_ok())
+    }
 }
 
 type RawRange<'a> = Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a>;

@@ -11,6 +11,8 @@ pub mod lambda;
 pub mod embedded;
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
+#[cfg(feature = "scheduler")]
+pub mod scheduler;
 
 #[cfg(feature = "slack-api")]
 pub mod slack_api;

@@ -9,6 +9,7 @@ mod help;
 mod modconfig;
 pub mod moderation;
 mod ping;
+mod remind;
 pub mod report;
 mod report_channel;
 
@@ -26,6 +27,7 @@ pub use appeal::{Appeal, ListAppeals};
 pub use help::Help;
 pub use modconfig::ModConfig;
 pub use ping::Ping;
+pub use remind::Remind;
 pub use report::{ListReports, Report};
 pub use report_channel::ReportChannel;
 
@@ -136,6 +138,7 @@ impl CommandRegistry {
         commands.push(Box::new(ModConfig));
         commands.push(Box::new(Appeal::new()));
         commands.push(Box::new(ListAppeals));
+        commands.push(Box::new(Remind));
         Self::new(commands)
     }
 
@@ -385,6 +388,12 @@ mod tests {
             Err(refused())
         }
         async fn due_by(&self, _: &str, _: i64, _: PageRequest) -> Result<Page, StoreError> {
+            Err(refused())
+        }
+        async fn scan(&self, _: PageRequest) -> Result<Page, StoreError> {
+            Err(refused())
+        }
+        async fn delete_expired(&self, _: &ItemKey) -> Result<bool, StoreError> {
             Err(refused())
         }
     }

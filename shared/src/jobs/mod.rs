@@ -8,11 +8,13 @@
 
 pub mod bus;
 mod sanctions;
+mod scheduled;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};
 
 use crate::invocation::{Invocation, Platform};
+use crate::maintenance::Wakeup;
 use crate::moderation::Kind;
 use crate::reply::Reply;
 
@@ -76,6 +78,21 @@ pub enum Task {
     Notify { user: String, message: Reply },
     /// A message in a channel: a mod-log line, an appeal waiting for review with its buttons.
     Post(Post),
+    /// Create the one-time schedule that wakes the maintenance function at `wakeup`'s time (a
+    /// temporary ban's new end, a reminder). The worker does it, not the edge, so a command
+    /// never waits on EventBridge Scheduler inside its 3 seconds.
+    Schedule { wakeup: Wakeup },
+    /// Delete that schedule (a cancelled reminder).
+    Unschedule { wakeup: Wakeup },
+    /// A reminder's time has come: DM `user` the text, or, where Gavel cannot DM them, post it
+    /// in `channel` (where it was set) mentioning them.
+    Remind {
+        user: String,
+        channel: Option<String>,
+        text: String,
+        /// When it was set (Unix seconds), for "set 2 hours ago".
+        set_at: i64,
+    },
 }
 
 /// A message for a channel, prepared by the edge (buttons included, their ids already signed).

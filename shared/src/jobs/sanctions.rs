@@ -83,9 +83,11 @@ impl Sanctions<'_> {
                 self.post(job.platform, post, deadline).await?;
                 Ok(format!("Posted in <#{}>.", post.channel))
             }
-            Task::SetReportChannel { .. } | Task::DeliverReport { .. } => {
-                Err(ApiError::NotSent("not a moderation task".to_owned()))
-            }
+            Task::SetReportChannel { .. }
+            | Task::DeliverReport { .. }
+            | Task::Schedule { .. }
+            | Task::Unschedule { .. }
+            | Task::Remind { .. } => Err(ApiError::NotSent("not a moderation task".to_owned())),
         }
     }
 

@@ -20,6 +20,8 @@ use tracing::Instrument;
 use super::{Job, ReplyTarget, Task};
 use crate::clock::Clock;
 use crate::invocation::Platform;
+use crate::maintenance::Scheduler;
+use crate::moderation::Kind;
 use crate::platform::{ApiError, DiscordApi, SlackApi};
 use crate::store::{ItemKey, NewItem, Store, StoreError, create_or_replace};
 
@@ -44,6 +46,7 @@ pub struct Worker {
     clock: Arc<dyn Clock>,
     discord: Option<Arc<dyn DiscordApi>>,
     slack: Option<Arc<dyn SlackApi>>,
+    scheduler: Option<Arc<dyn Scheduler>>,
 }
 
 impl Worker {
@@ -58,7 +61,15 @@ impl Worker {
             clock,
             discord,
             slack,
+            scheduler: None,
         }
+    }
+
+    /// Makes one-time schedules (temporary bans' ends, reminders) with `scheduler`. Without
+    /// one, the maintenance sweep alone finds what is due.
+    pub fn with_scheduler(mut self, scheduler: Arc<dyn Scheduler>) -> Self {
+        self.scheduler = Some(scheduler);
+        self
     }
 
     /// Where the community's member reports go.
@@ -120,7 +131,10 @@ impl Worker {
             Ok(message) => message.clone(),
             Err(error) => failure_message(&job.task, error),
         };
-        self.tell(job, &message, deadline).await;
+        // Some work has nothing to tell (a schedule made).
+        if !message.is_empty() {
+            self.tell(job, &message, deadline).await;
+        }
         Outcome::Done
     }
 
@@ -137,7 +151,42 @@ impl Worker {
                     slack: self.slack.as_deref(),
                     now_secs: self.clock.now_secs(),
                 };
-                sanctions.perform(job, deadline).await
+                let done = sanctions.perform(job, deadline).await;
+                // A temporary ban in force gets its one-time schedule at its end.
+                if let (
+                    Ok(_),
+                    Task::ApplySanction {
+                        action: Kind::TempBan,
+                        case,
+                        target,
+                        ..
+                    },
+                ) = (&done, &job.task)
+                {
+                    self.scheduled()
+                        .schedule_lift(job.platform, &job.tenant, target, *case)
+                        .await;
+                }
+                done
+            }
+            Task::Schedule { wakeup } => self.scheduled().schedule(wakeup).await,
+            Task::Unschedule { wakeup } => self.scheduled().unschedule(wakeup).await,
+            Task::Remind {
+                user,
+                channel,
+                text,
+                set_at,
+            } => {
+                self.scheduled()
+                    .remind(
+                        job.platform,
+                        user,
+                        channel.as_deref(),
+                        text,
+                        *set_at,
+                        deadline,
+                    )
+                    .await
             }
             Task::SetReportChannel { channel } => {
                 self.post(
@@ -183,6 +232,16 @@ impl Worker {
                 self.post(job.platform, &channel, &text, deadline).await?;
                 Ok(format!("Posted in <#{channel}>."))
             }
+        }
+    }
+
+    fn scheduled(&self) -> super::scheduled::Scheduled<'_> {
+        super::scheduled::Scheduled {
+            store: self.store.as_ref(),
+            scheduler: self.scheduler.as_deref(),
+            discord: self.discord.as_deref(),
+            slack: self.slack.as_deref(),
+            now_secs: self.clock.now_secs(),
         }
     }
 
@@ -314,5 +373,9 @@ fn failure_message(task: &Task, error: &ApiError) -> String {
         Task::LiftSanction { .. } => format!("❌ I could not lift the sanction: {why}."),
         Task::Notify { user, .. } => format!("I could not message <@{user}>: {why}."),
         Task::Post(post) => format!("❌ I could not post in <#{}>: {why}.", post.channel),
+        Task::Schedule { .. } | Task::Unschedule { .. } => {
+            format!("⚠️ I could not schedule that ({why}); the periodic check will handle it.")
+        }
+        Task::Remind { user, .. } => format!("I could not remind <@{user}>: {why}."),
     }
 }

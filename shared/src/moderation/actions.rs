@@ -151,6 +151,14 @@ pub fn prepare_with(
         .change(None, serde_json::to_value(&case).ok());
     let mut ops = ctx.cases().open_ops(&case);
     ops.push(ctx.audit(&entry, &format!("case{number}")));
+    // Tells the decay job when this member's score next changes (it never scans for members).
+    ops.extend(crate::maintenance::decay::seed_op(
+        &ctx.cases(),
+        &case,
+        history,
+        settings,
+        ctx.now_secs,
+    ));
 
     let modlog = ctx.modlog(format!(
         "{} Case #{number}: <@{}> gave <@{}> a {}{} · {}",
@@ -469,19 +477,34 @@ pub fn prepare_edit(
         }),
         ctx.audit(&entry, &format!("edit{}", before.number)),
     ];
-    // A mute's end lives on Discord too; a temporary ban's only in the case (the expiry job).
-    let task = (before.kind == Kind::Mute && after.expires_at != before.expires_at).then(|| {
-        Task::ApplySanction {
-            case: before.number,
-            action: Kind::Mute,
+    // A mute's end lives on Discord too; a temporary ban's in the case, and in a one-time
+    // schedule at its end for the expiry job (the old schedule finds the case not yet due).
+    let moved = after.expires_at != before.expires_at;
+    if let (Kind::TempBan, true, Some(at)) = (before.kind, moved, after.expires_at) {
+        let wakeup = crate::maintenance::Wakeup::LiftExpired {
+            platform: ctx.invocation.platform,
+            tenant: ctx.invocation.tenant.clone(),
             target: before.target.clone(),
-            reason: format!("Case #{} edited: {detail}", before.number),
-            until: after.expires_at,
-            delete_message_secs: 0,
-            channel: None,
-            dm: None,
-            modlog: None,
-        }
+            case: before.number,
+            at,
+        };
+        return Ok(Changed {
+            before,
+            after,
+            ops,
+            task: Some(Task::Schedule { wakeup }),
+        });
+    }
+    let task = (before.kind == Kind::Mute && moved).then(|| Task::ApplySanction {
+        case: before.number,
+        action: Kind::Mute,
+        target: before.target.clone(),
+        reason: format!("Case #{} edited: {detail}", before.number),
+        until: after.expires_at,
+        delete_message_secs: 0,
+        channel: None,
+        dm: None,
+        modlog: None,
     });
     Ok(Changed {
         before,

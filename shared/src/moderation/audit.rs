@@ -27,10 +27,12 @@ pub enum AuditAction {
     AppealDenied,
     ConfigChange,
     PermissionRefused,
+    /// A member's score decayed below a threshold (recorded by the decay job).
+    ThresholdCrossed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::Note,
         AuditAction::Warning,
         AuditAction::Mute,
@@ -45,6 +47,7 @@ impl AuditAction {
         AuditAction::AppealDenied,
         AuditAction::ConfigChange,
         AuditAction::PermissionRefused,
+        AuditAction::ThresholdCrossed,
     ];
 
     pub fn label(self) -> &'static str {
@@ -63,6 +66,7 @@ impl AuditAction {
             AuditAction::AppealDenied => "appeal denied",
             AuditAction::ConfigChange => "settings change",
             AuditAction::PermissionRefused => "permission refused",
+            AuditAction::ThresholdCrossed => "threshold crossed",
         }
     }
 }

@@ -133,6 +133,10 @@ pub struct Case {
     /// What became of the direct message to the member ("sent", or why it failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dm: Option<String>,
+    /// When the decay job found its points fully decayed and took them out of the score for
+    /// good (the case itself stays, with its history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decayed_at: Option<i64>,
 }
 
 impl Case {
@@ -159,6 +163,7 @@ impl Case {
             history: Vec::new(),
             unappealable: false,
             dm: None,
+            decayed_at: None,
         }
     }
 

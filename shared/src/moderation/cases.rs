@@ -47,7 +47,8 @@ impl<'a> Cases<'a> {
         }
     }
 
-    fn member_partition(&self, user: &str) -> String {
+    /// The partition of a member's cases (and the decay job's items about them).
+    pub fn member_partition(&self, user: &str) -> String {
         format!("{}:{}#member#{user}", self.platform, self.tenant)
     }
 
@@ -187,7 +188,21 @@ impl<'a> Cases<'a> {
     }
 }
 
-fn decode(item: Item) -> Result<StoredCase, StoreError> {
+/// The platform, tenant and member of a member partition (`{p}:{t}#member#{user}`), for the
+/// sweeps that find cases through the due index.
+pub fn member_of(pk: &str) -> Option<(Platform, &str, &str)> {
+    let (scope, user) = pk.split_once("#member#")?;
+    let (platform, tenant) = scope.split_once(':')?;
+    let platform = match platform {
+        "discord" => Platform::Discord,
+        "slack" => Platform::Slack,
+        _ => return None,
+    };
+    (!tenant.is_empty() && !user.is_empty()).then_some((platform, tenant, user))
+}
+
+/// Reads a stored case (for sweeps that get the item from the due index).
+pub fn decode(item: Item) -> Result<StoredCase, StoreError> {
     let case = serde_json::from_value(item.data)
         .map_err(|e| StoreError::Invalid(format!("unreadable case: {e}")))?;
     Ok(StoredCase {

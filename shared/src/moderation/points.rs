@@ -11,9 +11,11 @@ pub const MILLI: i64 = 1000;
 const DAY_SECS: i64 = 86_400;
 
 /// What one case still weighs at `now`: its points less the decay since it was given, never
-/// below zero. Pardoned cases weigh nothing; an expired sanction still counts (it happened).
+/// below zero. Pardoned cases weigh nothing, nor do cases the decay job pruned once fully
+/// decayed (a later, slower decay rate does not bring them back); an expired sanction still
+/// counts (it happened).
 pub fn remaining_milli(case: &Case, decay_milli_per_day: u32, now: i64) -> i64 {
-    if case.status == Status::Pardoned {
+    if case.status == Status::Pardoned || case.decayed_at.is_some() {
         return 0;
     }
     let full = i64::from(case.points) * MILLI;
@@ -92,6 +94,36 @@ pub fn falls_below_at(
     Some(low)
 }
 
+/// When `case` will weigh nothing at this decay rate (`None`: decay is off).
+pub fn fully_decayed_at(case: &Case, decay_milli_per_day: u32) -> Option<i64> {
+    if decay_milli_per_day == 0 {
+        return None;
+    }
+    let rate = i64::from(decay_milli_per_day);
+    let full = i64::from(case.points) * MILLI;
+    // The first second at which rate * elapsed / DAY reaches the full weight.
+    Some(case.created_at + (full * DAY_SECS).saturating_add(rate - 1) / rate)
+}
+
+/// The next time, after `now`, at which something the decay job acts on happens if no case is
+/// added: the score falls below the threshold it has reached, or a case still counting decays
+/// fully. `None` when nothing will (decay off, or every case already weighs nothing).
+pub fn next_change_at(cases: &[Case], settings: &ModSettings, now: i64) -> Option<i64> {
+    if settings.decay_milli_per_day == 0 {
+        return None;
+    }
+    let score = score_milli(cases, settings, now);
+    let below =
+        reached(settings, score).and_then(|t| falls_below_at(cases, settings, t.points, now));
+    cases
+        .iter()
+        .filter(|c| remaining_milli(c, settings.decay_milli_per_day, now) > 0)
+        .filter_map(|c| fully_decayed_at(c, settings.decay_milli_per_day))
+        .chain(below)
+        .filter(|at| *at > now)
+        .min()
+}
+
 impl Kind {
     /// Order of strength, for escalation: a ban is stronger than a kick.
     pub fn severity(self) -> u8 {
@@ -166,6 +198,31 @@ mod tests {
         assert_eq!(reached(&s, 6_000).map(|t| t.action), Some(Kind::Kick));
         assert_eq!(reached(&s, 14_999).map(|t| t.action), Some(Kind::TempBan));
         assert_eq!(reached(&s, 99_000).map(|t| t.action), Some(Kind::Ban));
+    }
+
+    #[test]
+    fn a_pruned_case_weighs_nothing_even_at_a_slower_rate() {
+        let mut warning = case(1, 0, Status::Active);
+        assert_eq!(fully_decayed_at(&warning, 100), Some(10 * DAY_SECS));
+        assert_eq!(remaining_milli(&warning, 100, 10 * DAY_SECS), 0);
+        assert_eq!(remaining_milli(&warning, 50, 10 * DAY_SECS), 500);
+        warning.decayed_at = Some(10 * DAY_SECS);
+        assert_eq!(remaining_milli(&warning, 50, 10 * DAY_SECS), 0);
+        assert_eq!(fully_decayed_at(&warning, 0), None);
+    }
+
+    #[test]
+    fn the_next_change_is_a_threshold_or_a_full_decay_whichever_comes_first() {
+        let s = settings();
+        // Three warnings: below the mute threshold after 864 s, long before any decays fully.
+        let cases = vec![case(1, 0, Status::Active); 3];
+        assert_eq!(next_change_at(&cases, &s, 0), Some(864));
+        // Past the threshold, the next change is the first full decay (10 days).
+        assert_eq!(next_change_at(&cases, &s, 864), Some(10 * DAY_SECS));
+        assert_eq!(next_change_at(&cases, &s, 10 * DAY_SECS), None);
+        let mut off = s.clone();
+        off.decay_milli_per_day = 0;
+        assert_eq!(next_change_at(&cases, &off, 0), None);
     }
 
     fn arb_status() -> impl Strategy<Value = Status> {

@@ -141,6 +141,12 @@ mod tests {
         async fn due_by(&self, _: &str, _: i64, _: PageRequest) -> Result<Page, StoreError> {
             unreachable!()
         }
+        async fn scan(&self, _: PageRequest) -> Result<Page, StoreError> {
+            unreachable!()
+        }
+        async fn delete_expired(&self, _: &ItemKey) -> Result<bool, StoreError> {
+            unreachable!()
+        }
     }
 
     #[tokio::test]

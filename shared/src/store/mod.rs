@@ -227,6 +227,18 @@ pub trait Store: Send + Sync {
     /// Live items in the due index for `queue` whose due time is at or before `by`, earliest
     /// first.
     async fn due_by(&self, queue: &str, by: i64, page: PageRequest) -> Result<Page, StoreError>;
+
+    /// Every stored item, **expired ones included** (TTL deletion runs days late, and the
+    /// embedded store never deletes on its own), a page at a time in no promised order: what
+    /// the cleanup job walks to find what expiry has passed but deletion has not reached. A
+    /// page reads at most `limit` items (`descending` must be false); only a `None` cursor
+    /// means the end.
+    async fn scan(&self, page: PageRequest) -> Result<Page, StoreError>;
+
+    /// Deletes the item at `key` only while it is expired by the store clock's now. `Ok(true)`
+    /// if it deleted one; `Ok(false)` if no expired item was there: absent, or live (an item
+    /// created over the expired one since it was read is never touched).
+    async fn delete_expired(&self, key: &ItemKey) -> Result<bool, StoreError>;
 }
 
 /// Creates `item`, or replaces the live item at its key with a versioned update, so two writers
@@ -253,6 +265,16 @@ pub mod validate {
                 "page limit must be 1 to 1000, got {}",
                 page.limit
             )));
+        }
+        Ok(())
+    }
+
+    pub fn scan(page: &PageRequest) -> Result<(), StoreError> {
+        self::page(page)?;
+        if page.descending {
+            return Err(StoreError::Invalid(
+                "a scan has no order to reverse".to_owned(),
+            ));
         }
         Ok(())
     }
