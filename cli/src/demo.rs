@@ -39,6 +39,23 @@ pub async fn run() -> Result<()> {
     // A throwaway store too: the demo leaves nothing behind.
     let data = tempfile::tempdir()?;
     let store = serve::open_embedded_store(data.path())?;
+    // The tour runs a moderator's whole afternoon in seconds; the demo communities raise their
+    // per-moderator limit through the stored overrides, as any community can.
+    for tenant in [
+        format!("discord:{}", payloads::DEMO_GUILD),
+        format!("slack:{}", payloads::SLACK_TEAM),
+    ] {
+        let overrides = serde_json::json!({
+            "moderation": { "capacity": 100, "window_secs": 60, "burst": 50 },
+            "user_command": { "capacity": 100, "window_secs": 60, "burst": 50 }
+        });
+        store
+            .create(gavel_shared::store::NewItem::new(
+                gavel_shared::ratelimit::limiter::RateLimiter::overrides_key(&tenant),
+                overrides,
+            ))
+            .await?;
+    }
     // Slack calls are recorded, so the transcript can show what Slack would have been sent.
     let slack_web = Arc::new(RecordingSlackWeb::new());
     // The worker's platform calls are recorded too, and every job is delivered twice, as
@@ -91,6 +108,8 @@ pub async fn run() -> Result<()> {
     };
     tour.run().await?;
     tour.background(&platform, &server.jobs).await?;
+    tour.moderation_discord(&platform, &server.jobs).await?;
+    tour.moderation_slack(&platform, &server.jobs).await?;
     failures += tour.failures;
     let total = tour.number;
 
@@ -408,6 +427,360 @@ impl FlowTour<'_> {
         Ok(())
     }
 
+    /// Moderation on Discord: warnings up to an escalation, a temporary ban, an appeal accepted
+    /// by a moderator, and the pardon that lifts the ban; every platform call recorded.
+    async fn moderation_discord(
+        &mut self,
+        platform: &RecordingPlatform,
+        jobs: &InProcessBus,
+    ) -> Result<()> {
+        println!(
+            "Moderation on Discord: a member from a warning to an appeal, against a fake Discord.\n"
+        );
+        let registry = CommandRegistry::standard();
+        let moderator = Invoker { moderator: true };
+        let member = Invoker { moderator: false };
+        let target = payloads::DEMO_USER;
+        // The local worker runs jobs as they arrive: count calls from here.
+        let start = platform.calls().len();
+
+        let answer = self
+            .discord(
+                "Discord: /modconfig sets the channel where appeals are reviewed",
+                payloads::discord_command(
+                    &registry,
+                    "/modconfig setting=appeal-channel value=<#100000000000000556>",
+                    moderator,
+                )?,
+            )
+            .await?;
+        self.check(
+            discord_text(&answer).contains("100000000000000556"),
+            first_line(discord_text(&answer)),
+        );
+        let mut last = Value::Null;
+        for n in 1..=3 {
+            last = self
+                .discord(
+                    &format!("Discord: warning {n} of 3 (/warn)"),
+                    payloads::discord_command(
+                        &registry,
+                        &format!("/warn user={target} reason=spam-in-general"),
+                        moderator,
+                    )?,
+                )
+                .await?;
+            let text = discord_text(&last);
+            self.check(
+                text.contains(&format!("Case #{n}: warning")),
+                first_line(text),
+            );
+        }
+        let offer = discord_buttons(&last);
+        self.title("Discord: the third warning reaches the mute threshold");
+        self.check(
+            discord_text(&last).contains("recommended next, a mute for 1h") && offer.len() == 2,
+            "score 3.0: a mute for 1h is recommended, with [Apply] [Cancel]",
+        );
+        if let Some(apply) = offer.first() {
+            let applied = self
+                .discord(
+                    "Discord: the moderator clicks Apply",
+                    payloads::discord_component(apply, moderator)?,
+                )
+                .await?;
+            self.check(
+                discord_text(&applied).contains("Case #4: mute for 1h"),
+                first_line(discord_text(&applied)),
+            );
+        }
+        let prompt = self
+            .discord(
+                "Discord: /tempban for 7 days asks to confirm",
+                payloads::discord_command(
+                    &registry,
+                    &format!("/tempban user={target} duration=7d reason=raided-the-voice-channels"),
+                    moderator,
+                )?,
+            )
+            .await?;
+        if let Some(confirm) = discord_buttons(&prompt).first() {
+            let banned = self
+                .discord(
+                    "Discord: Confirm",
+                    payloads::discord_component(confirm, moderator)?,
+                )
+                .await?;
+            self.check(
+                discord_text(&banned).contains("Case #5: temporary ban for 7d"),
+                first_line(discord_text(&banned)),
+            );
+        } else {
+            self.check(false, "a Confirm button");
+        }
+        jobs.drained().await;
+        let calls: Vec<PlatformCall> = platform.calls().into_iter().skip(start).collect();
+        let dms = count(&calls, |c| matches!(c, PlatformCall::DiscordDm { .. }));
+        let timeouts = count(&calls, |c| matches!(c, PlatformCall::DiscordTimeout { .. }));
+        let bans = count(&calls, |c| matches!(c, PlatformCall::DiscordBan { .. }));
+        self.title("Discord: the worker carried out the five cases (each job delivered twice)");
+        self.check(
+            dms == 5 && timeouts == 1 && bans == 1,
+            &format!("{dms} DMs to the member, {timeouts} timeout, {bans} ban"),
+        );
+
+        let before = platform.calls().len();
+        let appeal = self
+            .discord(
+                "Discord: the member appeals the temporary ban (/appeal)",
+                payloads::discord_command(
+                    &registry,
+                    "/appeal case=5 reason=I-was-not-in-that-voice-channel-that-night",
+                    member,
+                )?,
+            )
+            .await?;
+        self.check(
+            discord_text(&appeal).contains("appeal"),
+            first_line(discord_text(&appeal)),
+        );
+        jobs.drained().await;
+        let review = platform
+            .calls()
+            .into_iter()
+            .skip(before)
+            .find_map(|c| match c {
+                PlatformCall::DiscordReply { channel, reply }
+                    if channel == "100000000000000556" =>
+                {
+                    Some(reply)
+                }
+                _ => None,
+            });
+        self.title("Discord: the worker posted the appeal in the review channel");
+        self.check(
+            review.as_ref().is_some_and(|r| r.buttons.len() == 2),
+            "the appeal, the case and the score, with [Accept] [Deny]",
+        );
+        if let Some(accept) = review.as_ref().and_then(|r| r.buttons.first()) {
+            let before = platform.calls().len();
+            let decided = self
+                .discord(
+                    "Discord: a moderator clicks Accept",
+                    payloads::discord_component(&accept.id, moderator)?,
+                )
+                .await?;
+            self.check(
+                discord_text(&decided).contains("Accepted"),
+                first_line(discord_text(&decided)),
+            );
+            jobs.drained().await;
+            let calls: Vec<PlatformCall> = platform.calls().into_iter().skip(before).collect();
+            let unbans = count(&calls, |c| matches!(c, PlatformCall::DiscordUnban { .. }));
+            let told = count(&calls, |c| matches!(c, PlatformCall::DiscordDm { .. }));
+            self.title("Discord: the case is pardoned and the worker lifts the ban");
+            self.check(
+                unbans == 1 && told == 1,
+                "one unban, and the member is told by DM",
+            );
+        }
+        let history = self
+            .discord(
+                "Discord: /infractions shows the history and the score without the pardoned case",
+                payloads::discord_command(
+                    &registry,
+                    &format!("/infractions user={target}"),
+                    moderator,
+                )?,
+            )
+            .await?;
+        let text = discord_text(&history);
+        self.check(
+            text.contains("5 cases, score 5.0") && history.to_string().contains("pardoned"),
+            first_line(text),
+        );
+        println!();
+        Ok(())
+    }
+
+    /// The same walk on Slack, where bans are channel removals and the rest is recorded.
+    async fn moderation_slack(
+        &mut self,
+        platform: &RecordingPlatform,
+        jobs: &InProcessBus,
+    ) -> Result<()> {
+        println!("Moderation on Slack: the same commands, what Slack can apply.\n");
+        let moderator = Invoker { moderator: true };
+        let member = Invoker { moderator: false };
+        let target = payloads::SLACK_USER;
+        let commands = Route::SlackCommands.path();
+        let start = platform.calls().len();
+
+        let set = self
+            .slack(
+                "Slack: /modconfig appeal-channel #mod-review",
+                commands,
+                payloads::slack_command(
+                    "/modconfig appeal-channel <#C0GAVELREV|mod-review>",
+                    moderator,
+                )?,
+            )
+            .await?;
+        self.check(
+            slack_text(&set).contains("C0GAVELREV"),
+            first_line(slack_text(&set)),
+        );
+        let mut last = Value::Null;
+        for n in 1..=3 {
+            last = self
+                .slack(
+                    &format!("Slack: warning {n} of 3"),
+                    commands,
+                    payloads::slack_command(
+                        &format!("/warn <@{target}> spam in #general"),
+                        moderator,
+                    )?,
+                )
+                .await?;
+            let text = slack_text(&last);
+            self.check(
+                text.contains(&format!("Case #{n}: warning")),
+                first_line(text),
+            );
+        }
+        let offer = slack_actions(&last);
+        self.title("Slack: the third warning recommends a mute");
+        self.check(
+            slack_text(&last).contains("recommended next, a mute for 1h") && offer.len() == 2,
+            "a mute for 1h is recommended, with Block Kit buttons",
+        );
+        let prompt = self
+            .slack(
+                "Slack: /tempban for 7 days",
+                commands,
+                payloads::slack_command(
+                    &format!("/tempban <@{target}> 7d raided the channels"),
+                    moderator,
+                )?,
+            )
+            .await?;
+        self.check(
+            slack_actions(&prompt).len() == 2,
+            first_line(slack_text(&prompt)),
+        );
+        if let Some(confirm) = slack_actions(&prompt).first() {
+            let before = self.slack_web.calls().len();
+            self.slack(
+                "Slack: Confirm (block_actions)",
+                Route::SlackInteractions.path(),
+                payloads::slack_block_action(confirm, moderator)?,
+            )
+            .await?;
+            let replaced = self
+                .slack_web
+                .calls()
+                .into_iter()
+                .skip(before)
+                .find_map(|c| match c {
+                    SlackCall::Respond { message, .. } => {
+                        message["text"].as_str().map(str::to_owned)
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            self.check(
+                replaced.contains("Case #4: temporary ban for 7d"),
+                &format!(
+                    "the prompt replaced through response_url: {}",
+                    first_line(&replaced)
+                ),
+            );
+        }
+        jobs.drained().await;
+        let calls: Vec<PlatformCall> = platform.calls().into_iter().skip(start).collect();
+        let kicks = count(&calls, |c| matches!(c, PlatformCall::SlackKick { .. }));
+        let dms = count(&calls, |c| matches!(c, PlatformCall::SlackDm { .. }));
+        let said = calls.iter().any(|c| matches!(c, PlatformCall::SlackRespond { text, .. } if text.contains("Slack does not let apps")));
+        self.title(
+            "Slack: the worker DMs, removes from the channel, and says what Slack cannot do",
+        );
+        self.check(
+            kicks == 1 && dms == 4 && said,
+            &format!("{dms} DMs, {kicks} removal from the channel; \"Slack does not let apps remove or ban members from the workspace\""),
+        );
+
+        let before = platform.calls().len();
+        let appealed = self
+            .slack(
+                "Slack: the member appeals (/appeal 4)",
+                commands,
+                payloads::slack_command(
+                    "/appeal 4 I was not in those channels that night",
+                    member,
+                )?,
+            )
+            .await?;
+        self.check(
+            slack_text(&appealed).contains("appeal"),
+            first_line(slack_text(&appealed)),
+        );
+        jobs.drained().await;
+        let review = platform
+            .calls()
+            .into_iter()
+            .skip(before)
+            .find_map(|c| match c {
+                PlatformCall::SlackReply { channel, reply } if channel == "C0GAVELREV" => {
+                    Some(reply)
+                }
+                _ => None,
+            });
+        self.title("Slack: the appeal is posted for review");
+        self.check(
+            review.as_ref().is_some_and(|r| r.buttons.len() == 2),
+            "with Accept and Deny",
+        );
+        if let Some(accept) = review.as_ref().and_then(|r| r.buttons.first()) {
+            let before = platform.calls().len();
+            let seen = self.slack_web.calls().len();
+            self.slack(
+                "Slack: a moderator clicks Accept",
+                Route::SlackInteractions.path(),
+                payloads::slack_block_action(&accept.id, moderator)?,
+            )
+            .await?;
+            let decided = self
+                .slack_web
+                .calls()
+                .into_iter()
+                .skip(seen)
+                .find_map(|c| match c {
+                    SlackCall::Respond { message, .. } => {
+                        message["text"].as_str().map(str::to_owned)
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            self.check(decided.contains("Accepted"), first_line(&decided));
+            jobs.drained().await;
+            let calls: Vec<PlatformCall> = platform.calls().into_iter().skip(before).collect();
+            let told = count(&calls, |c| matches!(c, PlatformCall::SlackDm { .. }));
+            self.title("Slack: the case is pardoned and the member told");
+            self.check(told == 1, "one DM: the appeal was accepted");
+        }
+        let history = self
+            .slack(
+                "Slack: /infractions",
+                commands,
+                payloads::slack_command(&format!("/infractions <@{target}>"), moderator)?,
+            )
+            .await?;
+        let text = slack_text(&history);
+        self.check(text.contains("4 cases, score 3.0"), first_line(text));
+        println!();
+        Ok(())
+    }
+
     fn title(&mut self, title: &str) {
         self.number += 1;
         println!("[{:>2}] {title}", self.number);
@@ -467,6 +840,25 @@ fn discord_labels(answer: &Value) -> String {
         .filter_map(|b| b["label"].as_str().map(|l| format!("[{l}]")))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+fn count(calls: &[PlatformCall], matches: impl Fn(&PlatformCall) -> bool) -> usize {
+    calls.iter().filter(|c| matches(c)).count()
+}
+
+fn slack_actions(answer: &Value) -> Vec<String> {
+    answer["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["type"] == "actions")
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e["action_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn slack_text(answer: &Value) -> &str {
+    answer["text"].as_str().unwrap_or("")
 }
 
 fn discord_text(answer: &Value) -> &str {
