@@ -435,6 +435,26 @@ async fn a_ban_confirmed_by_two_concurrent_clicks_bans_once(s: Setup) {
     assert!(dm_at < ban_at, "{calls:?}");
 }
 
+/// Two different bans confirmed at the same moment both happen, with the next two numbers:
+/// the one whose case number was taken first steps again instead of failing.
+async fn two_bans_confirmed_at_once_both_get_numbers(s: Setup) {
+    let other = "1174109840998400078";
+    let first = s.moderator("ban", &[user(TARGET), reason("raid")]).await;
+    let second = s.moderator("ban", &[user(other), reason("raid")]).await;
+    let (one, two) = (first.buttons(), second.buttons());
+    let (a, b) = tokio::join!(s.click_on(&s.first, &one[0]), s.click_on(&s.second, &two[0]));
+    let texts = [a.text(), b.text()];
+    assert!(texts.iter().all(|t| t.contains(": ban for")), "{texts:?}");
+    let cases = s.cases(Platform::Discord);
+    let mut numbers = vec![
+        cases.all_of(TARGET).await.unwrap()[0].case.number,
+        cases.all_of(other).await.unwrap()[0].case.number,
+    ];
+    numbers.sort();
+    assert_eq!(numbers, [1, 2]);
+    assert_eq!(s.bus.take().len(), 2);
+}
+
 /// Every moderation command refuses a member without its permission, and writes nothing.
 async fn each_command_refuses_members_without_its_permission(s: Setup) {
     let cases = [
@@ -1013,4 +1033,5 @@ gavel_tests::on_both_stores!(
     refusals_by_discord_are_told_and_noted,
     slack_tempban_is_confirmed_through_block_actions,
     a_role_hierarchy_refusal_is_told_plainly,
+    two_bans_confirmed_at_once_both_get_numbers,
 );

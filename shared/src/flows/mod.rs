@@ -225,6 +225,20 @@ impl<M: Machine> ErasedMachine for Typed<M> {
     }
 }
 
+/// How many times a click is stepped when its effects keep losing races of their own.
+const EFFECT_ATTEMPTS: usize = 3;
+
+/// A step's effects failed a condition of their own (not the run's version): nothing was
+/// written, and stepping again on fresh reads may succeed.
+struct EffectConflict;
+
+/// Why a transition did not commit.
+enum Committed {
+    /// Answer with this (already handled, a storage failure).
+    Refused(Response),
+    EffectConflict,
+}
+
 /// The stored form of a run. A finished run keeps a marker (`state: None`) until it expires,
 /// so a late second click learns it was already handled instead of "expired".
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -496,14 +510,34 @@ impl FlowEngine {
     }
 
     async fn advance<M: Machine>(&self, machine: &M, run: Run<'_>) -> Response {
-        let Run {
-            invocation,
-            id,
-            fields,
-        } = run;
+        // A step whose effects lost a race of their own (another moderator took the case
+        // number the step meant to use) left nothing behind: read and step again, so the
+        // click still counts. The run's version still guards against a double click.
+        for _ in 1..EFFECT_ATTEMPTS {
+            match self.advance_once(machine, &run).await {
+                Ok(response) => return response,
+                Err(EffectConflict) => continue,
+            }
+        }
+        match self.advance_once(machine, &run).await {
+            Ok(response) => response,
+            Err(EffectConflict) => Response::Message(Reply::ephemeral(
+                "That could not be applied because something changed in the meantime; nothing was done. Please start again.",
+            )),
+        }
+    }
+
+    async fn advance_once<M: Machine>(
+        &self,
+        machine: &M,
+        run: &Run<'_>,
+    ) -> Result<Response, EffectConflict> {
+        let invocation = run.invocation;
+        let id = &run.id;
+        let fields = run.fields.clone();
         let submitted = fields.is_some();
         let Some(event) = M::Event::from_code(&id.event) else {
-            return no_longer_active(submitted);
+            return Ok(no_longer_active(submitted));
         };
         let input = match fields {
             Some(fields) => Input::Submit(event, fields),
@@ -512,19 +546,19 @@ impl FlowEngine {
         let key = Self::run_key::<M>(invocation, &id.nonce);
         let current = match self.store.get(&key).await {
             Ok(found) => found,
-            Err(error) => return storage_failure(M::NAME, &error),
+            Err(error) => return Ok(storage_failure(M::NAME, &error)),
         };
         let Some(current) = current else {
             tracing::info!(flow = M::NAME, "click on an expired flow");
-            return expired(machine, submitted);
+            return Ok(expired(machine, submitted));
         };
         let stored: Stored<M::State> = match serde_json::from_value(current.data.clone()) {
             Ok(stored) => stored,
-            Err(error) => return internal_error(M::NAME, &error.to_string()),
+            Err(error) => return Ok(internal_error(M::NAME, &error.to_string())),
         };
         // A moved version, or a finished run: this click lost to an earlier one.
         let (Some(state), true) = (stored.state, current.version == id.version) else {
-            return already_handled();
+            return Ok(already_handled());
         };
         let ctx = StepContext {
             invocation,
@@ -534,7 +568,7 @@ impl FlowEngine {
         };
         let version = current.version;
         let binding = binding_of::<M>(invocation);
-        match machine.step(&ctx, state, input).await {
+        Ok(match machine.step(&ctx, state, input).await {
             Step::Invalid(why) => Response::Message(Reply::ephemeral(why)),
             Step::Stay { view } => self.draw(binding, M::NAME, &id.nonce, version, view),
             Step::Goto {
@@ -544,7 +578,7 @@ impl FlowEngine {
             } => {
                 let data = match serde_json::to_value(Stored { state: Some(state) }) {
                     Ok(data) => data,
-                    Err(error) => return internal_error(M::NAME, &error.to_string()),
+                    Err(error) => return Ok(internal_error(M::NAME, &error.to_string())),
                 };
                 let item =
                     NewItem::new(key, data).expiring_at(ctx.now_secs + machine.lifetime_secs());
@@ -554,7 +588,8 @@ impl FlowEngine {
                 };
                 match self.commit(write, effects).await {
                     Ok(()) => self.draw(binding, M::NAME, &id.nonce, version + 1, view),
-                    Err(response) => response,
+                    Err(Committed::Refused(response)) => response,
+                    Err(Committed::EffectConflict) => return Err(EffectConflict),
                 }
             }
             Step::Finish {
@@ -576,10 +611,11 @@ impl FlowEngine {
                         self.publish(jobs).await;
                         self.draw(binding, M::NAME, &id.nonce, version + 1, view)
                     }
-                    Err(response) => response,
+                    Err(Committed::Refused(response)) => response,
+                    Err(Committed::EffectConflict) => return Err(EffectConflict),
                 }
             }
-        }
+        })
     }
 
     /// Hands committed work to the worker. A job that cannot be published is logged: its
@@ -605,7 +641,7 @@ impl FlowEngine {
 
     /// The state write, alone (one conditional write) or with the step's effects (one
     /// transaction, the state write first so its conflict is index 0).
-    async fn commit(&self, state_write: WriteOp, effects: Vec<WriteOp>) -> Result<(), Response> {
+    async fn commit(&self, state_write: WriteOp, effects: Vec<WriteOp>) -> Result<(), Committed> {
         let result = if effects.is_empty() {
             match state_write {
                 WriteOp::Update {
@@ -623,17 +659,17 @@ impl FlowEngine {
         match result {
             Ok(()) => Ok(()),
             Err(StoreError::VersionConflict { .. })
-            | Err(StoreError::TransactionConflict { index: 0 }) => Err(already_handled()),
+            | Err(StoreError::TransactionConflict { index: 0 }) => {
+                Err(Committed::Refused(already_handled()))
+            }
             Err(StoreError::TransactionConflict { index }) => {
                 tracing::warn!(
                     index,
                     "a flow's effect failed its condition; nothing changed"
                 );
-                Err(Response::Message(Reply::ephemeral(
-                    "That could not be applied because something changed in the meantime; nothing was done. Please start again.",
-                )))
+                Err(Committed::EffectConflict)
             }
-            Err(error) => Err(storage_failure("flow", &error)),
+            Err(error) => Err(Committed::Refused(storage_failure("flow", &error))),
         }
     }
 

@@ -217,12 +217,22 @@ fn sanction_dm(case: &Case, ctx: &ModContext<'_>) -> Reply {
         text.push_str(&format!("\nDuration: {}", super::duration::words(d)));
     }
     if !case.unappealable {
+        // Each platform's way of giving the option: Discord shows `case:`, Slack takes words.
+        let command = match ctx.invocation.platform {
+            crate::invocation::Platform::Discord => format!("/appeal case:{}", case.number),
+            crate::invocation::Platform::Slack => format!("/appeal {}", case.number),
+        };
+        // A banned member can no longer run commands there; say so rather than promise.
+        let place = match case.kind {
+            Kind::TempBan | Kind::Ban => {
+                " in the community; if you can no longer reach it, contact its moderators"
+            }
+            _ => " in the community",
+        };
         text.push_str(&format!(
-            "\nIf you believe this is a mistake, you can appeal with `/appeal case:{}`.",
-            case.number
+            "\nIf you believe this is a mistake, you can appeal with `{command}`{place}."
         ));
     }
-    let _ = ctx;
     Reply::ephemeral(text)
 }
 
