@@ -8,18 +8,16 @@
 //! fresh ones), so tests sharing moto's table never see each other's cases, appeals or audit
 //! entries.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use async_trait::async_trait;
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::clock::{Clock, ManualClock};
 use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::Serves;
 use gavel_shared::edge::Edge;
 use gavel_shared::invocation::{Action, Actor, Capabilities, CommandCall, Invocation, Platform};
-use gavel_shared::jobs::{Bus, BusError, Job, Task};
+use gavel_shared::jobs::{Job, Task};
 use gavel_shared::moderation::actions::{
     ModContext, Sanction, prepare_edit, prepare_pardon, record_sanction,
 };
@@ -27,10 +25,9 @@ use gavel_shared::moderation::appeal::{self, AppealStatus, REVIEW_LIFETIME_SECS}
 use gavel_shared::moderation::{
     AuditAction, AuditEntry, Cases, Kind, ModSettings, Status, date_time, points,
 };
-use gavel_shared::ratelimit::gcra::BucketPolicy;
-use gavel_shared::ratelimit::policy::Policies;
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall};
 use gavel_shared::store::Store;
+use gavel_tests::doubles::{RecordingBus, generous_limits};
 use gavel_tests::payloads::{
     self, DISCORD_GUILD, DISCORD_MEMBER, DISCORD_MODERATOR, DiscordInvoker, SLACK_TEAM, SLACK_USER,
 };
@@ -50,26 +47,6 @@ const SLACK_MODERATOR: &str = "U0GAVELMOD";
 const OTHER_MEMBER: &str = "1174109840998400077";
 const REVIEW_CHANNEL: &str = "1174109840998400555";
 const MODLOG_CHANNEL: &str = "1174109840998400556";
-
-/// Jobs the edges hand to the worker, kept for the test to read.
-#[derive(Default)]
-struct RecordingBus {
-    jobs: Mutex<Vec<Job>>,
-}
-
-#[async_trait]
-impl Bus for RecordingBus {
-    async fn publish(&self, job: &Job) -> Result<(), BusError> {
-        self.jobs.lock().unwrap().push(job.clone());
-        Ok(())
-    }
-}
-
-impl RecordingBus {
-    fn jobs(&self) -> Vec<Job> {
-        self.jobs.lock().unwrap().clone()
-    }
-}
 
 /// Two edges over one store, their clock, bus and Slack recorder, and this test's tenants.
 struct Setup {
@@ -113,15 +90,6 @@ fn edges(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
 }
 
 static NEXT_TENANT: AtomicU64 = AtomicU64::new(1);
-
-fn generous_limits() -> Policies {
-    let policy = BucketPolicy::new(1_000_000, Duration::from_secs(1)).expect("a valid policy");
-    Policies {
-        user_command: policy,
-        tenant: policy,
-        moderation: policy,
-    }
-}
 
 fn embedded() -> Setup {
     let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));

@@ -5,17 +5,15 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::clock::{Clock, ManualClock};
 use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::Serves;
 use gavel_shared::edge::Edge;
-use gavel_shared::ratelimit::gcra::BucketPolicy;
-use gavel_shared::ratelimit::policy::Policies;
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall};
 use gavel_shared::store::{PageRequest, Store};
+use gavel_tests::doubles::generous_limits;
 use gavel_tests::payloads::{self, DiscordInvoker};
 use gavel_tests::{
     FIXTURE_TIMESTAMP, discord_signed_headers, header_map, in_memory_store, moto,
@@ -59,15 +57,6 @@ fn edges(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
         store,
         clock,
         slack,
-    }
-}
-
-fn generous_limits() -> Policies {
-    let policy = BucketPolicy::new(1_000_000, Duration::from_secs(1)).expect("a valid policy");
-    Policies {
-        user_command: policy,
-        tenant: policy,
-        moderation: policy,
     }
 }
 

@@ -6,8 +6,8 @@
 //! Sweeps read queues shared by every community, so on DynamoDB each test has a table of its
 //! own on the binary's moto server (on the embedded store, a store of its own).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -28,10 +28,9 @@ use gavel_shared::moderation::{
     AuditAction, AuditEntry, Cases, Kind, ModSettings, Status, cases::EXPIRY_QUEUE,
 };
 use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
-use gavel_shared::ratelimit::gcra::BucketPolicy;
-use gavel_shared::ratelimit::policy::Policies;
 use gavel_shared::slack::web::RecordingSlackWeb;
 use gavel_shared::store::{ItemKey, NewItem, PageRequest, Store};
+use gavel_tests::doubles::{RecordingBus, generous_limits};
 use gavel_tests::{FIXTURE_TIMESTAMP, header_map, in_memory_store, moto, slack_signed_headers};
 use gavel_tests::{payloads, test_settings};
 use http::Method;
@@ -40,20 +39,6 @@ use serde_json::{Value, json};
 const MODERATOR: &str = "1174109840998400010";
 const HOUR: i64 = 3600;
 const DAY: i64 = 86_400;
-
-/// Keeps every published job, for the test to hand to the worker.
-#[derive(Default)]
-struct RecordingBus {
-    jobs: Mutex<Vec<Job>>,
-}
-
-#[async_trait]
-impl Bus for RecordingBus {
-    async fn publish(&self, job: &Job) -> Result<(), BusError> {
-        self.jobs.lock().unwrap().push(job.clone());
-        Ok(())
-    }
-}
 
 struct Setup {
     store: Arc<dyn Store>,
@@ -196,7 +181,7 @@ impl Setup {
     /// Hands every published job to the worker twice (at-least-once delivery); the second
     /// delivery must do nothing.
     async fn deliver_jobs(&self) -> Vec<Job> {
-        let jobs = std::mem::take(&mut *self.bus.jobs.lock().unwrap());
+        let jobs = self.bus.take();
         let worker = self.worker();
         for job in &jobs {
             let deadline = Instant::now() + Duration::from_secs(10);
@@ -571,7 +556,9 @@ async fn a_reminder_is_delivered_once(s: Setup) {
         "{listed}"
     );
     // The command asked the worker for the schedules.
-    let scheduled: Vec<Wakeup> = std::mem::take(&mut *s.bus.jobs.lock().unwrap())
+    let scheduled: Vec<Wakeup> = s
+        .bus
+        .take()
         .into_iter()
         .filter_map(|j| match j.task {
             Task::Schedule { wakeup } => Some(wakeup),
@@ -621,15 +608,6 @@ async fn a_reminder_is_delivered_once(s: Setup) {
         reminders.cancel(payloads::SLACK_USER, 1).await.unwrap(),
         Cancelled::AlreadyDelivered
     );
-}
-
-fn generous_limits() -> Policies {
-    let policy = BucketPolicy::new(1_000_000, Duration::from_secs(1)).expect("a valid policy");
-    Policies {
-        user_command: policy,
-        tenant: policy,
-        moderation: policy,
-    }
 }
 
 async fn slack_command(s: &Setup, edge: &Edge, text: &str) -> String {

@@ -15,10 +15,9 @@ use gavel_shared::edge::Edge;
 use gavel_shared::invocation::Platform;
 use gavel_shared::moderation::settings_cache::SETTINGS_TTL_MS;
 use gavel_shared::moderation::{AuditAction, AuditEntry, Kind, ModSettings};
-use gavel_shared::ratelimit::gcra::BucketPolicy;
-use gavel_shared::ratelimit::policy::Policies;
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall, SlackWeb, SlackWebError};
 use gavel_shared::store::{Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp};
+use gavel_tests::doubles::generous_limits;
 use gavel_tests::payloads::{self, DiscordInvoker};
 use gavel_tests::{
     FIXTURE_TIMESTAMP, discord_signed_headers, header_map, in_memory_store, moto,
@@ -59,15 +58,6 @@ fn edge_over(store: Arc<dyn Store>, clock: &Arc<ManualClock>, web: Arc<dyn Slack
         .with_slack_web(web)
         // Rate limits are tested on their own; here they must never interfere.
         .with_rate_limits(generous_limits())
-}
-
-fn generous_limits() -> Policies {
-    let policy = BucketPolicy::new(1_000_000, Duration::from_secs(1)).expect("a valid policy");
-    Policies {
-        user_command: policy,
-        tenant: policy,
-        moderation: policy,
-    }
 }
 
 fn embedded() -> Setup {

@@ -5,24 +5,22 @@
 //! Every test runs in its own community (guild or team id), so case numbers, histories and
 //! audit entries of tests sharing the moto table never mix.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::clock::{Clock, ManualClock};
 use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::Serves;
 use gavel_shared::edge::Edge;
 use gavel_shared::invocation::Platform;
-use gavel_shared::jobs::{Bus, BusError, Job, Outcome, Task, Worker};
+use gavel_shared::jobs::{Job, Outcome, Task, Worker};
 use gavel_shared::moderation::{AuditAction, AuditEntry, Cases, Kind, ModSettings, Status};
 use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
-use gavel_shared::ratelimit::gcra::BucketPolicy;
-use gavel_shared::ratelimit::policy::Policies;
 use gavel_shared::slack::web::RecordingSlackWeb;
 use gavel_shared::store::Store;
+use gavel_tests::doubles::{RecordingBus, generous_limits};
 use gavel_tests::payloads::{self, DiscordInvoker};
 use gavel_tests::{
     FIXTURE_TIMESTAMP, discord_signed_headers, header_map, in_memory_store, moto,
@@ -35,26 +33,6 @@ const FORM: &str = "application/x-www-form-urlencoded";
 const TARGET: &str = "1174109840998400077";
 const SLACK_TARGET: &str = "U0GAVELTGT";
 const SLACK_MOD: &str = "U0GAVELMOD";
-
-/// Keeps every published job, for the test to hand to the worker.
-#[derive(Default)]
-struct RecordingBus {
-    jobs: Mutex<Vec<Job>>,
-}
-
-#[async_trait]
-impl Bus for RecordingBus {
-    async fn publish(&self, job: &Job) -> Result<(), BusError> {
-        self.jobs.lock().unwrap().push(job.clone());
-        Ok(())
-    }
-}
-
-impl RecordingBus {
-    fn take(&self) -> Vec<Job> {
-        std::mem::take(&mut *self.jobs.lock().unwrap())
-    }
-}
 
 struct Setup {
     first: Edge,
@@ -95,15 +73,6 @@ fn setup(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
         slack_web,
         guild: snowflake(),
         team: format!("T{}", &snowflake()[10..]),
-    }
-}
-
-fn generous_limits() -> Policies {
-    let policy = BucketPolicy::new(1_000_000, Duration::from_secs(1)).expect("a valid policy");
-    Policies {
-        user_command: policy,
-        tenant: policy,
-        moderation: policy,
     }
 }
 
@@ -442,7 +411,10 @@ async fn two_bans_confirmed_at_once_both_get_numbers(s: Setup) {
     let first = s.moderator("ban", &[user(TARGET), reason("raid")]).await;
     let second = s.moderator("ban", &[user(other), reason("raid")]).await;
     let (one, two) = (first.buttons(), second.buttons());
-    let (a, b) = tokio::join!(s.click_on(&s.first, &one[0]), s.click_on(&s.second, &two[0]));
+    let (a, b) = tokio::join!(
+        s.click_on(&s.first, &one[0]),
+        s.click_on(&s.second, &two[0])
+    );
     let texts = [a.text(), b.text()];
     assert!(texts.iter().all(|t| t.contains(": ban for")), "{texts:?}");
     let cases = s.cases(Platform::Discord);

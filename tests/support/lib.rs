@@ -8,6 +8,7 @@
 //! The credentials below are TEST-ONLY and public on purpose: they sign the `events/` fixtures
 //! and protect nothing.
 
+pub mod doubles;
 pub mod events;
 pub mod moto;
 pub mod payloads;

@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
+use crate::flows::form;
 use crate::flows::{
     FlowButton, FlowEngine, FlowEvent, FlowModal, Input, Machine, Step, StepContext, View,
 };
@@ -406,29 +407,7 @@ pub struct FormState {
     pub reason: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FormEvent {
-    Submit,
-    /// Reopen the form with the draft (Discord, after validation errors).
-    Edit,
-}
-
-impl FlowEvent for FormEvent {
-    fn code(self) -> &'static str {
-        match self {
-            FormEvent::Submit => "submit",
-            FormEvent::Edit => "edit",
-        }
-    }
-
-    fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "submit" => Some(FormEvent::Submit),
-            "edit" => Some(FormEvent::Edit),
-            _ => None,
-        }
-    }
-}
+pub use crate::flows::form::FormEvent;
 
 /// The appeal form as a flow.
 pub struct AppealForm;
@@ -456,11 +435,7 @@ impl Machine for AppealForm {
     ) -> Step<FormState, FormEvent> {
         match input {
             Input::Submit(FormEvent::Submit, fields) => {
-                let reason = fields
-                    .iter()
-                    .find(|(id, _)| id == REASON_FIELD)
-                    .map(|(_, v)| v.trim().to_owned())
-                    .filter(|v| !v.is_empty());
+                let reason = form::field(&fields, REASON_FIELD);
                 match check_reason(reason.as_deref().unwrap_or("")) {
                     Ok(()) => submit(ctx, &state, reason.unwrap_or_default()).await,
                     Err(message) => invalid_form(ctx.invocation.platform, state, reason, message),
@@ -518,36 +493,18 @@ fn invalid_form(
     reason: Option<String>,
     message: String,
 ) -> Step<FormState, FormEvent> {
-    let fallback =
-        Reply::ephemeral("Your appeal was not sent yet:").with_field("Reason", message.clone());
     let errors = vec![FieldError {
         field: REASON_FIELD.to_owned(),
         message,
     }];
-    match platform {
-        // Slack keeps the form open with the error beside the field.
-        Platform::Slack => Step::Stay {
-            view: View::FormErrors {
-                errors,
-                fallback,
-                buttons: Vec::new(),
-            },
-        },
-        // Discord closes the form; keep the draft so "Edit appeal" reopens it filled in.
-        Platform::Discord => Step::Goto {
-            state: FormState { reason, ..state },
-            effects: Vec::new(),
-            view: View::FormErrors {
-                errors,
-                fallback,
-                buttons: vec![FlowButton::new(
-                    FormEvent::Edit,
-                    "Edit appeal",
-                    ButtonStyle::Primary,
-                )],
-            },
-        },
-    }
+    form::errors_step(
+        platform,
+        FormState { reason, ..state },
+        errors,
+        Reply::ephemeral("Your appeal was not sent yet:"),
+        |_| "Reason",
+        "Edit appeal",
+    )
 }
 
 fn form_modal(state: &FormState) -> FlowModal<FormEvent> {

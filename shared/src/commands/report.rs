@@ -13,10 +13,9 @@ use serde_json::json;
 
 use super::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
 use crate::flows::confirm::{Confirmation, ConfirmedAction, Performed};
-use crate::flows::{
-    FlowButton, FlowEngine, FlowEvent, FlowModal, Input, Machine, Step, StepContext, View,
-};
-use crate::invocation::{Capability, Invocation, OptionValue, Platform};
+use crate::flows::form;
+use crate::flows::{FlowEngine, FlowModal, Input, Machine, Step, StepContext, View};
+use crate::invocation::{Capability, Invocation, OptionValue};
 use crate::jobs::{Job, ReplyTarget, Task};
 use crate::reply::{ButtonStyle, FieldError, Reply, Response, TextInput};
 use crate::store::{ItemKey, NewItem, PageRequest, WriteOp};
@@ -198,29 +197,7 @@ pub struct FormState {
     pub evidence: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FormEvent {
-    Submit,
-    /// Reopen the form with the draft (Discord, after validation errors).
-    Edit,
-}
-
-impl FlowEvent for FormEvent {
-    fn code(self) -> &'static str {
-        match self {
-            FormEvent::Submit => "submit",
-            FormEvent::Edit => "edit",
-        }
-    }
-
-    fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "submit" => Some(FormEvent::Submit),
-            "edit" => Some(FormEvent::Edit),
-            _ => None,
-        }
-    }
-}
+pub use crate::flows::form::FormEvent;
 
 /// The report form as a flow.
 pub struct ReportForm;
@@ -248,13 +225,7 @@ impl Machine for ReportForm {
     ) -> Step<FormState, FormEvent> {
         match input {
             Input::Submit(FormEvent::Submit, fields) => {
-                let field = |name: &str| {
-                    fields
-                        .iter()
-                        .find(|(id, _)| id == name)
-                        .map(|(_, v)| v.trim().to_owned())
-                        .filter(|v| !v.is_empty())
-                };
+                let field = |name: &str| form::field(&fields, name);
                 let reason = field(REASON_FIELD);
                 let evidence = field(LINK_FIELD);
                 let mut errors = Vec::new();
@@ -285,39 +256,18 @@ impl Machine for ReportForm {
                         view: View::FormDone(sent(&draft)),
                     };
                 }
-                let mut fallback = Reply::ephemeral("Your report was not sent yet:");
-                for error in &errors {
-                    fallback = fallback.with_field(label_of(&error.field), error.message.clone());
-                }
-                match ctx.invocation.platform {
-                    // Slack keeps the form open with the errors beside the fields; nothing to
-                    // store, and the open form's id stays valid.
-                    Platform::Slack => Step::Stay {
-                        view: View::FormErrors {
-                            errors,
-                            fallback,
-                            buttons: Vec::new(),
-                        },
+                form::errors_step(
+                    ctx.invocation.platform,
+                    FormState {
+                        reason,
+                        evidence,
+                        ..state
                     },
-                    // Discord closes the form; keep the draft so "Edit report" reopens it filled.
-                    Platform::Discord => Step::Goto {
-                        state: FormState {
-                            reason,
-                            evidence,
-                            ..state
-                        },
-                        effects: Vec::new(),
-                        view: View::FormErrors {
-                            errors,
-                            fallback,
-                            buttons: vec![FlowButton::new(
-                                FormEvent::Edit,
-                                "Edit report",
-                                ButtonStyle::Primary,
-                            )],
-                        },
-                    },
-                }
+                    errors,
+                    Reply::ephemeral("Your report was not sent yet:"),
+                    label_of,
+                    "Edit report",
+                )
             }
             Input::Click(FormEvent::Edit) => Step::Stay {
                 view: View::Modal(form_modal(&state)),

@@ -19,6 +19,7 @@
 
 pub mod component_id;
 pub mod confirm;
+pub mod form;
 
 use std::sync::Arc;
 

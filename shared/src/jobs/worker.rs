@@ -279,7 +279,12 @@ impl Worker {
         let told = match &job.reply_to {
             ReplyTarget::Nobody => return,
             ReplyTarget::DiscordInteraction { token } => match &self.discord {
-                Some(api) => edit_when_answered(api.as_ref(), token, message, deadline).await,
+                Some(api) => {
+                    when_answered(deadline, || {
+                        api.edit_original_response(token, message, deadline)
+                    })
+                    .await
+                }
                 None => Err(not_configured(Platform::Discord)()),
             },
             ReplyTarget::SlackResponseUrl { url } => match &self.slack {
@@ -287,7 +292,9 @@ impl Worker {
                 None => Err(not_configured(Platform::Slack)()),
             },
             ReplyTarget::DiscordFollowup { token } => match &self.discord {
-                Some(api) => followup_when_answered(api.as_ref(), token, message, deadline).await,
+                Some(api) => {
+                    when_answered(deadline, || api.create_followup(token, message, deadline)).await
+                }
                 None => Err(not_configured(Platform::Discord)()),
             },
             ReplyTarget::SlackFollowup { url } => match &self.slack {
@@ -305,39 +312,18 @@ impl Worker {
 const ANSWER_WAIT: Duration = Duration::from_millis(500);
 const ANSWER_LOOKS: u32 = 4;
 
-/// Edits a Discord interaction's original answer. A job can run before Discord has received
-/// the deferred answer it edits (a fast bus, the local queue), and Discord then answers 404:
-/// look again a few times, within the deadline, before giving up.
-async fn edit_when_answered(
-    api: &dyn DiscordApi,
-    token: &str,
-    message: &str,
-    deadline: Instant,
-) -> Result<(), ApiError> {
+/// Calls `answer` (an edit of, or a follow-up to, a Discord interaction's answer). A job can
+/// run before Discord has received the deferred answer it builds on (a fast bus, the local
+/// queue), and Discord then answers 404: look again a few times, within the deadline, before
+/// giving up.
+async fn when_answered<F, Fut>(deadline: Instant, answer: F) -> Result<(), ApiError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>>,
+{
     let mut looks = 1;
     loop {
-        match api.edit_original_response(token, message, deadline).await {
-            Err(ApiError::NotFound(_))
-                if looks < ANSWER_LOOKS && Instant::now() + ANSWER_WAIT < deadline =>
-            {
-                looks += 1;
-                tokio::time::sleep(ANSWER_WAIT).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Like [`edit_when_answered`], for a follow-up: it too needs the answer to exist first.
-async fn followup_when_answered(
-    api: &dyn DiscordApi,
-    token: &str,
-    message: &str,
-    deadline: Instant,
-) -> Result<(), ApiError> {
-    let mut looks = 1;
-    loop {
-        match api.create_followup(token, message, deadline).await {
+        match answer().await {
             Err(ApiError::NotFound(_))
                 if looks < ANSWER_LOOKS && Instant::now() + ANSWER_WAIT < deadline =>
             {

@@ -16,9 +16,8 @@ use super::{
 };
 use crate::commands::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
 use crate::flows::confirm::{Confirmation, ConfirmedAction, Performed};
-use crate::flows::{
-    FlowButton, FlowEngine, FlowEvent, FlowModal, Input, Machine, Step, StepContext, View,
-};
+use crate::flows::form;
+use crate::flows::{FlowEngine, FlowModal, Input, Machine, Step, StepContext, View};
 use crate::invocation::{Capability, Platform};
 use crate::jobs::{Job, ReplyTarget};
 use crate::moderation::actions::{
@@ -562,29 +561,7 @@ pub struct FormState {
     pub duration: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FormEvent {
-    Submit,
-    /// Reopen the form with the draft (Discord, after validation errors).
-    Edit,
-}
-
-impl FlowEvent for FormEvent {
-    fn code(self) -> &'static str {
-        match self {
-            FormEvent::Submit => "submit",
-            FormEvent::Edit => "edit",
-        }
-    }
-
-    fn from_code(code: &str) -> Option<Self> {
-        match code {
-            "submit" => Some(FormEvent::Submit),
-            "edit" => Some(FormEvent::Edit),
-            _ => None,
-        }
-    }
-}
+pub use crate::flows::form::FormEvent;
 
 /// The reason (and duration) form, for a sanction started without them.
 pub struct SanctionForm;
@@ -611,13 +588,7 @@ impl Machine for SanctionForm {
     ) -> Step<FormState, FormEvent> {
         match input {
             Input::Submit(FormEvent::Submit, fields) => {
-                let field = |name: &str| {
-                    fields
-                        .iter()
-                        .find(|(id, _)| id == name)
-                        .map(|(_, v)| v.trim().to_owned())
-                        .filter(|v| !v.is_empty())
-                };
+                let field = |name: &str| form::field(&fields, name);
                 let reason = field(REASON_FIELD);
                 let typed = field(DURATION_FIELD);
                 let mut errors = Vec::new();
@@ -661,36 +632,18 @@ impl Machine for SanctionForm {
                         Err(why) => Step::Invalid(why),
                     };
                 }
-                let mut fallback = Reply::ephemeral("Nothing was recorded yet:");
-                for error in &errors {
-                    fallback = fallback.with_field(label_of(&error.field), error.message.clone());
-                }
-                match ctx.invocation.platform {
-                    Platform::Slack => Step::Stay {
-                        view: View::FormErrors {
-                            errors,
-                            fallback,
-                            buttons: Vec::new(),
-                        },
+                form::errors_step(
+                    ctx.invocation.platform,
+                    FormState {
+                        reason,
+                        duration: typed,
+                        ..state
                     },
-                    Platform::Discord => Step::Goto {
-                        state: FormState {
-                            reason,
-                            duration: typed,
-                            ..state
-                        },
-                        effects: Vec::new(),
-                        view: View::FormErrors {
-                            errors,
-                            fallback,
-                            buttons: vec![FlowButton::new(
-                                FormEvent::Edit,
-                                "Edit",
-                                ButtonStyle::Primary,
-                            )],
-                        },
-                    },
-                }
+                    errors,
+                    Reply::ephemeral("Nothing was recorded yet:"),
+                    label_of,
+                    "Edit",
+                )
             }
             Input::Click(FormEvent::Edit) => Step::Stay {
                 view: View::Modal(form_modal(&state)),
