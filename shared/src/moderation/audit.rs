@@ -181,19 +181,4 @@ impl AuditEntry {
             .collect();
         Ok((entries, cursor))
     }
-
-    /// One line for the mod-log channel.
-    pub fn line(&self) -> String {
-        let mut line = format!("🧾 <@{}> · {}", self.actor, self.action.label());
-        if let Some(case) = self.case {
-            line.push_str(&format!(" · case #{case}"));
-        }
-        if let Some(target) = &self.target {
-            line.push_str(&format!(" · <@{target}>"));
-        }
-        if !self.detail.is_empty() {
-            line.push_str(&format!(" · {}", self.detail));
-        }
-        line
-    }
 }

@@ -37,13 +37,6 @@ impl Kind {
         }
     }
 
-    pub fn from_code(code: &str) -> Option<Self> {
-        let code = code.trim().to_ascii_lowercase();
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.code() == code || (code == "warn" && *k == Kind::Warning))
-    }
-
     /// As moderators say it: "temporary ban".
     pub fn label(self) -> &'static str {
         match self {

@@ -242,7 +242,7 @@ impl Command for SanctionCommand {
                         points::display(prepared.score_after_milli),
                         next.points,
                         applied.case.number,
-                        describe(&escalation)
+                        describe(escalation.kind, escalation.duration_secs)
                     ));
                     jobs.push(mod_ctx.job(applied.task.clone(), 1, followup(ctx.invocation)));
                 }
@@ -259,19 +259,16 @@ impl Command for SanctionCommand {
         }
         match (recommendation, settings.auto_escalate) {
             (Some(next), false) => {
-                let escalation = escalation_of(&sanction, &next);
-                let view = self.flows.escalate.prompt_view(&Offer {
+                let offer = Offer {
                     preface: reply,
-                    sanction: escalation,
-                });
+                    sanction: escalation_of(&sanction, &next),
+                };
+                let view = self.flows.escalate.prompt_view(&offer);
                 ctx.flows
                     .start(
                         self.flows.escalate.as_ref(),
                         ctx.invocation,
-                        Confirmation::<Escalate>::pending(Offer {
-                            preface: Reply::ephemeral(""),
-                            sanction: escalation_of(&sanction, &next),
-                        }),
+                        Confirmation::<Escalate>::pending(offer),
                         view,
                     )
                     .await
@@ -327,13 +324,21 @@ fn check_duration(kind: Kind, text: &str) -> Result<i64, String> {
 }
 
 /// "mute for 1h", "ban".
-fn describe(sanction: &Sanction) -> String {
-    match sanction.duration_secs {
-        Some(d) if sanction.kind.is_timed() => {
-            format!("{} for {}", sanction.kind.label(), duration::format(d))
-        }
-        _ => sanction.kind.label().to_owned(),
+fn describe(kind: Kind, duration_secs: Option<i64>) -> String {
+    match duration_secs {
+        Some(d) if kind.is_timed() => format!("{} for {}", kind.label(), duration::format(d)),
+        _ => kind.label().to_owned(),
     }
+}
+
+/// How long a threshold's sanction lasts: its own duration, else the default for its kind.
+fn threshold_duration(threshold: &Threshold) -> Option<i64> {
+    threshold.action.is_timed().then(|| {
+        threshold.duration_secs.unwrap_or(match threshold.action {
+            Kind::Mute => crate::moderation::settings::DEFAULT_MUTE_SECS,
+            _ => crate::moderation::settings::DEFAULT_TEMPBAN_SECS,
+        })
+    })
 }
 
 /// The sanction a threshold recommends, for the same member and reason.
@@ -345,12 +350,7 @@ fn escalation_of(sanction: &Sanction, threshold: &Threshold) -> Sanction {
             "Escalation at {} points: {}",
             threshold.points, sanction.reason
         ),
-        duration_secs: threshold.action.is_timed().then(|| {
-            threshold.duration_secs.unwrap_or(match threshold.action {
-                Kind::Mute => crate::moderation::settings::DEFAULT_MUTE_SECS,
-                _ => crate::moderation::settings::DEFAULT_TEMPBAN_SECS,
-            })
-        }),
+        duration_secs: threshold_duration(threshold),
     }
 }
 
@@ -361,12 +361,7 @@ fn recorded_reply(prepared: &Prepared, settings: &ModSettings) -> Reply {
         "{} Case #{}: {} for {}. Reason: {}\n{}.",
         case.kind.emoji(),
         case.number,
-        describe(&Sanction {
-            kind: case.kind,
-            target: case.target.clone(),
-            reason: case.reason.clone(),
-            duration_secs: case.duration_secs,
-        }),
+        describe(case.kind, case.duration_secs),
         mention(&case.target),
         case.reason,
         prepared.score_line()
@@ -376,12 +371,7 @@ fn recorded_reply(prepared: &Prepared, settings: &ModSettings) -> Reply {
             "\n📈 The score reached the {} threshold ({} points): recommended next, a {}.",
             next.action.label(),
             next.points,
-            describe(&Sanction {
-                kind: next.action,
-                target: String::new(),
-                reason: String::new(),
-                duration_secs: next.duration_secs,
-            })
+            describe(next.action, threshold_duration(next))
         ));
     } else if let Some(reached) = points::reached(settings, prepared.score_after_milli) {
         text.push_str(&format!(
@@ -457,7 +447,8 @@ impl ConfirmedAction for ConfirmSanction {
         Reply::ephemeral(format!(
             "{} {} {}?",
             sanction.kind.emoji(),
-            describe(sanction).replace(sanction.kind.label(), capitalised_verb(sanction.kind)),
+            describe(sanction.kind, sanction.duration_secs)
+                .replace(sanction.kind.label(), capitalised_verb(sanction.kind)),
             mention(&sanction.target)
         ))
         .with_field("Reason", sanction.reason.clone())
@@ -526,7 +517,7 @@ impl ConfirmedAction for Escalate {
         }
         reply.text.push_str(&format!(
             "Apply the recommended {} to {} now?",
-            describe(&offer.sanction),
+            describe(offer.sanction.kind, offer.sanction.duration_secs),
             mention(&offer.sanction.target)
         ));
         reply
@@ -714,7 +705,7 @@ mod tests {
         assert_eq!(mute.reason, "Escalation at 3 points: spam");
         let kick = escalation_of(&warned, &settings.thresholds[1]);
         assert_eq!((kick.kind, kick.duration_secs), (Kind::Kick, None));
-        assert_eq!(describe(&mute), "mute for 1h");
+        assert_eq!(describe(mute.kind, mute.duration_secs), "mute for 1h");
     }
 
     #[test]
