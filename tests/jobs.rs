@@ -295,6 +295,15 @@ impl DiscordApi for ScriptedDiscord {
         Ok(())
     }
 
+    async fn send_dm_reply(
+        &self,
+        user: &str,
+        reply: &gavel_shared::reply::Reply,
+        at: Instant,
+    ) -> Result<String, ApiError> {
+        self.recorded.send_dm_reply(user, reply, at).await
+    }
+
     async fn create_followup(
         &self,
         token: &str,

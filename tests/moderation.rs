@@ -427,6 +427,79 @@ async fn two_bans_confirmed_at_once_both_get_numbers(s: Setup) {
     assert_eq!(s.bus.take().len(), 2);
 }
 
+/// As Discord sends an interaction from the bot's DM with `user`: no guild, no member.
+fn in_dm_of(body: Vec<u8>, user: &str) -> Vec<u8> {
+    let mut value: Value = serde_json::from_slice(&body).unwrap();
+    let object = value.as_object_mut().unwrap();
+    for key in ["guild_id", "guild", "member", "app_permissions"] {
+        object.remove(key);
+    }
+    object.insert(
+        "user".into(),
+        json!({ "id": user, "username": "bob", "discriminator": "0", "avatar": null, "global_name": null }),
+    );
+    object.insert("context".into(), json!(1));
+    value.to_string().into_bytes()
+}
+
+/// A banned member cannot run `/appeal` in the server: the ban's DM carries an Appeal button,
+/// which only that member can use, and which files the appeal in the server.
+async fn a_banned_member_appeals_from_the_dm(s: Setup) {
+    let prompt = s.moderator("ban", &[user(TARGET), reason("raid")]).await;
+    s.click_on(&s.first, &prompt.buttons()[0]).await;
+    s.run_jobs().await;
+    let dm = s
+        .platform
+        .calls()
+        .into_iter()
+        .find_map(|c| match c {
+            PlatformCall::DiscordDm {
+                user,
+                content,
+                buttons,
+            } if user == TARGET => Some((content, buttons)),
+            _ => None,
+        })
+        .expect("the member was DMed");
+    assert!(dm.0.contains("appeal with the button below"), "{}", dm.0);
+    assert_eq!(dm.1.len(), 1, "one Appeal button");
+    let button = &dm.1[0];
+
+    // Someone else's DM click is refused.
+    let stranger = in_dm_of(
+        payloads::discord_component(&snowflake(), button, DiscordInvoker::Member),
+        payloads::DISCORD_MEMBER,
+    );
+    let refused = s.discord_on(&s.second, stranger).await;
+    assert_ne!(refused.body["type"], 9, "{}", refused.body);
+
+    let click = in_dm_of(
+        payloads::discord_component(&snowflake(), button, DiscordInvoker::Member),
+        TARGET,
+    );
+    let modal = s.discord_on(&s.second, click).await;
+    assert_eq!(modal.body["type"], 9, "{}", modal.body);
+    let form = modal.body["data"]["custom_id"].as_str().unwrap().to_owned();
+    let submit = in_dm_of(
+        payloads::discord_modal_submit(
+            &snowflake(),
+            &form,
+            &[("reason", "I was not in the voice channel during that raid")],
+            DiscordInvoker::Member,
+        ),
+        TARGET,
+    );
+    let sent = s.discord_on(&s.first, submit).await;
+    assert!(sent.text().contains("appeal of case #1"), "{}", sent.text());
+    let entries = s.audit(Platform::Discord).await;
+    let opened: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == AuditAction::AppealOpened)
+        .collect();
+    assert_eq!(opened.len(), 1, "{entries:?}");
+    assert_eq!(opened[0].actor, TARGET);
+}
+
 /// Every moderation command refuses a member without its permission, and writes nothing.
 async fn each_command_refuses_members_without_its_permission(s: Setup) {
     let cases = [
@@ -923,6 +996,21 @@ async fn a_role_hierarchy_refusal_is_told_plainly(s: Setup) {
         .filter(|r| r.method.as_str() == "PATCH")
         .map(|r| serde_json::from_slice(&r.body).unwrap())
         .collect();
+    // The DM went out as a message with the Appeal button (through the same DM channel).
+    let dm: Value = discord
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .find(|r| r.url.path() == "/channels/1174109840998400500/messages")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .expect("the DM was posted");
+    assert!(
+        dm["components"][0]["components"][0]["custom_id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("g1:appeal-dm:")),
+        "{dm}"
+    );
     let told = edits[0]["content"].as_str().unwrap_or("");
     assert!(
         told.contains("Case #1 is recorded, but Discord refused the ban"),
@@ -1006,4 +1094,5 @@ gavel_tests::on_both_stores!(
     slack_tempban_is_confirmed_through_block_actions,
     a_role_hierarchy_refusal_is_told_plainly,
     two_bans_confirmed_at_once_both_get_numbers,
+    a_banned_member_appeals_from_the_dm,
 );

@@ -606,29 +606,22 @@ impl DiscordApi for DiscordRest {
         content: &str,
         deadline: std::time::Instant,
     ) -> Result<String, ApiError> {
-        check_ids(&[("user", user)])?;
-        if let Some(channel) = self.dm_channels.get(user, std::time::Instant::now()) {
-            match self.create_message(&channel, content, deadline).await {
-                // The remembered channel is gone (rare): open it again below, which replaces
-                // it in the map.
-                Err(ApiError::NotFound(_)) => {}
-                done => return done,
-            }
-        }
-        let body = json!({ "recipient_id": user });
-        let reply = self
-            .request(
-                Method::POST,
-                "/users/@me/channels",
-                Some(&body),
-                None,
-                deadline,
-            )
-            .await?;
-        let channel = answered_id(&reply, "id", "opened the DM channel")?;
-        self.dm_channels
-            .insert(user, channel.clone(), std::time::Instant::now());
-        self.create_message(&channel, content, deadline).await
+        self.in_dm(user, deadline, |channel| async move {
+            self.create_message(&channel, content, deadline).await
+        })
+        .await
+    }
+
+    async fn send_dm_reply(
+        &self,
+        user: &str,
+        reply: &Reply,
+        deadline: std::time::Instant,
+    ) -> Result<String, ApiError> {
+        self.in_dm(user, deadline, |channel| async move {
+            self.post_reply(&channel, reply, deadline).await
+        })
+        .await
     }
 
     async fn guild_owner(
@@ -665,6 +658,45 @@ impl DiscordApi for DiscordRest {
             .request(Method::POST, &path, Some(&body), None, deadline)
             .await?;
         answered_id(&answer, "id", "posted the message")
+    }
+}
+
+impl DiscordRest {
+    /// Sends into the DM channel with `user`: the remembered one, or one opened now
+    /// (`POST /users/@me/channels`), which is then remembered.
+    async fn in_dm<F, Fut>(
+        &self,
+        user: &str,
+        deadline: std::time::Instant,
+        send: F,
+    ) -> Result<String, ApiError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<String, ApiError>>,
+    {
+        check_ids(&[("user", user)])?;
+        if let Some(channel) = self.dm_channels.get(user, std::time::Instant::now()) {
+            match send(channel).await {
+                // The remembered channel is gone (rare): open it again below, which replaces
+                // it in the map.
+                Err(ApiError::NotFound(_)) => {}
+                done => return done,
+            }
+        }
+        let body = json!({ "recipient_id": user });
+        let reply = self
+            .request(
+                Method::POST,
+                "/users/@me/channels",
+                Some(&body),
+                None,
+                deadline,
+            )
+            .await?;
+        let channel = answered_id(&reply, "id", "opened the DM channel")?;
+        self.dm_channels
+            .insert(user, channel.clone(), std::time::Instant::now());
+        send(channel).await
     }
 }
 

@@ -75,6 +75,7 @@ static LIST_SPEC: CommandSpec = CommandSpec {
 pub struct Appeal {
     form: Arc<AppealForm>,
     review: Arc<AppealReview>,
+    from_dm: Arc<AppealFromDm>,
 }
 
 impl Appeal {
@@ -82,6 +83,7 @@ impl Appeal {
         Self {
             form: Arc::new(AppealForm),
             review: Arc::new(AppealReview),
+            from_dm: Arc::new(AppealFromDm),
         }
     }
 }
@@ -101,6 +103,7 @@ impl Command for Appeal {
     fn register_flows(&self, engine: &mut FlowEngine) {
         engine.register(Arc::clone(&self.form));
         engine.register(Arc::clone(&self.review));
+        engine.register(Arc::clone(&self.from_dm));
     }
 
     async fn run(&self, ctx: &CommandContext<'_>) -> Response {
@@ -484,6 +487,144 @@ async fn submit(
             view: View::FormDone(opening.reply),
         },
         Err(reply) => done(reply),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// From a direct message
+
+/// The Appeal button under a banned member's DM, who can no longer run commands in the
+/// server. Discord sends a DM's clicks without a guild, so the run is shared within the
+/// member's own DM "community" (`dm:{user}`, which only that member's clicks carry) and keeps
+/// the server and case in its state.
+pub struct AppealFromDm;
+
+/// How long the DM's Appeal button works.
+pub const DM_APPEAL_LIFETIME_SECS: i64 = 30 * 24 * 60 * 60;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DmState {
+    pub guild: String,
+    pub case: u64,
+    pub reason: Option<String>,
+}
+
+/// The run behind a ban DM's Appeal button, and the button, for the ban's transaction. Only
+/// Discord needs it (Slack has no bans), and an unappealable case gets none.
+pub fn dm_appeal_button(
+    flows: &FlowEngine,
+    platform: Platform,
+    guild: &str,
+    case: &crate::moderation::Case,
+) -> Option<(WriteOp, crate::reply::Button)> {
+    if platform != Platform::Discord || case.unappealable {
+        return None;
+    }
+    let state = DmState {
+        guild: guild.to_owned(),
+        case: case.number,
+        reason: None,
+    };
+    let run = flows
+        .prepare_shared(
+            &AppealFromDm,
+            platform,
+            &format!("dm:{}", case.target),
+            &format!("{guild}:{}", case.number),
+            state,
+            vec![FlowButton::new(
+                FormEvent::Edit,
+                format!("Appeal case #{}", case.number),
+                ButtonStyle::Primary,
+            )],
+        )
+        .ok()?;
+    let button = run.buttons.into_iter().next()?;
+    Some((run.write, button))
+}
+
+#[async_trait]
+impl Machine for AppealFromDm {
+    const NAME: &'static str = "appeal-dm";
+    const SHARED: bool = true;
+    type State = DmState;
+    type Event = FormEvent;
+
+    fn lifetime_secs(&self) -> i64 {
+        DM_APPEAL_LIFETIME_SECS
+    }
+
+    fn restart_hint(&self) -> String {
+        "This appeal button has expired; contact the community's moderators.".to_owned()
+    }
+
+    async fn step(
+        &self,
+        ctx: &StepContext<'_>,
+        state: DmState,
+        input: Input<FormEvent>,
+    ) -> Step<DmState, FormEvent> {
+        let form = FormState {
+            case: state.case,
+            reason: state.reason.clone(),
+        };
+        match input {
+            Input::Click(FormEvent::Edit) => Step::Stay {
+                view: View::Modal(form_modal(&form)),
+            },
+            Input::Submit(FormEvent::Submit, fields) => {
+                let reason = form::field(&fields, REASON_FIELD);
+                if let Err(message) = check_reason(reason.as_deref().unwrap_or("")) {
+                    return form::errors_step(
+                        ctx.invocation.platform,
+                        DmState { reason, ..state },
+                        vec![FieldError {
+                            field: REASON_FIELD.to_owned(),
+                            message,
+                        }],
+                        Reply::ephemeral("Your appeal was not sent yet:"),
+                        |_| "Reason",
+                        "Edit appeal",
+                    );
+                }
+                // The appeal belongs to the server, as if the member had run `/appeal` there.
+                let mut in_guild = ctx.invocation.clone();
+                in_guild.tenant = state.guild.clone();
+                let done = |reply: Reply| Step::Finish {
+                    effects: Vec::new(),
+                    jobs: Vec::new(),
+                    view: View::FormDone(reply),
+                };
+                let standing =
+                    match Standing::load(ctx.store.as_ref(), &in_guild, state.case, ctx.now_secs)
+                        .await
+                    {
+                        Ok(standing) => standing,
+                        Err(refused) => return done(refused),
+                    };
+                let reason = reason.unwrap_or_default();
+                match prepare_opening(
+                    ctx.flows,
+                    &AppealReview,
+                    &in_guild,
+                    &standing,
+                    &reason,
+                    ctx.now_secs,
+                )
+                .await
+                {
+                    Ok(opening) => Step::Finish {
+                        effects: opening.ops,
+                        jobs: opening.post.into_iter().collect(),
+                        view: View::FormDone(opening.reply),
+                    },
+                    Err(reply) => done(reply),
+                }
+            }
+            Input::Click(FormEvent::Submit) | Input::Submit(FormEvent::Edit, _) => {
+                Step::Invalid("That does not fit this form; use its own buttons.".into())
+            }
+        }
     }
 }
 

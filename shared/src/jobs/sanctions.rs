@@ -261,6 +261,10 @@ impl Sanctions<'_> {
     ) -> Result<(), ApiError> {
         let text = plain_text(message);
         match platform {
+            // Buttons (a banned member's Appeal) need the message as components.
+            Platform::Discord if !message.buttons.is_empty() => {
+                self.discord()?.send_dm_reply(user, message, deadline).await
+            }
             Platform::Discord => self.discord()?.send_dm(user, &text, deadline).await,
             Platform::Slack => self.slack()?.send_dm(user, &text, deadline).await,
         }

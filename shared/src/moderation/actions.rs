@@ -222,16 +222,19 @@ fn sanction_dm(case: &Case, ctx: &ModContext<'_>) -> Reply {
             crate::invocation::Platform::Discord => format!("/appeal case:{}", case.number),
             crate::invocation::Platform::Slack => format!("/appeal {}", case.number),
         };
-        // A banned member can no longer run commands there; say so rather than promise.
-        let place = match case.kind {
-            Kind::TempBan | Kind::Ban => {
-                " in the community; if you can no longer reach it, contact its moderators"
-            }
-            _ => " in the community",
-        };
-        text.push_str(&format!(
-            "\nIf you believe this is a mistake, you can appeal with `{command}`{place}."
-        ));
+        // A banned member can no longer run commands in a Discord server: their DM carries an
+        // Appeal button instead (added by the ban's flow, `commands::appeal`). Slack has no bans.
+        let banned_on_discord = ctx.invocation.platform == crate::invocation::Platform::Discord
+            && matches!(case.kind, Kind::TempBan | Kind::Ban);
+        if banned_on_discord {
+            text.push_str(
+                "\nIf you believe this is a mistake, you can appeal with the button below.",
+            );
+        } else {
+            text.push_str(&format!(
+                "\nIf you believe this is a mistake, you can appeal with `{command}` in the community."
+            ));
+        }
     }
     Reply::ephemeral(text)
 }

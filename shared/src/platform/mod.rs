@@ -129,6 +129,15 @@ pub trait DiscordApi: Send + Sync {
         deadline: Instant,
     ) -> Result<String, ApiError>;
 
+    /// Like [`Self::send_dm`], with the reply's fields and buttons (an "Appeal" button for a
+    /// banned member, who can no longer run commands in the server).
+    async fn send_dm_reply(
+        &self,
+        user: &str,
+        reply: &Reply,
+        deadline: Instant,
+    ) -> Result<String, ApiError>;
+
     /// `GET /guilds/{guild}`: the guild owner's user id (nobody may act against the owner).
     async fn guild_owner(&self, guild: &str, deadline: Instant) -> Result<String, ApiError>;
 

@@ -62,6 +62,8 @@ pub enum PlatformCall {
     DiscordDm {
         user: String,
         content: String,
+        /// The ids of the DM's buttons, if it has any.
+        buttons: Vec<String>,
     },
     DiscordReply {
         channel: String,
@@ -233,6 +235,20 @@ impl DiscordApi for RecordingPlatform {
         Ok(self.push(PlatformCall::DiscordDm {
             user: user.to_owned(),
             content: content.to_owned(),
+            buttons: Vec::new(),
+        }))
+    }
+
+    async fn send_dm_reply(
+        &self,
+        user: &str,
+        reply: &Reply,
+        _: Instant,
+    ) -> Result<String, ApiError> {
+        Ok(self.push(PlatformCall::DiscordDm {
+            user: user.to_owned(),
+            content: reply.text.clone(),
+            buttons: reply.buttons.iter().map(|b| b.id.clone()).collect(),
         }))
     }
 

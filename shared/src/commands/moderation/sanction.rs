@@ -19,7 +19,7 @@ use crate::flows::confirm::{Confirmation, ConfirmedAction, Performed};
 use crate::flows::form;
 use crate::flows::{FlowEngine, FlowModal, Input, Machine, Step, StepContext, View};
 use crate::invocation::{Capability, Platform};
-use crate::jobs::{Job, ReplyTarget};
+use crate::jobs::{Job, ReplyTarget, Task};
 use crate::moderation::actions::{
     ModContext, Prepared, Sanction, prepare_sanction, record_sanction,
 };
@@ -402,12 +402,25 @@ async fn perform_sanction(ctx: &StepContext<'_>, sanction: &Sanction) -> Result<
         now_secs: ctx.now_secs,
         settings: &settings,
     };
-    let prepared = prepare_sanction(&mod_ctx, sanction)
+    let mut prepared = prepare_sanction(&mod_ctx, sanction)
         .await
         .map_err(|error| {
             tracing::error!(%error, "could not prepare a sanction");
             "I could not reach my storage; nothing was done. Please try again.".to_owned()
         })?;
+    // A banned member's DM gets an Appeal button, whose run commits with the ban.
+    if matches!(sanction.kind, Kind::Ban | Kind::TempBan)
+        && let Some((write, button)) = crate::commands::appeal::dm_appeal_button(
+            ctx.flows,
+            ctx.invocation.platform,
+            &ctx.invocation.tenant,
+            &prepared.case,
+        )
+        && let Task::ApplySanction { dm: Some(dm), .. } = &mut prepared.task
+    {
+        dm.buttons.push(button);
+        prepared.ops.push(write);
+    }
     let mut reply = recorded_reply(&prepared, &settings);
     if sanction.kind.acts_on_platform() {
         reply.text.push_str(&format!(
