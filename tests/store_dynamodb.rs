@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use gavel_shared::adapters::dynamodb::{DynamoStore, StoreTuning, emulator_client};
 use gavel_shared::clock::{Clock, ManualClock};
-use gavel_shared::store::conformance::Harness;
 use gavel_shared::store::{ItemKey, NewItem, Store, StoreError, WriteOp, round_trips};
+use gavel_shared::store_conformance::Harness;
 use gavel_tests::moto;
 use serde_json::json;
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use gavel_shared::adapters::embedded::EmbeddedStore;
 use gavel_shared::clock::ManualClock;
-use gavel_shared::store::conformance::Harness;
 use gavel_shared::store::{ItemKey, NewItem, Store};
+use gavel_shared::store_conformance::Harness;
 use serde_json::json;
 
 async fn harness() -> Harness {

@@ -18,6 +18,13 @@ impl Platform {
         }
     }
 
+    /// The platform a lower-case code names (`discord`), as [`as_str`](Self::as_str) writes it.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Platform::Discord, Platform::Slack]
+            .into_iter()
+            .find(|p| p.as_str() == code)
+    }
+
     /// As people write it.
     pub fn name(self) -> &'static str {
         match self {

@@ -24,6 +24,8 @@ pub mod ratelimit;
 pub mod reply;
 pub mod slack;
 pub mod store;
+#[cfg(feature = "conformance")]
+pub mod store_conformance;
 pub mod telemetry;
 pub mod verify;
 

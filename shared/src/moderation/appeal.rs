@@ -4,7 +4,7 @@
 //! first appealed and replaced (a versioned update) when it is appealed again after a decision
 //! and the cooldown, so there is never more than one open appeal per case. The record is
 //! written in one transaction with its audit entry and the review's flow state; the decision
-//! (`crate::commands::appeal`) updates it in the review's finishing transaction.
+//! (the `/appeal` command's review flow) updates it in the review's finishing transaction.
 //!
 //! A review waits [`REVIEW_LIFETIME_SECS`]. An appeal nobody decided by then has *lapsed*: its
 //! buttons answer that they expired, and the member may appeal again at once (no decision, so

@@ -2,7 +2,7 @@
 //!
 //! The rules are pure functions ([`points`], [`duration`]); the store layout is in [`cases`],
 //! [`audit`] and [`settings`]; [`actions`] turns a moderator's decision into the writes and jobs
-//! that carry it out, for the commands and flows in `crate::commands::moderation`.
+//! that carry it out, for the moderation commands and their flows.
 
 pub mod actions;
 pub mod appeal;

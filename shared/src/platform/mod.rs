@@ -1,5 +1,6 @@
 //! Ports for the platforms' Web APIs, called by the worker (never on the acknowledgement
-//! path, except Slack's `views.open` and `response_url`, see [`crate::slack::web`]).
+//! path, except Slack's `views.open` and `response_url`, which the edge calls through the
+//! Slack codec's own `web` port).
 //!
 //! Adapters: `adapters::discord_rest` and `adapters::slack_api` over HTTPS, with each
 //! platform's rate limits honoured; tests point them at fake APIs.

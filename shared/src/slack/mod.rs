@@ -2,11 +2,13 @@
 //! [`Reply`](crate::reply::Reply) → Block Kit, on slack-morphism's models.
 
 mod inbound;
+pub mod moderators;
 mod render;
 mod text_options;
 pub mod web;
 
 pub use inbound::{CommandParse, SlackEvent, parse_command, parse_event, parse_interaction};
+pub use moderators::SlackModerators;
 pub use render::{
     render_command_reply, render_message, render_modal, render_response_url_message,
     render_view_submission,

@@ -4,7 +4,7 @@
 //! The item model is deliberately small: a partition key and a sort key, a JSON document, a
 //! version the store assigns, an optional expiry and an optional entry in the due index. Two
 //! adapters implement it with the same semantics, proven by one conformance suite
-//! ([`conformance`], behind the `conformance` feature): DynamoDB on AWS and an embedded database
+//! (`store_conformance`, behind the `conformance` feature): DynamoDB on AWS and an embedded database
 //! for `gavel serve` and tests.
 //!
 //! Semantics every adapter honours:
@@ -16,9 +16,8 @@
 //!   ahead they may run.
 //! - **One operation, one round trip** in the common case; [`round_trips`] counts them.
 
-#[cfg(feature = "conformance")]
-pub mod conformance;
 mod error;
+pub mod keys;
 pub mod round_trips;
 
 use async_trait::async_trait;
@@ -208,7 +207,8 @@ pub trait Store: Send + Sync {
     /// A live item whose data is not an integer is refused ([`StoreError::Invalid`]).
     ///
     /// This is GCRA's state: with `step_ms` the emission interval and `max_ahead_ms` the burst
-    /// times it, see [`crate::ratelimit::gcra`].
+    /// times it (the rate limiter's `gcra` module holds the algorithm; the conformance suite
+    /// checks that both agree).
     async fn advance(
         &self,
         key: &ItemKey,

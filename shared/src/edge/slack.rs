@@ -1,0 +1,221 @@
+//! Slack's three routes: slash commands (answered in the body, forms opened with
+//! `views.open`), interactivity (answered through the `response_url`, or in the body for a
+//! form submission) and the Events API (claimed by `event_id`).
+//!
+//! Slack's payloads carry no roles: before a request that needs to know, the invoker's
+//! capabilities come from [`SlackModerators`](crate::slack::SlackModerators).
+
+use std::time::Instant;
+
+use http::StatusCode;
+
+use super::{Edge, EdgeResponse, bad_request, record_invocation};
+use crate::commands::{Command, Help};
+use crate::idempotency::{Claim, lifetimes};
+use crate::invocation::{Action, Capabilities, Invocation};
+use crate::reply::{Modal, Reply, Response};
+use crate::slack::{self, CommandParse, SlackEvent};
+
+impl Edge {
+    pub(super) async fn slack_command(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
+        let (invocation, response) = match slack::parse_command(body, &self.registry) {
+            // No claim here: Slack never retries a slash command and every invocation has
+            // its own trigger id, so a claim would only cost a round trip. Commands with
+            // effects guard them with their own conditional writes.
+            Ok(CommandParse::Invocation(mut invocation)) => {
+                record_invocation(&invocation);
+                self.grant_slack_moderators(&mut invocation).await;
+                let response = self
+                    .admit_then_dispatch(&invocation, None, received_at)
+                    .await;
+                (Some(invocation), response)
+            }
+            Ok(CommandParse::Usage(reply)) => (None, reply.into()),
+            Err(problem) => return bad_request(&problem),
+        };
+        let reply = match response {
+            Response::Modal(modal) => {
+                let trigger = invocation.as_ref().and_then(|i| i.trigger_id.as_deref());
+                match self.open_slack_modal(trigger, &modal).await {
+                    // The form is open; an empty acknowledgement leaves the channel untouched.
+                    Ok(()) => return EdgeResponse::empty_ok(),
+                    Err(reply) => reply,
+                }
+            }
+            Response::Message(reply)
+            | Response::Update(reply)
+            | Response::FormDone(reply)
+            | Response::Deferred(reply) => reply,
+            Response::FormErrors { fallback, .. } => fallback,
+        };
+        EdgeResponse::serialized(&slack::render_command_reply(&reply))
+    }
+
+    /// Block actions: Slack reads nothing from the HTTP body, so the answer goes to the
+    /// `response_url` (or opens a form) and the body is an empty acknowledgement. View
+    /// submissions: the answer is the body (`response_action`).
+    pub(super) async fn slack_interaction(
+        &self,
+        body: &[u8],
+        received_at: Instant,
+    ) -> EdgeResponse {
+        let mut invocation = match slack::parse_interaction(body) {
+            Ok(Some(invocation)) => invocation,
+            Ok(None) => return EdgeResponse::empty_ok(),
+            Err(problem) => return bad_request(&problem),
+        };
+        record_invocation(&invocation);
+        self.grant_slack_moderators(&mut invocation).await;
+        let response = self.dispatch(&invocation, received_at).await;
+        match &invocation.action {
+            Action::ModalSubmit { .. } => {
+                EdgeResponse::serialized(&slack::render_view_submission(&response))
+            }
+            _ => {
+                match response {
+                    Response::Modal(modal) => {
+                        if let Err(reply) = self
+                            .open_slack_modal(invocation.trigger_id.as_deref(), &modal)
+                            .await
+                        {
+                            self.post_to_response_url(&invocation, &Response::Message(reply))
+                                .await;
+                        }
+                    }
+                    other => self.post_to_response_url(&invocation, &other).await,
+                }
+                EdgeResponse::empty_ok()
+            }
+        }
+    }
+
+    /// Events are claimed by `event_id` before anything acts on them: Slack retries events it
+    /// thinks were not acknowledged in time (`X-Slack-Retry-Num`) and has been seen to deliver
+    /// copies, and each must have one effect. A claim that cannot be made is answered 503, so
+    /// Slack retries later and nothing is lost.
+    pub(super) async fn slack_event(&self, body: &[u8], retry: Option<&str>) -> EdgeResponse {
+        let (event_id, event_type) = match slack::parse_event(body) {
+            Ok(SlackEvent::Callback {
+                event_id,
+                event_type,
+            }) => (event_id, event_type),
+            Ok(SlackEvent::UrlVerification { challenge }) => {
+                #[derive(serde::Serialize)]
+                struct Challenge<'a> {
+                    challenge: &'a str,
+                }
+                return EdgeResponse::serialized(&Challenge {
+                    challenge: &challenge,
+                });
+            }
+            Ok(SlackEvent::RateLimited) => {
+                tracing::warn!("Slack reports it is rate limiting this app's events");
+                return EdgeResponse::empty_ok();
+            }
+            Ok(SlackEvent::Other { kind }) => {
+                tracing::info!(kind, "unhandled Events API delivery acknowledged");
+                return EdgeResponse::empty_ok();
+            }
+            Err(problem) => return bad_request(&problem),
+        };
+        let event_type = event_type.as_deref().unwrap_or("-");
+        let Some(event_id) = event_id else {
+            tracing::info!(event_type, "event without an event_id acknowledged");
+            return EdgeResponse::empty_ok();
+        };
+        tracing::Span::current().record("interaction_id", event_id.as_str());
+        match self
+            .claims
+            .claim("slack:event", &event_id, lifetimes::SLACK_EVENT_SECS)
+            .await
+        {
+            Ok(Claim::First) => {
+                tracing::info!(event_type, retry, "event acknowledged");
+                EdgeResponse::empty_ok()
+            }
+            Ok(Claim::Repeat) => {
+                tracing::info!(
+                    event_type,
+                    retry,
+                    "event already handled; acknowledged without reprocessing"
+                );
+                EdgeResponse::empty_ok()
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not claim the event id; asking Slack to retry");
+                EdgeResponse::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage unavailable, retry later",
+                )
+            }
+        }
+    }
+
+    /// Gives a moderator every capability. Only requests that need to know pay for finding
+    /// out: a command that requires a capability, `/help` (which lists what the invoker may
+    /// run), and clicks and forms (a flow may be a moderator's, such as an appeal's review
+    /// buttons).
+    async fn grant_slack_moderators(&self, invocation: &mut Invocation) {
+        let moderators = &self.slack_moderators;
+        let is_moderator = moderators.is_listed_everywhere(&invocation.actor.id)
+            || (self.needs_moderator_check(invocation)
+                && moderators
+                    .is_moderator(invocation, self.registry.settings_cache())
+                    .await);
+        if is_moderator {
+            invocation.actor.capabilities = Capabilities::all();
+        }
+    }
+
+    fn needs_moderator_check(&self, invocation: &Invocation) -> bool {
+        match &invocation.action {
+            Action::Command(call) => {
+                call.name.eq_ignore_ascii_case(Help.spec().name)
+                    || self
+                        .registry
+                        .spec(&call.name)
+                        .is_some_and(|spec| spec.requires.is_some())
+            }
+            Action::Component { .. } | Action::ModalSubmit { .. } => true,
+        }
+    }
+
+    /// Opens a form with `views.open`. The trigger id lives 3 seconds, so this happens here,
+    /// inside the acknowledgement, not in the worker.
+    async fn open_slack_modal(&self, trigger_id: Option<&str>, modal: &Modal) -> Result<(), Reply> {
+        let Some(trigger_id) = trigger_id else {
+            return Err(Reply::ephemeral(
+                "Slack sent no trigger id with this request, so the form could not be opened.",
+            ));
+        };
+        let view = match serde_json::to_value(slack::render_modal(modal)) {
+            Ok(view) => view,
+            Err(error) => {
+                tracing::error!(%error, "could not serialise a modal");
+                return Err(Reply::ephemeral(
+                    "The form could not be drawn; nothing was done.",
+                ));
+            }
+        };
+        self.slack_web
+            .open_view(trigger_id, &view)
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, "views.open failed");
+                Reply::ephemeral(format!(
+                    "Slack did not open the form ({error}). Please try again."
+                ))
+            })
+    }
+
+    async fn post_to_response_url(&self, invocation: &Invocation, response: &Response) {
+        let Some(url) = invocation.response_url.as_deref() else {
+            tracing::warn!("block action without a response_url; the answer is dropped");
+            return;
+        };
+        let message = slack::render_response_url_message(response);
+        if let Err(error) = self.slack_web.respond(url, &message).await {
+            tracing::warn!(%error, "response_url post failed");
+        }
+    }
+}
