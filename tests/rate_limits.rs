@@ -16,6 +16,7 @@ use gavel_shared::invocation::{
 use gavel_shared::ratelimit::gcra::BucketPolicy;
 use gavel_shared::ratelimit::limiter::{Admission, RateLimiter};
 use gavel_shared::ratelimit::policy::{Limit, Policies, Scope, TenantLimits};
+use gavel_shared::store::keys::Community;
 use gavel_shared::store::{Store, round_trips};
 use gavel_tests::payloads::{self, DiscordInvoker};
 use gavel_tests::{discord_signed_headers, moto, test_settings};
@@ -181,9 +182,13 @@ async fn stored_overrides_apply_to_their_tenant(s: Setup) {
         }),
         ..TenantLimits::default()
     };
-    RateLimiter::set_overrides(s.store.as_ref(), &format!("discord:{strict}"), &overrides)
-        .await
-        .unwrap();
+    RateLimiter::set_overrides(
+        s.store.as_ref(),
+        Community::new(Platform::Discord, strict),
+        &overrides,
+    )
+    .await
+    .unwrap();
     let limiter = RateLimiter::new(Arc::clone(&s.store), s.clock.clone(), ten_per_minute());
     let mut strict_allowed = 0;
     let mut other_allowed = 0;

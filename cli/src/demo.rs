@@ -8,9 +8,11 @@ use anyhow::{Result, bail};
 use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::EdgeSettings;
 use gavel_shared::edge::Route;
+use gavel_shared::invocation::Platform;
 use gavel_shared::jobs::InProcessBus;
 use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall};
+use gavel_shared::store::keys::Community;
 use serde_json::Value;
 
 use crate::credentials::DevCredentials;
@@ -41,9 +43,9 @@ pub async fn run() -> Result<()> {
     let store = serve::open_embedded_store(data.path())?;
     // The tour runs a moderator's whole afternoon in seconds; the demo communities raise their
     // per-moderator limit through the stored overrides, as any community can.
-    for tenant in [
-        format!("discord:{}", payloads::DEMO_GUILD),
-        format!("slack:{}", payloads::SLACK_TEAM),
+    for community in [
+        Community::new(Platform::Discord, payloads::DEMO_GUILD),
+        Community::new(Platform::Slack, payloads::SLACK_TEAM),
     ] {
         let overrides = serde_json::json!({
             "moderation": { "capacity": 100, "window_secs": 60, "burst": 50 },
@@ -51,7 +53,7 @@ pub async fn run() -> Result<()> {
         });
         store
             .create(gavel_shared::store::NewItem::new(
-                gavel_shared::ratelimit::limiter::RateLimiter::overrides_key(&tenant),
+                gavel_shared::ratelimit::limiter::RateLimiter::overrides_key(community),
                 overrides,
             ))
             .await?;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::case::{Case, Status};
 use super::settings::ModSettings;
 use crate::invocation::Platform;
+use crate::store::keys::Community;
 use crate::store::{ItemKey, NewItem, Store, StoreError, WriteOp};
 
 /// How long an appeal waits for a moderator's decision: long enough for a small team's
@@ -93,7 +94,7 @@ pub struct StoredAppeal {
 
 pub fn key(platform: Platform, tenant: &str, case: u64) -> ItemKey {
     ItemKey::new(
-        format!("{platform}:{tenant}#appeal"),
+        Community::new(platform, tenant).appeals(),
         format!("case#{case:010}"),
     )
 }

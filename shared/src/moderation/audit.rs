@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::case::Kind;
 use crate::invocation::Platform;
+use crate::store::keys::Community;
 use crate::store::{ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -133,7 +134,7 @@ impl AuditEntry {
     }
 
     pub fn partition(platform: Platform, tenant: &str) -> String {
-        format!("{platform}:{tenant}#audit")
+        Community::new(platform, tenant).audit()
     }
 
     /// The create that records this entry. `unique` tells apart entries written in the same

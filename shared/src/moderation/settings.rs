@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::case::Kind;
 use crate::invocation::Platform;
+use crate::store::keys::Community;
 use crate::store::{Item, ItemKey, NewItem, Store, StoreError};
 
 /// Points each kind of case adds to a member's score.
@@ -141,7 +142,7 @@ impl Default for ModSettings {
 
 impl ModSettings {
     pub fn key(platform: Platform, tenant: &str) -> ItemKey {
-        ItemKey::new(format!("{platform}:{tenant}#config"), "moderation")
+        ItemKey::new(Community::new(platform, tenant).config(), "moderation")
     }
 
     /// Where appeals go: the appeal channel, else the mod-log channel.

@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::settings::ModSettings;
 use crate::invocation::Platform;
+use crate::store::keys::Community;
 use crate::store::{Store, StoreError};
 
 /// How long an instance trusts the settings it read.
@@ -76,7 +77,7 @@ impl SettingsCache {
 }
 
 fn cache_key(platform: Platform, tenant: &str) -> String {
-    format!("{platform}:{tenant}")
+    Community::new(platform, tenant).scope()
 }
 
 #[cfg(test)]

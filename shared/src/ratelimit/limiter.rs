@@ -13,6 +13,7 @@ use super::policy::{Policies, Scope, TenantLimits};
 use crate::clock::Clock;
 use crate::commands::CommandSpec;
 use crate::invocation::Invocation;
+use crate::store::keys::Community;
 use crate::store::{ItemKey, NewItem, Store, StoreError, WriteOp, create_or_replace};
 
 /// How long an instance trusts the tenant overrides it read. A change through configuration
@@ -50,21 +51,21 @@ impl RateLimiter {
     }
 
     /// Where a tenant's rate-limit overrides are stored.
-    pub fn overrides_key(platform_tenant: &str) -> ItemKey {
-        ItemKey::new(format!("{platform_tenant}#config"), "ratelimits")
+    pub fn overrides_key(community: Community<'_>) -> ItemKey {
+        ItemKey::new(community.config(), "ratelimits")
     }
 
     /// Stores a tenant's overrides (creating or replacing them; versioned, so two writers
     /// cannot interleave). Instances pick them up within five minutes.
     pub async fn set_overrides(
         store: &dyn Store,
-        platform_tenant: &str,
+        community: Community<'_>,
         limits: &TenantLimits,
     ) -> Result<(), StoreError> {
         Policies::default()
             .with_overrides(limits)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let key = Self::overrides_key(platform_tenant);
+        let key = Self::overrides_key(community);
         let data = serde_json::to_value(limits).map_err(|e| StoreError::Invalid(e.to_string()))?;
         create_or_replace(store, NewItem::new(key, data))
             .await
@@ -79,15 +80,15 @@ impl RateLimiter {
         spec: &CommandSpec,
         claim: Option<WriteOp>,
     ) -> Result<Admission, StoreError> {
-        let tenant = format!("{}:{}", invocation.platform, invocation.tenant);
-        let policies = self.policies_for(&tenant).await;
+        let community = Community::new(invocation.platform, &invocation.tenant);
+        let policies = self.policies_for(community).await;
         let mut scopes = vec![Scope::UserCommand, Scope::Tenant];
         if spec.requires.is_some() {
             scopes.push(Scope::Moderation);
         }
         let buckets: Vec<(Scope, ItemKey)> = scopes
             .into_iter()
-            .map(|scope| (scope, bucket_key(&tenant, scope, invocation, spec.name)))
+            .map(|scope| (scope, bucket_key(community, scope, invocation, spec.name)))
             .collect();
         let claimed = usize::from(claim.is_some());
         let mut ops: Vec<WriteOp> = claim.into_iter().collect();
@@ -133,14 +134,15 @@ impl RateLimiter {
 
     /// The tenant's policies: defaults with its stored overrides, cached for five minutes.
     /// A missing item is cached too, so communities without overrides cost no reads.
-    async fn policies_for(&self, tenant: &str) -> Policies {
+    async fn policies_for(&self, community: Community<'_>) -> Policies {
         let now = self.clock.now_ms();
-        if let Some((read_at, policies)) = self.cache().get(tenant)
+        let tenant = community.scope();
+        if let Some((read_at, policies)) = self.cache().get(&tenant)
             && now - read_at < OVERRIDES_TTL_MS
         {
             return *policies;
         }
-        let policies = match self.store.get(&Self::overrides_key(tenant)).await {
+        let policies = match self.store.get(&Self::overrides_key(community)).await {
             Ok(Some(item)) => parse_overrides(&item.data)
                 .and_then(|limits| {
                     self.defaults
@@ -177,15 +179,20 @@ fn parse_overrides(data: &Value) -> Result<TenantLimits, String> {
     serde_json::from_value(data.clone()).map_err(|e| e.to_string())
 }
 
-/// All of a tenant's buckets share its partition (`{platform}:{tenant}#rl`).
-fn bucket_key(tenant: &str, scope: Scope, invocation: &Invocation, command: &str) -> ItemKey {
+/// All of a tenant's buckets share its partition ([`Community::rate_limits`]).
+fn bucket_key(
+    community: Community<'_>,
+    scope: Scope,
+    invocation: &Invocation,
+    command: &str,
+) -> ItemKey {
     let user = &invocation.actor.id;
     let sk = match scope {
         Scope::UserCommand => format!("cmd#{command}#{user}"),
         Scope::Tenant => "tenant".to_owned(),
         Scope::Moderation => format!("mod#{user}"),
     };
-    ItemKey::new(format!("{tenant}#rl"), sk)
+    ItemKey::new(community.rate_limits(), sk)
 }
 
 /// What a refused user reads, with the wait in whole seconds (rounded up).
