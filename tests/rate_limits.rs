@@ -184,7 +184,7 @@ async fn stored_overrides_apply_to_their_tenant(s: Setup) {
     };
     RateLimiter::set_overrides(
         s.store.as_ref(),
-        Community::new(Platform::Discord, strict),
+        Community::new(Platform::Discord, &strict),
         &overrides,
     )
     .await
