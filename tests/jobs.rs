@@ -14,12 +14,13 @@ use gavel_shared::adapters::embedded::EmbeddedStore;
 use gavel_shared::adapters::slack_api::SlackApiClient;
 use gavel_shared::clock::{ManualClock, SystemClock};
 use gavel_shared::invocation::Platform;
-use gavel_shared::jobs::{Job, Outcome, ReplyTarget, Task, Worker};
+use gavel_shared::jobs::{Job, ReplyTarget, Task};
 use gavel_shared::platform::recording::RecordingPlatform;
 use gavel_shared::platform::{ApiError, DiscordApi, SlackApi};
 use gavel_shared::reply::Reply;
 use gavel_shared::slack::web::RecordingSlackWeb;
 use gavel_shared::store::{Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp};
+use gavel_shared::worker::{Outcome, Worker};
 use gavel_tests::payloads::{self, DiscordInvoker};
 use gavel_tests::{discord_signed_headers, moto, slack_signed_headers, test_settings};
 use serde_json::{Value, json};
@@ -530,7 +531,7 @@ async fn a_crashed_run_is_taken_over_after_its_lease(s: Setup) {
                 gavel_shared::store::ItemKey::new(format!("job#{}", job.id), "job"),
                 json!({ "state": "running" }),
             )
-            .expiring_at(1_800_000_000 + gavel_shared::jobs::worker::LEASE_SECS),
+            .expiring_at(1_800_000_000 + gavel_shared::worker::LEASE_SECS),
         )
         .await
         .unwrap();
@@ -538,8 +539,7 @@ async fn a_crashed_run_is_taken_over_after_its_lease(s: Setup) {
         worker.handle(&job, deadline()).await,
         Outcome::RetryLater(_)
     ));
-    s.clock
-        .advance_ms(gavel_shared::jobs::worker::LEASE_SECS * 1000);
+    s.clock.advance_ms(gavel_shared::worker::LEASE_SECS * 1000);
     assert_eq!(worker.handle(&job, deadline()).await, Outcome::Done);
     assert_eq!(discord.posts.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

@@ -18,9 +18,8 @@ use gavel_shared::config::Serves;
 use gavel_shared::edge::Edge;
 use gavel_shared::idempotency::Claims;
 use gavel_shared::invocation::{Action, Actor, Capabilities, CommandCall, Invocation, Platform};
-use gavel_shared::jobs::{Bus, BusError, Job, Outcome, Task, Worker};
-use gavel_shared::maintenance::reminders::{Cancelled, Reminders};
-use gavel_shared::maintenance::{Budget, JobName, Maintenance, Report, Wakeup};
+use gavel_shared::jobs::{Bus, BusError, Job, Task, Wakeup};
+use gavel_shared::maintenance::{Budget, Maintenance, Report, Sweep};
 use gavel_shared::moderation::actions::{
     ModContext, Sanction, prepare_edit, prepare_pardon, record_sanction,
 };
@@ -28,8 +27,10 @@ use gavel_shared::moderation::{
     AuditAction, AuditEntry, Cases, Kind, ModSettings, Status, cases::EXPIRY_QUEUE,
 };
 use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
+use gavel_shared::reminders::{Cancelled, Reminders};
 use gavel_shared::slack::web::RecordingSlackWeb;
 use gavel_shared::store::{ItemKey, NewItem, PageRequest, Store};
+use gavel_shared::worker::{Outcome, Worker};
 use gavel_tests::doubles::{RecordingBus, generous_limits};
 use gavel_tests::{FIXTURE_TIMESTAMP, header_map, in_memory_store, moto, slack_signed_headers};
 use gavel_tests::{payloads, test_settings};
@@ -247,10 +248,10 @@ async fn an_expired_temporary_ban_is_lifted_once_when_schedule_and_sweep_both_fi
     let m = s.maintenance();
     // Before its end nothing happens, whoever asks.
     assert_eq!(m.wake(&wakeup).await.count("stale"), 1);
-    assert_eq!(m.run(JobName::Expire, budget()).await.count("lifted"), 0);
+    assert_eq!(m.run(Sweep::Expire, budget()).await.count("lifted"), 0);
 
     s.clock.advance_ms(HOUR * 1000);
-    let (woken, swept) = tokio::join!(m.wake(&wakeup), m.run(JobName::Expire, budget()));
+    let (woken, swept) = tokio::join!(m.wake(&wakeup), m.run(Sweep::Expire, budget()));
     assert_eq!(lifted_total(&[&woken, &swept]), 1, "{woken}\n{swept}");
     assert_eq!(woken.count("failed") + swept.count("failed"), 0);
 
@@ -286,7 +287,7 @@ async fn an_expired_temporary_ban_is_lifted_once_when_schedule_and_sweep_both_fi
 
     // Again, later: nothing more.
     assert_eq!(m.wake(&wakeup).await.count("stale"), 1);
-    assert_eq!(m.run(JobName::Expire, budget()).await.count("lifted"), 0);
+    assert_eq!(m.run(Sweep::Expire, budget()).await.count("lifted"), 0);
     assert!(s.deliver_jobs().await.is_empty());
     assert_eq!(s.unbans().len(), 1);
 }
@@ -301,8 +302,8 @@ async fn two_sweeps_at_once_lift_each_ban_once(s: Setup) {
     s.clock.advance_ms((HOUR + 1) * 1000);
     let (m1, m2) = (s.maintenance(), s.maintenance());
     let (a, b) = tokio::join!(
-        m1.run(JobName::Expire, budget()),
-        m2.run(JobName::Expire, budget())
+        m1.run(Sweep::Expire, budget()),
+        m2.run(Sweep::Expire, budget())
     );
     assert_eq!(lifted_total(&[&a, &b]), 3, "{a}\n{b}");
     s.deliver_jobs().await;
@@ -354,11 +355,11 @@ async fn an_edited_case_is_not_lifted_before_its_new_end(s: Setup) {
     let woken = m.wake(&stale).await;
     assert_eq!((woken.count("lifted"), woken.count("stale")), (0, 1));
     assert!(woken.notes[0].contains("now ends"), "{woken}");
-    assert_eq!(m.run(JobName::Expire, budget()).await.count("lifted"), 0);
+    assert_eq!(m.run(Sweep::Expire, budget()).await.count("lifted"), 0);
     assert!(s.deliver_jobs().await.is_empty());
 
     s.clock.advance_ms(2 * HOUR * 1000);
-    assert_eq!(m.run(JobName::Expire, budget()).await.count("lifted"), 1);
+    assert_eq!(m.run(Sweep::Expire, budget()).await.count("lifted"), 1);
     s.deliver_jobs().await;
     assert_eq!(s.unbans(), vec![target]);
 }
@@ -398,7 +399,7 @@ async fn a_pardoned_case_is_not_lifted_again(s: Setup) {
         .await;
     assert_eq!(woken.count("stale"), 1);
     assert!(woken.notes[0].contains("pardoned"), "{woken}");
-    assert_eq!(m.run(JobName::Expire, budget()).await.count("lifted"), 0);
+    assert_eq!(m.run(Sweep::Expire, budget()).await.count("lifted"), 0);
     assert!(s.deliver_jobs().await.is_empty());
     assert!(s.unbans().is_empty());
 }
@@ -413,7 +414,7 @@ async fn a_temporary_ban_superseded_by_a_permanent_one_is_not_lifted(s: Setup) {
         .sanction(Platform::Discord, Kind::Ban, &target, None)
         .await;
     s.clock.advance_ms((HOUR + 1) * 1000);
-    let report = s.maintenance().run(JobName::Expire, budget()).await;
+    let report = s.maintenance().run(Sweep::Expire, budget()).await;
     assert_eq!(
         (report.count("lifted"), report.count("superseded")),
         (0, 1),
@@ -466,7 +467,7 @@ async fn a_sweep_over_more_than_a_page_finishes_across_runs(s: Setup) {
     let mut lifted = Vec::new();
     let mut runs = 0;
     loop {
-        let report = m.run(JobName::Expire, one_page()).await;
+        let report = m.run(Sweep::Expire, one_page()).await;
         runs += 1;
         lifted.push(report.count("lifted"));
         if !report.more || runs > 6 {
@@ -493,20 +494,20 @@ async fn a_lift_committed_but_not_published_is_published_by_the_next_sweep(s: Se
         .await;
     s.clock.advance_ms((HOUR + 1) * 1000);
     let failing = Maintenance::new(s.store.clone(), Arc::new(RefusingBus), s.clock.clone());
-    let first = failing.run(JobName::Expire, budget()).await;
+    let first = failing.run(Sweep::Expire, budget()).await;
     assert_eq!(first.count("lifted"), 1, "{first}");
     assert!(s.deliver_jobs().await.is_empty(), "nothing reached the bus");
 
     // Within the grace period the outbox is left to the run that wrote it.
     assert_eq!(
         s.maintenance()
-            .run(JobName::Expire, budget())
+            .run(Sweep::Expire, budget())
             .await
             .count("republished"),
         0
     );
     s.clock.advance_ms(3 * 60 * 1000);
-    let second = s.maintenance().run(JobName::Expire, budget()).await;
+    let second = s.maintenance().run(Sweep::Expire, budget()).await;
     assert_eq!(
         (second.count("republished"), second.count("lifted")),
         (1, 0),
@@ -516,7 +517,7 @@ async fn a_lift_committed_but_not_published_is_published_by_the_next_sweep(s: Se
     assert_eq!(s.unbans(), vec![target]);
     assert_eq!(
         s.maintenance()
-            .run(JobName::Expire, budget())
+            .run(Sweep::Expire, budget())
             .await
             .count("republished"),
         0
@@ -573,7 +574,7 @@ async fn a_reminder_is_delivered_once(s: Setup) {
     let m = s.maintenance();
     let (woken_first, swept, woken_second) = tokio::join!(
         m.wake(&scheduled[0]),
-        m.run(JobName::Reminders, budget()),
+        m.run(Sweep::Reminders, budget()),
         m.wake(&scheduled[1]),
     );
     let delivered: u64 = [&woken_first, &swept, &woken_second]
@@ -595,7 +596,7 @@ async fn a_reminder_is_delivered_once(s: Setup) {
     assert_eq!(dms.len(), 1, "{dms:?}");
     assert!(dms[0].contains(payloads::SLACK_USER) && dms[0].contains("water the plants"));
     assert_eq!(
-        m.run(JobName::Reminders, budget()).await.count("delivered"),
+        m.run(Sweep::Reminders, budget()).await.count("delivered"),
         0
     );
     assert!(
@@ -642,15 +643,12 @@ async fn decay_records_a_crossing_once_and_prunes_without_deleting(s: Setup) {
     }
     let m = s.maintenance();
     // Score 3.0: at the mute threshold; nothing to record yet.
-    let report = m.run(JobName::Decay, budget()).await;
+    let report = m.run(Sweep::Decay, budget()).await;
     assert_eq!(report.count("crossings"), 0, "{report}");
 
     // 0.1 a day: below 3.0 after 864 s.
     s.clock.advance_ms(HOUR * 1000);
-    let (a, b) = tokio::join!(
-        m.run(JobName::Decay, budget()),
-        m.run(JobName::Decay, budget())
-    );
+    let (a, b) = tokio::join!(m.run(Sweep::Decay, budget()), m.run(Sweep::Decay, budget()));
     assert_eq!(a.count("crossings") + b.count("crossings"), 1, "{a}\n{b}");
     let crossings: Vec<AuditEntry> = s
         .audit(platform)
@@ -684,11 +682,11 @@ async fn decay_records_a_crossing_once_and_prunes_without_deleting(s: Setup) {
         "{}",
         posts[0]
     );
-    assert_eq!(m.run(JobName::Decay, budget()).await.count("crossings"), 0);
+    assert_eq!(m.run(Sweep::Decay, budget()).await.count("crossings"), 0);
 
     // Ten days on, every warning has decayed fully: pruned from the score, still on record.
     s.clock.advance_ms(10 * DAY * 1000);
-    let report = m.run(JobName::Decay, budget()).await;
+    let report = m.run(Sweep::Decay, budget()).await;
     assert_eq!(report.count("pruned"), 3, "{report}");
     let history = s.cases(platform).all_of(&target).await.unwrap();
     assert_eq!(history.len(), 3, "no case deleted");
@@ -697,7 +695,7 @@ async fn decay_records_a_crossing_once_and_prunes_without_deleting(s: Setup) {
         assert_eq!(stored.case.history.last().unwrap().what, "decayed");
     }
     // Nothing is left to watch for this member.
-    assert_eq!(m.run(JobName::Decay, budget()).await.count("members"), 0);
+    assert_eq!(m.run(Sweep::Decay, budget()).await.count("members"), 0);
     assert_eq!(s.due_count("decay").await, 0);
 }
 
@@ -758,7 +756,7 @@ async fn cleanup_deletes_what_expired_and_counts_it(s: Setup) {
     let mut runs = 0;
     loop {
         let report = m
-            .run(JobName::Cleanup, Budget::for_secs(60).with_max_pages(1))
+            .run(Sweep::Cleanup, Budget::for_secs(60).with_max_pages(1))
             .await;
         runs += 1;
         for (name, count) in &report.counts {
@@ -809,7 +807,7 @@ async fn cleanup_deletes_what_expired_and_counts_it(s: Setup) {
             .is_some()
     );
     // A new cycle finds nothing more to delete.
-    let again = m.run(JobName::Cleanup, budget()).await;
+    let again = m.run(Sweep::Cleanup, budget()).await;
     let deleted: u64 = ["audit entries", "flow state", "idempotency keys", "other"]
         .iter()
         .map(|n| again.count(n))
@@ -931,7 +929,7 @@ async fn gavel_job_run_expire_unbans_once_on_a_fake_discord() {
 /// and a reminder's from the job the command published; redelivery makes no second one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_worker_schedules_a_bans_end_and_a_reminder() {
-    use gavel_shared::maintenance::InProcessScheduler;
+    use gavel_shared::jobs::InProcessScheduler;
     let s = embedded();
     let scheduler = Arc::new(InProcessScheduler::new());
     let worker = s.worker().with_scheduler(scheduler.clone());
@@ -999,7 +997,7 @@ async fn the_worker_schedules_a_bans_end_and_a_reminder() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_time_schedules_on_eventbridge_scheduler() {
     use gavel_shared::adapters::scheduler::{EventBridgeScheduler, ScheduleTarget};
-    use gavel_shared::maintenance::Scheduler;
+    use gavel_shared::jobs::Scheduler;
     let moto = moto::moto().await;
     let scheduler = EventBridgeScheduler::on_emulator(
         &moto.endpoint,
@@ -1051,7 +1049,7 @@ async fn one_time_schedules_on_eventbridge_scheduler() {
 /// The sample triggers in events/maintenance/ are what the function reads.
 #[test]
 fn the_sample_triggers_parse() {
-    use gavel_shared::maintenance::Trigger;
+    use gavel_shared::jobs::Trigger;
     let dir = gavel_tests::events_dir().join("maintenance");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {

@@ -15,11 +15,12 @@ use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::Serves;
 use gavel_shared::edge::Edge;
 use gavel_shared::invocation::Platform;
-use gavel_shared::jobs::{Job, Outcome, Task, Worker};
+use gavel_shared::jobs::{Job, Task};
 use gavel_shared::moderation::{AuditAction, AuditEntry, Cases, Kind, ModSettings, Status};
 use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
 use gavel_shared::slack::web::RecordingSlackWeb;
 use gavel_shared::store::Store;
+use gavel_shared::worker::{Outcome, Worker};
 use gavel_tests::doubles::{RecordingBus, generous_limits};
 use gavel_tests::payloads::{self, DiscordInvoker};
 use gavel_tests::{

@@ -9,10 +9,10 @@ use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::EdgeSettings;
 use gavel_shared::edge::Route;
 use gavel_shared::invocation::Platform;
-use gavel_shared::jobs::InProcessBus;
 use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall};
 use gavel_shared::store::keys::Community;
+use gavel_shared::worker::InProcessBus;
 use serde_json::Value;
 
 use crate::credentials::DevCredentials;

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
 use gavel_shared::clock::{Clock, SystemClock};
-use gavel_shared::jobs::{InProcessBus, Worker};
-use gavel_shared::maintenance::{Budget, JobName, Maintenance, Report};
+use gavel_shared::maintenance::{Budget, Maintenance, Report, Sweep};
 use gavel_shared::store::Store;
+use gavel_shared::worker::{InProcessBus, Worker};
 
 use crate::serve::{ServeParts, StoreKind, open_store};
 
@@ -44,13 +44,13 @@ pub enum JobArg {
     Reminders,
 }
 
-impl From<JobArg> for JobName {
+impl From<JobArg> for Sweep {
     fn from(job: JobArg) -> Self {
         match job {
-            JobArg::Expire => JobName::Expire,
-            JobArg::Decay => JobName::Decay,
-            JobArg::Cleanup => JobName::Cleanup,
-            JobArg::Reminders => JobName::Reminders,
+            JobArg::Expire => Sweep::Expire,
+            JobArg::Decay => Sweep::Decay,
+            JobArg::Cleanup => Sweep::Cleanup,
+            JobArg::Reminders => Sweep::Reminders,
         }
     }
 }
@@ -81,7 +81,7 @@ pub async fn run(command: JobCommand) -> Result<()> {
 pub async fn run_once(
     store: Arc<dyn Store>,
     parts: ServeParts,
-    job: JobName,
+    job: Sweep,
     budget: Budget,
 ) -> Report {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

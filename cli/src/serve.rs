@@ -18,12 +18,13 @@ use gavel_shared::clock::Clock;
 use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::edge::{Edge, MAX_BODY_BYTES, Route};
-use gavel_shared::jobs::{InProcessBus, Worker};
-use gavel_shared::maintenance::{Budget, InProcessScheduler, JobName, Maintenance};
+use gavel_shared::jobs::InProcessScheduler;
+use gavel_shared::maintenance::{Budget, Maintenance, Sweep};
 use gavel_shared::platform::recording::RecordingPlatform;
 use gavel_shared::platform::{DiscordApi, SlackApi};
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackWeb};
 use gavel_shared::store::Store;
+use gavel_shared::worker::{InProcessBus, Worker};
 use tokio::net::TcpListener;
 
 use crate::credentials::DevCredentials;
@@ -334,13 +335,13 @@ async fn tick(
             last.is_none_or(|t: std::time::Instant| t.elapsed() >= every)
         };
         if due(last_sweep, SWEEP_EVERY) {
-            for job in [JobName::Expire, JobName::Reminders] {
+            for job in [Sweep::Expire, Sweep::Reminders] {
                 report_if_busy(maintenance.run(job, Budget::for_secs(25)).await);
             }
             last_sweep = Some(std::time::Instant::now());
         }
         if due(last_daily, DAILY) {
-            for job in [JobName::Decay, JobName::Cleanup] {
+            for job in [Sweep::Decay, Sweep::Cleanup] {
                 report_if_busy(maintenance.run(job, Budget::for_secs(60)).await);
             }
             last_daily = Some(std::time::Instant::now());

@@ -8,6 +8,7 @@
 //!   [`adapters`] (Lambda events), [`telemetry`].
 
 pub mod adapters;
+pub mod case_kind;
 pub mod clock;
 pub mod commands;
 pub mod config;
@@ -21,6 +22,7 @@ pub mod maintenance;
 pub mod moderation;
 pub mod platform;
 pub mod ratelimit;
+pub mod reminders;
 pub mod reply;
 pub mod slack;
 pub mod store;
@@ -28,6 +30,7 @@ pub mod store;
 pub mod store_conformance;
 pub mod telemetry;
 pub mod verify;
+pub mod worker;
 
 /// The version reported by `/ping` and `/healthz`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -10,12 +10,13 @@
 //! next run.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::eventbridge::EventBridgeBus;
-use gavel_shared::clock::{Clock, SystemClock};
-use gavel_shared::maintenance::{Budget, Maintenance, Trigger};
+use gavel_shared::clock::{Clock, SystemClock, work_deadline};
+use gavel_shared::jobs::Trigger;
+use gavel_shared::maintenance::{Budget, Maintenance};
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
@@ -36,12 +37,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             let trigger: Trigger = serde_json::from_value(event.payload).map_err(|e| {
                 format!("not a maintenance trigger ({e}); expected {{\"run\": [...]}} or {{\"wake\": {{...}}}}")
             })?;
-            let remaining_ms = event
-                .context
-                .deadline
-                .saturating_sub(u64::try_from(clock.now_ms()).unwrap_or(0));
-            let deadline =
-                Instant::now() + Duration::from_millis(remaining_ms).saturating_sub(SAFETY_MARGIN);
+            let deadline = work_deadline(clock.as_ref(), event.context.deadline, SAFETY_MARGIN);
             let reports = maintenance.handle(&trigger, Budget::until(deadline)).await;
             Ok::<_, lambda_runtime::Error>(json!({ "reports": reports }))
         }

@@ -7,14 +7,15 @@
 //! dead-letter queue take it (see `template.yaml`).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gavel_shared::adapters::discord_rest::DiscordRest;
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::scheduler::EventBridgeScheduler;
 use gavel_shared::adapters::slack_api::SlackApiClient;
-use gavel_shared::clock::{Clock, SystemClock};
-use gavel_shared::jobs::{Job, Outcome, Worker};
+use gavel_shared::clock::{Clock, SystemClock, work_deadline};
+use gavel_shared::jobs::Job;
+use gavel_shared::worker::{Outcome, Worker};
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -41,12 +42,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let clock = Arc::clone(&clock);
         async move {
             let job = Job::from_eventbridge(&event.payload)?;
-            let remaining_ms = event
-                .context
-                .deadline
-                .saturating_sub(u64::try_from(clock.now_ms()).unwrap_or(0));
-            let deadline =
-                Instant::now() + Duration::from_millis(remaining_ms).saturating_sub(SAFETY_MARGIN);
+            let deadline = work_deadline(clock.as_ref(), event.context.deadline, SAFETY_MARGIN);
             match worker.handle(&job, deadline).await {
                 Outcome::Done | Outcome::Duplicate => Ok::<_, lambda_runtime::Error>(()),
                 Outcome::RetryLater(why) => {

@@ -22,7 +22,7 @@ use aws_sdk_scheduler::types::{
     RetryPolicy, Target,
 };
 
-use crate::maintenance::{ScheduleError, Scheduler, Trigger, Wakeup};
+use crate::jobs::{ScheduleError, Scheduler, Trigger, Wakeup};
 
 /// Where schedules go and what they invoke.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use super::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
 use crate::invocation::OptionValue;
 use crate::jobs::{Job, ReplyTarget, Task};
-use crate::maintenance::reminders::{
+use crate::moderation::{date_time, duration};
+use crate::reminders::{
     Cancelled, MAX_PENDING, MAX_TEXT_CHARS, MAX_WAIT_SECS, Reminder, Reminders,
 };
-use crate::moderation::{date_time, duration};
 use crate::reply::{Reply, Response};
 
 static SPEC: CommandSpec = CommandSpec {

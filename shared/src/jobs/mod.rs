@@ -1,25 +1,24 @@
 //! Work that outlives the 3-second acknowledgement: the interactions functions answer at once
-//! (a deferred answer, or a final one) and publish a [`Job`] on the [`Bus`]; the worker does
-//! the platform calls and tells the user the outcome by editing the answer.
+//! (a deferred answer, or a final one) and publish a [`Job`] on the [`Bus`]; the worker
+//! (`crate::worker`) does the platform calls and tells the user the outcome by editing the
+//! answer. This module is the contract between them (the job, the bus port) and the schedules
+//! ([`schedule`]) that wake the maintenance function.
 //!
 //! Delivery is at least once (EventBridge, and the in-process queue under `gavel serve`, may
 //! deliver a job twice): the worker claims each job id in the store before acting, so a
 //! redelivered job does not post twice.
 
 pub mod bus;
-mod sanctions;
-mod scheduled;
-pub mod worker;
+pub mod schedule;
 
 use serde::{Deserialize, Serialize};
 
+use crate::case_kind::Kind;
 use crate::invocation::{Invocation, Platform};
-use crate::maintenance::Wakeup;
-use crate::moderation::Kind;
 use crate::reply::Reply;
 
-pub use bus::{Bus, BusError, InProcessBus, UnconfiguredBus};
-pub use worker::{Outcome, Worker};
+pub use bus::{Bus, BusError, UnconfiguredBus};
+pub use schedule::{InProcessScheduler, ScheduleError, Scheduler, Sweep, Trigger, Wakeup};
 
 /// One unit of background work.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -20,7 +20,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Budget, JobName, Maintenance, Report, Tenants};
+use super::{Budget, Maintenance, Report, Sweep, Tenants};
 use crate::invocation::Platform;
 use crate::store::{Item, ItemKey, NewItem, StoreError};
 
@@ -64,7 +64,7 @@ fn kind_of(key: &ItemKey) -> &'static str {
 }
 
 pub(super) async fn run(m: &Maintenance, budget: Budget) -> Report {
-    let mut report = Report::new(JobName::Cleanup, &COUNTS);
+    let mut report = Report::new(Sweep::Cleanup, &COUNTS);
     let mut pages = budget.pages();
     let mut tenants = Tenants::default();
     loop {

@@ -2,14 +2,9 @@
 //! crosses a threshold downward (an audit entry, and a mod-log post where the community has a
 //! mod-log channel), and prunes cases whose points have fully decayed from the score.
 //!
-//! The job never scans for members. Two kinds of item put a member in the due index
-//! ([`DECAY_QUEUE`]), both in the member's own partition beside their cases:
-//! - a **seed** (`decay#{case}`), created in the same transaction as each new case with
-//!   points ([`seed_op`]: a create on a key no one else writes, so it never conflicts), holding
-//!   the threshold level the member reached then, due at the next moment something changes for
-//!   them ([`points::next_change_at`]);
-//! - the member's **standing** (`standing`), written only by this job: the level last recorded,
-//!   due at the next change after that.
+//! The job never scans for members: seeds (written with each new case) and the member's
+//! standing (written here) put a member in the due index ([`DECAY_QUEUE`]); their layout is in
+//! [`crate::moderation::decay_seed`].
 //!
 //! Settling a member reads their partition once, takes the newest of standing and seeds as the
 //! level before, compares it with the level now, and commits in one transaction: the audit
@@ -20,13 +15,14 @@
 
 use std::collections::HashSet;
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Budget, JobName, Maintenance, Report, Tenants, outbox};
+use super::sweep::DueSweep;
+use super::{Budget, Maintenance, Report, Sweep, Tenants, outbox};
 use crate::invocation::Platform;
 use crate::jobs::{Job, Post, ReplyTarget, Task};
 use crate::moderation::cases::member_of;
+use crate::moderation::decay_seed::{DECAY_QUEUE, Level, SEED_PREFIX, STANDING, level_of};
 use crate::moderation::points::{self, MILLI};
 use crate::moderation::{
     AuditAction, AuditEntry, Case, CaseEvent, Cases, ModSettings, Status, StoredCase,
@@ -34,57 +30,11 @@ use crate::moderation::{
 use crate::reply::Reply;
 use crate::store::{Item, ItemKey, NewItem, PageRequest, StoreError, WriteOp};
 
-/// The due-index queue of members whose score is about to change in a way the job acts on.
-pub const DECAY_QUEUE: &str = "decay";
-const SEED_PREFIX: &str = "decay#";
-const STANDING: &str = "standing";
 /// Seeds deleted per settlement; more (a member given dozens of cases since the last run) are
 /// older than the standing written and are deleted by the next settlement.
 const SEEDS_PER_SETTLEMENT: usize = 50;
 /// Items of one member's partition read at most (cases, seeds, standing).
 const MEMBER_ITEMS_LIMIT: usize = 5_000;
-
-/// A threshold level (the points of the highest threshold reached, 0 for none) as of a time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Level {
-    level: u32,
-    at: i64,
-}
-
-fn level_of(cases: &[Case], settings: &ModSettings, now: i64) -> u32 {
-    points::reached(settings, points::score_milli(cases, settings, now)).map_or(0, |t| t.points)
-}
-
-/// The seed that puts the member of a new `case` in the decay queue; `history` is their
-/// earlier cases. `None` when nothing will ever change for them (no points, or decay off).
-pub fn seed_op(
-    cases: &Cases<'_>,
-    case: &Case,
-    history: &[StoredCase],
-    settings: &ModSettings,
-    now: i64,
-) -> Option<WriteOp> {
-    let all: Vec<Case> = history
-        .iter()
-        .map(|s| s.case.clone())
-        .chain(std::iter::once(case.clone()))
-        .collect();
-    let due = points::next_change_at(&all, settings, now)?;
-    let level = Level {
-        level: level_of(&all, settings, now),
-        at: now,
-    };
-    Some(WriteOp::Create(
-        NewItem::new(
-            ItemKey::new(
-                cases.member_partition(&case.target),
-                format!("{SEED_PREFIX}{:010}", case.number),
-            ),
-            json!(level),
-        )
-        .due(DECAY_QUEUE, due),
-    ))
-}
 
 const COUNTS: [&str; 6] = [
     "members",
@@ -96,27 +46,20 @@ const COUNTS: [&str; 6] = [
 ];
 
 pub(super) async fn sweep(m: &Maintenance, budget: Budget) -> Report {
-    let mut report = Report::new(JobName::Decay, &COUNTS);
-    let mut pages = budget.pages();
-    outbox::drain(m, JobName::Decay, &mut pages, &mut report).await;
+    let (mut due, mut report) = DueSweep::start(
+        m,
+        Sweep::Decay,
+        &COUNTS,
+        DECAY_QUEUE,
+        "the decay queue",
+        budget,
+    )
+    .await;
     let mut tenants = Tenants::default();
     let mut settled = HashSet::new();
-    let now = m.now();
-    let mut cursor = None;
-    loop {
-        if !pages.another() {
-            report.more = true;
-            break;
-        }
-        let page = match m.store.due_by(DECAY_QUEUE, now, m.page(cursor)).await {
-            Ok(page) => page,
-            Err(error) => {
-                report.add("failed", 1);
-                report.note(format!("could not read the decay queue: {error}"));
-                break;
-            }
-        };
-        for item in page.items {
+    let now = due.now;
+    while let Some(items) = due.next_page(&mut report).await {
+        for item in items {
             // A member may have several due items; one settlement covers them all.
             if !settled.insert(item.key.pk.clone()) {
                 continue;
@@ -143,10 +86,6 @@ pub(super) async fn sweep(m: &Maintenance, budget: Budget) -> Report {
                     report.note(format!("<@{user}> ({platform}:{tenant}): {error}"));
                 }
             }
-        }
-        match page.cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
         }
     }
     report
@@ -321,7 +260,7 @@ async fn settle(
         _ => None,
     };
     if let Some(job) = &post {
-        ops.push(outbox::put(JobName::Decay, job, now));
+        ops.push(outbox::put(Sweep::Decay, job, now));
     }
     if !ops.is_empty() {
         match m.store.transact(ops).await {

@@ -9,7 +9,8 @@
 //! and finds nothing left to do. A member still banned by another case (a permanent ban, or a
 //! temporary one ending later) keeps that ban: the case ends without an unban.
 
-use super::{Budget, JobName, Maintenance, Report, Tenants, outbox};
+use super::sweep::DueSweep;
+use super::{Budget, Maintenance, Report, Sweep, Tenants, outbox};
 use crate::invocation::Platform;
 use crate::jobs::{Job, Post, ReplyTarget, Task};
 use crate::moderation::cases::{EXPIRY_QUEUE, decode, member_of};
@@ -88,27 +89,19 @@ const COUNTS: [&str; 6] = [
 
 /// The periodic sweep: every temporary ban due by now.
 pub(super) async fn sweep(m: &Maintenance, budget: Budget) -> Report {
-    let mut report = Report::new(JobName::Expire, &COUNTS);
-    let mut pages = budget.pages();
-    outbox::drain(m, JobName::Expire, &mut pages, &mut report).await;
+    let (mut due, mut report) = DueSweep::start(
+        m,
+        Sweep::Expire,
+        &COUNTS,
+        EXPIRY_QUEUE,
+        "the expiry queue",
+        budget,
+    )
+    .await;
     let mut tenants = Tenants::default();
-    let now = m.now();
-    // Lifted cases leave the queue; the cursor only steps past those left alone this run.
-    let mut cursor = None;
-    loop {
-        if !pages.another() {
-            report.more = true;
-            break;
-        }
-        let page = match m.store.due_by(EXPIRY_QUEUE, now, m.page(cursor)).await {
-            Ok(page) => page,
-            Err(error) => {
-                report.add("failed", 1);
-                report.note(format!("could not read the expiry queue: {error}"));
-                break;
-            }
-        };
-        for item in page.items {
+    let now = due.now;
+    while let Some(items) = due.next_page(&mut report).await {
+        for item in items {
             let pk = item.key.pk.clone();
             let Some((platform, tenant, target)) = member_of(&pk) else {
                 report.add("failed", 1);
@@ -129,10 +122,6 @@ pub(super) async fn sweep(m: &Maintenance, budget: Budget) -> Report {
                 lift(m, &mut tenants, platform, tenant, target, number, now).await,
             );
         }
-        match page.cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
     }
     report
 }
@@ -145,7 +134,7 @@ pub(super) async fn wake(
     target: &str,
     number: u64,
 ) -> Report {
-    let mut report = Report::new(JobName::Expire, &COUNTS);
+    let mut report = Report::new(Sweep::Expire, &COUNTS);
     let now = m.now();
     let outcome = lift(
         m,
@@ -301,7 +290,7 @@ fn lift_writes(
         .is_none()
         .then(|| lift_job(cases.platform, cases.tenant, before, settings, now));
     if let Some(job) = &job {
-        ops.push(outbox::put(JobName::Expire, job, now));
+        ops.push(outbox::put(Sweep::Expire, job, now));
     }
     (ops, job)
 }

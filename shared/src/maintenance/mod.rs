@@ -14,72 +14,31 @@
 //!   remaining time); what is left is found by the next run. Due-index queues need no cursor
 //!   (what was handled leaves the queue); the cleanup scan keeps one in the store.
 //!
-//! Nothing here knows AWS: the store, bus, clock and [`Scheduler`] are ports.
+//! Nothing here knows AWS: the store, bus, clock and [`Scheduler`](crate::jobs::Scheduler) are ports.
 
 pub mod cleanup;
 pub mod decay;
 pub mod expire;
 pub mod reminders;
-pub mod schedule;
+mod sweep;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::invocation::Platform;
-use crate::jobs::{Bus, Job};
+use crate::jobs::{Bus, Job, Trigger, Wakeup};
 use crate::moderation::ModSettings;
 use crate::store::{ItemKey, NewItem, PageRequest, Store, StoreError, WriteOp};
 
-pub use schedule::{InProcessScheduler, ScheduleError, Scheduler, Trigger, Wakeup};
-
-/// The jobs, as named in schedules and on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobName {
-    /// Lift temporary bans whose end has come.
-    Expire,
-    /// Record threshold crossings as scores decay; prune fully decayed points.
-    Decay,
-    /// Delete what expired but TTL has not removed yet.
-    Cleanup,
-    /// Deliver reminders whose time has come.
-    Reminders,
-}
-
-impl JobName {
-    pub const ALL: [JobName; 4] = [
-        JobName::Expire,
-        JobName::Decay,
-        JobName::Cleanup,
-        JobName::Reminders,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobName::Expire => "expire",
-            JobName::Decay => "decay",
-            JobName::Cleanup => "cleanup",
-            JobName::Reminders => "reminders",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|j| j.as_str() == name)
-    }
-}
-
-impl fmt::Display for JobName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The sweeps' names are the schedules' vocabulary (see `crate::jobs::schedule`).
+pub use crate::jobs::Sweep;
 
 /// How much one run may do: until `deadline`, and at most `max_pages` pages if set (an
 /// operator's `--max-pages`, and tests that show a job finishing across runs).
@@ -156,7 +115,9 @@ impl Pages {
 /// What a run did, in counts a person can read ("lifted 2, superseded 1").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Report {
-    pub job: JobName,
+    /// Serialised as `job`, the name the maintenance function's output has always used.
+    #[serde(rename = "job")]
+    pub sweep: Sweep,
     /// In the order they were first counted.
     pub counts: Vec<(&'static str, u64)>,
     /// Work is left that this run's budget did not reach; the next run continues.
@@ -170,9 +131,9 @@ pub struct Report {
 pub const MAX_NOTES: usize = 20;
 
 impl Report {
-    fn new(job: JobName, names: &[&'static str]) -> Self {
+    fn new(sweep: Sweep, names: &[&'static str]) -> Self {
         Self {
-            job,
+            sweep,
             counts: names.iter().map(|n| (*n, 0)).collect(),
             more: false,
             notes: Vec::new(),
@@ -187,7 +148,7 @@ impl Report {
     }
 
     fn note(&mut self, line: String) {
-        tracing::info!(job = %self.job, "{line}");
+        tracing::info!(job = %self.sweep, "{line}");
         if self.notes.len() < MAX_NOTES {
             self.notes.push(line);
         }
@@ -209,7 +170,7 @@ impl fmt::Display for Report {
             .iter()
             .map(|(name, count)| format!("{name} {count}"))
             .collect();
-        write!(f, "{}: {}", self.job, counts.join(", "))?;
+        write!(f, "{}: {}", self.sweep, counts.join(", "))?;
         if self.more {
             f.write_str(" (more left for the next run)")?;
         }
@@ -265,14 +226,14 @@ impl Maintenance {
 
     /// Runs one job within `budget`. A store failure ends the run early with what it did so
     /// far noted; the next run continues.
-    pub async fn run(&self, job: JobName, budget: Budget) -> Report {
+    pub async fn run(&self, job: Sweep, budget: Budget) -> Report {
         let span = tracing::info_span!("maintenance", job = %job);
         let report = async {
             match job {
-                JobName::Expire => expire::sweep(self, budget).await,
-                JobName::Decay => decay::sweep(self, budget).await,
-                JobName::Cleanup => cleanup::run(self, budget).await,
-                JobName::Reminders => reminders::sweep(self, budget).await,
+                Sweep::Expire => expire::sweep(self, budget).await,
+                Sweep::Decay => decay::sweep(self, budget).await,
+                Sweep::Cleanup => cleanup::run(self, budget).await,
+                Sweep::Reminders => reminders::sweep(self, budget).await,
             }
         }
         .instrument(span)
@@ -351,7 +312,7 @@ pub mod outbox {
     pub const GRACE_SECS: i64 = 120;
 
     /// Each job drains its own queue, so one job's backlog never delays another's.
-    pub fn queue(job: JobName) -> String {
+    pub fn queue(job: Sweep) -> String {
         format!("outbox-{job}")
     }
 
@@ -360,7 +321,7 @@ pub mod outbox {
     }
 
     /// The write that puts `job` in `owner`'s outbox.
-    pub fn put(owner: JobName, job: &Job, now: i64) -> WriteOp {
+    pub fn put(owner: Sweep, job: &Job, now: i64) -> WriteOp {
         WriteOp::Create(NewItem::new(key(&job.id), json!(job)).due(queue(owner), now + GRACE_SECS))
     }
 
@@ -381,7 +342,7 @@ pub mod outbox {
     /// Publishes what earlier runs left in `owner`'s outbox, counted as "republished".
     pub(super) async fn drain(
         m: &Maintenance,
-        owner: JobName,
+        owner: Sweep,
         pages: &mut super::Pages,
         report: &mut Report,
     ) {
@@ -432,7 +393,7 @@ mod tests {
 
     #[test]
     fn reports_read_as_counts_with_notes() {
-        let mut report = Report::new(JobName::Expire, &["lifted", "superseded"]);
+        let mut report = Report::new(Sweep::Expire, &["lifted", "superseded"]);
         report.add("lifted", 2);
         report.add("failed", 1);
         report.note("case #3 ends later now".into());
@@ -453,13 +414,5 @@ mod tests {
         assert!(!pages.another());
         let mut late = Budget::until(Instant::now()).pages();
         assert!(!late.another(), "no page starts without time for it");
-    }
-
-    #[test]
-    fn job_names_round_trip() {
-        for job in JobName::ALL {
-            assert_eq!(JobName::parse(job.as_str()), Some(job));
-        }
-        assert_eq!(JobName::parse("sweep"), None);
     }
 }

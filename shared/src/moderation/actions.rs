@@ -11,10 +11,11 @@ use serde::{Deserialize, Serialize};
 use super::audit::{AuditAction, AuditEntry};
 use super::case::{Case, CaseEvent, Kind, Status};
 use super::cases::{Cases, StoredCase};
+use super::decay_seed::seed_op;
 use super::points;
 use super::settings::{ModSettings, Threshold};
 use crate::invocation::Invocation;
-use crate::jobs::{Job, Post, ReplyTarget, Task};
+use crate::jobs::{Job, Post, ReplyTarget, Task, Wakeup};
 use crate::reply::Reply;
 use crate::store::{Store, StoreError, WriteOp};
 
@@ -152,7 +153,7 @@ pub fn prepare_with(
     let mut ops = ctx.cases().open_ops(&case);
     ops.push(ctx.audit(&entry, &format!("case{number}")));
     // Tells the decay job when this member's score next changes (it never scans for members).
-    ops.extend(crate::maintenance::decay::seed_op(
+    ops.extend(seed_op(
         &ctx.cases(),
         &case,
         history,
@@ -494,7 +495,7 @@ pub fn prepare_edit(
     // schedule at its end for the expiry job (the old schedule finds the case not yet due).
     let moved = after.expires_at != before.expires_at;
     if let (Kind::TempBan, true, Some(at)) = (before.kind, moved, after.expires_at) {
-        let wakeup = crate::maintenance::Wakeup::LiftExpired {
+        let wakeup = Wakeup::LiftExpired {
             platform: ctx.invocation.platform,
             tenant: ctx.invocation.tenant.clone(),
             target: before.target.clone(),

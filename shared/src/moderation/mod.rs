@@ -9,6 +9,7 @@ pub mod appeal;
 pub mod audit;
 pub mod case;
 pub mod cases;
+pub mod decay_seed;
 pub mod duration;
 pub mod points;
 pub mod settings;

@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
-use super::{Job, Post, Task};
 use crate::invocation::Platform;
+use crate::jobs::{Job, Post, Task};
 use crate::moderation::{CaseEvent, Cases, Kind, StoredCase};
 use crate::platform::{ApiError, DiscordApi, SlackApi};
 use crate::reply::Reply;

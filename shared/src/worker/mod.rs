@@ -10,6 +10,13 @@
 //!
 //! Permanent failures ("I lack the Send Messages permission there") are done too: they are
 //! told to the user, not retried.
+//!
+//! A driver, like the edge and maintenance: it takes jobs (`crate::jobs`) off the bus and
+//! reads and writes moderation's records (`sanctions`) and the schedules (`scheduled`).
+
+mod local_bus;
+mod sanctions;
+mod scheduled;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,13 +24,14 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tracing::Instrument;
 
-use super::{Job, ReplyTarget, Task};
 use crate::clock::Clock;
 use crate::invocation::Platform;
-use crate::maintenance::Scheduler;
+use crate::jobs::{Job, ReplyTarget, Scheduler, Task};
 use crate::moderation::Kind;
 use crate::platform::{ApiError, DiscordApi, SlackApi};
 use crate::store::{ItemKey, NewItem, Store, StoreError, create_or_replace};
+
+pub use local_bus::InProcessBus;
 
 /// A run that has not finished by then is presumed dead and may be taken over.
 pub const LEASE_SECS: i64 = 120;
@@ -145,7 +153,7 @@ impl Worker {
             | Task::LiftSanction { .. }
             | Task::Notify { .. }
             | Task::Post(_) => {
-                let sanctions = super::sanctions::Sanctions {
+                let sanctions = sanctions::Sanctions {
                     store: self.store.as_ref(),
                     discord: self.discord.as_deref(),
                     slack: self.slack.as_deref(),
@@ -235,8 +243,8 @@ impl Worker {
         }
     }
 
-    fn scheduled(&self) -> super::scheduled::Scheduled<'_> {
-        super::scheduled::Scheduled {
+    fn scheduled(&self) -> scheduled::Scheduled<'_> {
+        scheduled::Scheduled {
             store: self.store.as_ref(),
             scheduler: self.scheduler.as_deref(),
             discord: self.discord.as_deref(),

@@ -1,4 +1,5 @@
-//! One-time schedules: the exact moment a temporary ban ends or a reminder is due.
+//! Schedules: the periodic ones that run maintenance sweeps ([`Sweep`]), and the one-time
+//! ones at the exact moment a temporary ban ends or a reminder is due ([`Wakeup`]).
 //!
 //! The [`Scheduler`] port creates a schedule that delivers a [`Trigger::Wake`] to the
 //! maintenance function at a time, and deletes it. On AWS it is EventBridge Scheduler
@@ -9,14 +10,58 @@
 //! costs nothing but a look.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::JobName;
 use crate::invocation::Platform;
+
+/// The maintenance sweeps, as named in periodic schedules and on the command line. They live
+/// here, beside the triggers that name them, because the schedules (and so the jobs that
+/// make them) need the names without depending on the maintenance driver that runs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sweep {
+    /// Lift temporary bans whose end has come.
+    Expire,
+    /// Record threshold crossings as scores decay; prune fully decayed points.
+    Decay,
+    /// Delete what expired but TTL has not removed yet.
+    Cleanup,
+    /// Deliver reminders whose time has come.
+    Reminders,
+}
+
+impl Sweep {
+    pub const ALL: [Sweep; 4] = [
+        Sweep::Expire,
+        Sweep::Decay,
+        Sweep::Cleanup,
+        Sweep::Reminders,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sweep::Expire => "expire",
+            Sweep::Decay => "decay",
+            Sweep::Cleanup => "cleanup",
+            Sweep::Reminders => "reminders",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|j| j.as_str() == name)
+    }
+}
+
+impl fmt::Display for Sweep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// What a one-time schedule wakes the maintenance function for. It names the item, never its
 /// state: the maintenance function reads the item and decides, so a stale schedule (the ban
@@ -77,13 +122,13 @@ impl Wakeup {
     }
 }
 
-/// What invokes the maintenance function: a periodic schedule naming jobs to run, or a
+/// What invokes the maintenance function: a periodic schedule naming sweeps to run, or a
 /// one-time schedule for one item. As JSON: `{"run": ["expire", "reminders"]}` or
 /// `{"wake": {"kind": "lift_expired", ...}}` (the `Input` of the schedules in template.yaml).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
-    Run(Vec<JobName>),
+    Run(Vec<Sweep>),
     Wake(Wakeup),
 }
 
@@ -199,11 +244,19 @@ mod tests {
     #[test]
     fn triggers_read_as_the_template_writes_them() {
         let run: Trigger = serde_json::from_str(r#"{"run": ["expire", "reminders"]}"#).unwrap();
-        assert_eq!(run, Trigger::Run(vec![JobName::Expire, JobName::Reminders]));
+        assert_eq!(run, Trigger::Run(vec![Sweep::Expire, Sweep::Reminders]));
         let wake = Trigger::Wake(lift(5));
         let json = serde_json::to_value(&wake).unwrap();
         assert_eq!(json["wake"]["kind"], "lift_expired");
         assert_eq!(serde_json::from_value::<Trigger>(json).unwrap(), wake);
+    }
+
+    #[test]
+    fn sweep_names_round_trip() {
+        for sweep in Sweep::ALL {
+            assert_eq!(Sweep::parse(sweep.as_str()), Some(sweep));
+        }
+        assert_eq!(Sweep::parse("sweep"), None);
     }
 
     #[tokio::test]

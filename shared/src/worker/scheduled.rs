@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use crate::invocation::Platform;
-use crate::maintenance::{ScheduleError, Scheduler, Wakeup};
+use crate::jobs::{ScheduleError, Scheduler, Wakeup};
 use crate::moderation::{Cases, Kind, Status};
 use crate::platform::{ApiError, DiscordApi, SlackApi};
 use crate::store::Store;
