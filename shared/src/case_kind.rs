@@ -1,6 +1,6 @@
-//! The kinds of case: the vocabulary shared by the case ledger (`crate::moderation`) and the
-//! jobs that enforce cases (`crate::jobs::Task`). A leaf module, so the job contract can name a
-//! sanction without depending on the moderation records.
+//! The kinds of case: the vocabulary shared by the case ledger (moderation) and the jobs
+//! that enforce cases (the job contract's `Task`). A leaf module, so the job contract can name
+//! a sanction without depending on the moderation records.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,6 @@
 //! Reminders' records: `/remind in 2h text` stores a reminder for its author, which a one-time
 //! schedule and the maintenance sweep over the due index ([`REMINDER_QUEUE`]) deliver at its
-//! time (`crate::maintenance::reminders`). The command and the sweep share these records and
+//! time (maintenance's `reminders`). The command and the sweep share these records and
 //! their limits; neither owns them.
 //!
 //! Layout: `{p}:{t}#remind#{user}` holds a user's reminders (`r#{id:08}`) and the counter

@@ -1,5 +1,5 @@
 //! The bus port: EventBridge on AWS (`adapters::eventbridge`), an in-process queue with its own
-//! worker task under `gavel serve` and in tests (`crate::worker::InProcessBus`, beside the
+//! worker task under `gavel serve` and in tests (the worker module's `InProcessBus`, beside the
 //! worker it drives).
 
 use async_trait::async_trait;

@@ -1,7 +1,7 @@
 //! Work that outlives the 3-second acknowledgement: the interactions functions answer at once
-//! (a deferred answer, or a final one) and publish a [`Job`] on the [`Bus`]; the worker
-//! (`crate::worker`) does the platform calls and tells the user the outcome by editing the
-//! answer. This module is the contract between them (the job, the bus port) and the schedules
+//! (a deferred answer, or a final one) and publish a [`Job`] on the [`Bus`]; the worker (the
+//! `worker` module, a driver above this one) does the platform calls and tells the user the
+//! outcome by editing the answer. This module is the contract between them (the job, the bus port) and the schedules
 //! ([`schedule`]) that wake the maintenance function.
 //!
 //! Delivery is at least once (EventBridge, and the in-process queue under `gavel serve`, may

@@ -1,5 +1,5 @@
 //! The decay records in a member's partition, beside their cases: what puts a member in the
-//! due index ([`DECAY_QUEUE`]) of the decay sweep (`crate::maintenance::decay`), which never
+//! due index ([`DECAY_QUEUE`]) of the decay sweep (maintenance's `decay`), which never
 //! scans for members.
 //!
 //! - a **seed** (`decay#{case}`), created in the same transaction as each new case with points
