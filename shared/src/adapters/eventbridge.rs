@@ -10,6 +10,7 @@ use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::config::{Credentials, Region};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
+use super::env::{self, ConfigError};
 use crate::jobs::{Bus, BusError, Job};
 
 pub const SOURCE: &str = "gavel";
@@ -32,7 +33,7 @@ impl EventBridgeBus {
 
     /// A bus on a local emulator (moto) at `endpoint_url`, with fixed fake credentials; it
     /// creates the bus (idempotently) so tests start from nothing.
-    pub async fn on_emulator(endpoint_url: &str, bus_name: &str) -> Result<Self, String> {
+    pub async fn on_emulator(endpoint_url: &str, bus_name: &str) -> Result<Self, BusError> {
         let config = aws_sdk_eventbridge::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -47,7 +48,7 @@ impl EventBridgeBus {
             Err(error) => {
                 let text = aws_sdk_eventbridge::error::DisplayErrorContext(&error).to_string();
                 if !text.contains("ResourceAlreadyExists") {
-                    return Err(text);
+                    return Err(BusError::Failed(text));
                 }
             }
         }
@@ -55,11 +56,8 @@ impl EventBridgeBus {
     }
 
     /// The standard AWS environment, and `GAVEL_BUS` for the bus name.
-    pub async fn from_env() -> Result<Self, String> {
-        let bus_name = std::env::var("GAVEL_BUS")
-            .ok()
-            .filter(|b| !b.trim().is_empty())
-            .ok_or("GAVEL_BUS is not set")?;
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let bus_name = env::required("GAVEL_BUS")?;
         let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
         Ok(Self::new(Client::new(&config), bus_name))
     }

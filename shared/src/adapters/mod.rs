@@ -16,6 +16,26 @@ pub mod scheduler;
 
 #[cfg(feature = "slack-api")]
 pub mod slack_api;
+
+#[cfg(any(
+    feature = "discord-rest",
+    feature = "dynamodb",
+    feature = "eventbridge",
+    feature = "scheduler",
+    feature = "slack-api"
+))]
+mod env;
+#[cfg(any(
+    feature = "discord-rest",
+    feature = "dynamodb",
+    feature = "eventbridge",
+    feature = "scheduler",
+    feature = "slack-api"
+))]
+pub use self::env::ConfigError;
+
+#[cfg(any(feature = "discord-rest", feature = "slack-api"))]
+mod http_limits;
 /// Recent answers both Web API clients keep (DM channels, guild owners, Slack admins).
 #[cfg(any(feature = "discord-rest", feature = "slack-api"))]
 mod ttl_map;

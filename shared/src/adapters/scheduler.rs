@@ -22,6 +22,7 @@ use aws_sdk_scheduler::types::{
     RetryPolicy, Target,
 };
 
+use super::env::{self, ConfigError};
 use crate::jobs::{ScheduleError, Scheduler, Trigger, Wakeup};
 
 /// Where schedules go and what they invoke.
@@ -38,18 +39,19 @@ pub struct ScheduleTarget {
 impl ScheduleTarget {
     /// From the environment; `None` when no target is configured (no one-time schedules: the
     /// maintenance sweep alone then finds what is due).
-    pub fn from_env() -> Result<Option<Self>, String> {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let Some(function_arn) = env("GAVEL_SCHEDULE_TARGET_ARN") else {
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        let Some(function_arn) = env::var("GAVEL_SCHEDULE_TARGET_ARN") else {
             return Ok(None);
         };
-        let role_arn = env("GAVEL_SCHEDULER_ROLE_ARN")
-            .ok_or("GAVEL_SCHEDULER_ROLE_ARN is not set (needed with GAVEL_SCHEDULE_TARGET_ARN)")?;
+        let role_arn = env::var("GAVEL_SCHEDULER_ROLE_ARN").ok_or(ConfigError::MissingWith {
+            name: "GAVEL_SCHEDULER_ROLE_ARN",
+            with: "GAVEL_SCHEDULE_TARGET_ARN",
+        })?;
         Ok(Some(Self {
-            group: env("GAVEL_SCHEDULE_GROUP").unwrap_or_else(|| "default".to_owned()),
+            group: env::var("GAVEL_SCHEDULE_GROUP").unwrap_or_else(|| "default".to_owned()),
             function_arn,
             role_arn,
-            dead_letter_arn: env("GAVEL_SCHEDULE_DLQ_ARN"),
+            dead_letter_arn: env::var("GAVEL_SCHEDULE_DLQ_ARN"),
         }))
     }
 }
@@ -70,7 +72,7 @@ impl EventBridgeScheduler {
     }
 
     /// The standard AWS environment and [`ScheduleTarget::from_env`]; `None` without a target.
-    pub async fn from_env() -> Result<Option<Self>, String> {
+    pub async fn from_env() -> Result<Option<Self>, ConfigError> {
         let Some(target) = ScheduleTarget::from_env()? else {
             return Ok(None);
         };

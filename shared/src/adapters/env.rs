@@ -1,0 +1,39 @@
+//! Adapter settings read from the environment, and what can be wrong with them
+//! ([`ConfigError`]): every adapter's `from_env` reports the variable and the problem.
+
+/// What is wrong with an adapter's configuration: which setting, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A variable the adapter needs is unset or blank.
+    #[error("{name} is not set")]
+    Missing { name: &'static str },
+    /// A variable needed because another one is set.
+    #[error("{name} is not set (needed with {with})")]
+    MissingWith {
+        name: &'static str,
+        with: &'static str,
+    },
+    /// A variable holds something the adapter cannot use.
+    #[error("{name} must be {expected}, got {got:?}")]
+    Invalid {
+        name: &'static str,
+        expected: &'static str,
+        got: String,
+    },
+    /// Limits given in code that would let no request through.
+    #[error("{what} must allow at least one request")]
+    NoRequestsAllowed { what: &'static str },
+    /// The HTTP client could not be built (its TLS backend did not load, say).
+    #[error("could not build the HTTP client: {0}")]
+    HttpClient(String),
+}
+
+/// The variable `name`, unless it is unset or blank.
+pub(crate) fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The variable `name`, which must be set.
+pub(crate) fn required(name: &'static str) -> Result<String, ConfigError> {
+    var(name).ok_or(ConfigError::Missing { name })
+}
