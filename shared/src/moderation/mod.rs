@@ -1,8 +1,9 @@
 //! Moderation: cases with points that decay, escalation, pardons, appeals and the audit log.
 //!
 //! The rules are pure functions ([`points`], [`duration`]); the store layout is in [`cases`],
-//! [`audit`] and [`settings`]; [`actions`] turns a moderator's decision into the writes and jobs
-//! that carry it out, for the moderation commands and their flows.
+//! [`decay_seed`] (what puts a member in the decay sweep's queue), [`audit`] and [`settings`];
+//! [`actions`] turns a moderator's decision into the writes and jobs that carry it out, for the
+//! moderation commands and their flows.
 
 pub mod actions;
 pub mod appeal;
