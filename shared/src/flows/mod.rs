@@ -631,7 +631,7 @@ impl FlowEngine {
         }
     }
 
-    /// The bus jobs go out on (commands publish theirs through it too).
+    /// The bus jobs go out on (commands are handed it with their context).
     pub fn bus(&self) -> &Arc<dyn Bus> {
         &self.bus
     }

@@ -39,12 +39,15 @@ pub enum Parsed {
     Number(i64),
 }
 
+/// Parses a field's text into its value, or says what is wrong with it.
+pub type Parser = Box<dyn Fn(&str) -> Result<Parsed, String> + Send + Sync>;
+
 /// How a field's (trimmed) text is checked.
 pub enum Check {
     /// Within bounds; the value is the text.
     Length(Length),
     /// Parsed into the value, or refused with the message shown for the field.
-    Parse(Box<dyn Fn(&str) -> Result<Parsed, String> + Send + Sync>),
+    Parse(Parser),
 }
 
 impl Check {
