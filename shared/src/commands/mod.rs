@@ -17,11 +17,13 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
+use crate::clock::Clock;
 use crate::flows::FlowEngine;
 use crate::invocation::{Action, Capability, CommandCall, Invocation};
+use crate::jobs::Bus;
 use crate::moderation::{AuditAction, AuditEntry, ModSettings, SettingsCache};
 use crate::reply::{Reply, Response};
-use crate::store::WriteOp;
+use crate::store::{Store, WriteOp};
 
 pub use appeal::{Appeal, ListAppeals};
 pub use help::Help;
@@ -91,8 +93,26 @@ pub struct CommandContext<'a> {
     pub registry: &'a CommandRegistry,
     /// When the edge received the request; `/ping` reports the time since.
     pub received_at: Instant,
-    /// Starts flows, and reaches the store and clock they use.
+    /// Starts flows.
     pub flows: &'a FlowEngine,
+    /// The ports a command works through: the same store, bus and clock as its flows, so a
+    /// command and the flow it starts see one world.
+    pub store: &'a dyn Store,
+    pub bus: &'a dyn Bus,
+    pub clock: &'a dyn Clock,
+}
+
+impl CommandContext<'_> {
+    pub fn now_secs(&self) -> i64 {
+        self.clock.now_secs()
+    }
+
+    /// Now in milliseconds, for audit entries and the settings cache: whole seconds, so it
+    /// agrees with [`CommandContext::now_secs`] (cases and their audit entries are dated
+    /// together).
+    pub fn now_ms(&self) -> i64 {
+        self.now_secs() * 1000
+    }
 }
 
 #[async_trait]
@@ -210,38 +230,35 @@ impl CommandRegistry {
         let Some(command) = self.find(&call.name) else {
             return self.unknown_command(invocation, &call.name).into();
         };
-        let spec = command.spec();
-        if !may_run(spec, invocation) {
-            let needed = spec.requires.map(Capability::label).unwrap_or("moderator");
-            self.audit_refusal(invocation, spec, needed, flows).await;
-            return Reply::ephemeral(format!(
-                "You need the {needed} permission to use `/{}`.",
-                spec.name
-            ))
-            .into();
-        }
         let ctx = CommandContext {
             invocation,
             call,
             registry: self,
             received_at,
             flows,
+            store: flows.store().as_ref(),
+            bus: flows.bus().as_ref(),
+            clock: flows.clock().as_ref(),
         };
+        let spec = command.spec();
+        if !may_run(spec, invocation) {
+            let needed = spec.requires.map(Capability::label).unwrap_or("moderator");
+            self.audit_refusal(&ctx, spec, needed).await;
+            return Reply::ephemeral(format!(
+                "You need the {needed} permission to use `/{}`.",
+                spec.name
+            ))
+            .into();
+        }
         command.run(&ctx).await
     }
 
     /// Records a refused command in the community's audit log, so moderators can see who
     /// tried what. The refusal stands whatever happens to the record: a failed write is
     /// logged, never shown to the invoker.
-    async fn audit_refusal(
-        &self,
-        invocation: &Invocation,
-        spec: &CommandSpec,
-        needed: &str,
-        flows: &FlowEngine,
-    ) {
-        let store = flows.store().as_ref();
-        let now_ms = flows.now_secs() * 1000;
+    async fn audit_refusal(&self, ctx: &CommandContext<'_>, spec: &CommandSpec, needed: &str) {
+        let (invocation, store) = (ctx.invocation, ctx.store);
+        let now_ms = ctx.now_ms();
         let (platform, tenant) = (invocation.platform, invocation.tenant.as_str());
         let retention = match self.settings.get(store, platform, tenant, now_ms).await {
             Ok(settings) => settings.retention_secs(),

@@ -120,19 +120,15 @@ impl Command for ModConfig {
 
 async fn current(ctx: &CommandContext<'_>) -> Result<(ModSettings, Option<u64>), Reply> {
     let invocation = ctx.invocation;
-    ModSettings::load(
-        ctx.flows.store().as_ref(),
-        invocation.platform,
-        &invocation.tenant,
-    )
-    .await
-    .map_err(|error| {
-        tracing::error!(%error, "could not read the moderation settings");
-        Reply::ephemeral(
-            "Gavel could not read the moderation settings, so nothing was changed. Please try \
+    ModSettings::load(ctx.store, invocation.platform, &invocation.tenant)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "could not read the moderation settings");
+            Reply::ephemeral(
+                "Gavel could not read the moderation settings, so nothing was changed. Please try \
              again in a moment.",
-        )
-    })
+            )
+        })
 }
 
 async fn show_all(ctx: &CommandContext<'_>) -> Reply {
@@ -199,7 +195,7 @@ async fn change(ctx: &CommandContext<'_>, setting: Setting, value: &str) -> Repl
             setting.key()
         ));
     }
-    let now_ms = ctx.flows.now_secs() * 1000;
+    let now_ms = ctx.now_ms();
     let entry = AuditEntry::new(
         now_ms,
         &invocation.actor.id,
@@ -219,7 +215,7 @@ async fn change(ctx: &CommandContext<'_>, setting: Setting, value: &str) -> Repl
             after.retention_secs(),
         ),
     ];
-    match ctx.flows.store().transact(ops).await {
+    match ctx.store.transact(ops).await {
         Ok(()) => {
             tracing::info!(setting = setting.key(), "moderation settings changed");
             ctx.registry

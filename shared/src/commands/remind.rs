@@ -59,11 +59,7 @@ impl Command for Remind {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
         };
-        let reminders = Reminders::new(
-            ctx.flows.store().as_ref(),
-            ctx.invocation.platform,
-            &ctx.invocation.tenant,
-        );
+        let reminders = Reminders::new(ctx.store, ctx.invocation.platform, &ctx.invocation.tenant);
         let reply = match option("action").map(str::to_ascii_lowercase).as_deref() {
             Some("in") => set(ctx, &reminders, option("duration"), option("text")).await,
             Some("list") => list(ctx, &reminders).await,
@@ -85,9 +81,9 @@ fn storage_failure(error: &crate::store::StoreError) -> Reply {
 
 /// Hands a schedule change to the worker. Not fatal if it fails: the sweep delivers anyway.
 async fn publish(ctx: &CommandContext<'_>, task: Task) {
-    let mut job = Job::for_invocation(ctx.invocation, task, ctx.flows.now_secs());
+    let mut job = Job::for_invocation(ctx.invocation, task, ctx.now_secs());
     job.reply_to = ReplyTarget::Nobody;
-    if let Err(error) = ctx.flows.bus().publish(&job).await {
+    if let Err(error) = ctx.bus.publish(&job).await {
         tracing::warn!(%error, "no schedule change queued; the maintenance sweep covers it");
     }
 }
@@ -124,7 +120,7 @@ async fn set(
         Ok(_) => {}
         Err(error) => return storage_failure(&error),
     }
-    let now = ctx.flows.now_secs();
+    let now = ctx.now_secs();
     let reminder = match reminders
         .create(user, ctx.invocation.channel.clone(), text, now, now + secs)
         .await
@@ -169,7 +165,7 @@ async fn list(ctx: &CommandContext<'_>, reminders: &Reminders<'_>) -> Reply {
             "You have no reminders waiting. Set one with `/remind in 2h what to remember`.",
         );
     }
-    let now = ctx.flows.now_secs();
+    let now = ctx.now_secs();
     let lines: Vec<String> = pending.iter().map(|r| line(r, now)).collect();
     Reply::ephemeral(format!(
         "⏰ Your reminders ({}):\n{}",

@@ -13,17 +13,21 @@ use serde_json::json;
 
 use super::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
 use crate::flows::confirm::{Confirmation, ConfirmedAction, Performed};
-use crate::flows::form;
-use crate::flows::{FlowEngine, FlowModal, Input, Machine, Step, StepContext, View};
+use crate::flows::form::{Check, Field, FormFlow, FormRun, FormSpec, Length, Parsed, Values};
+use crate::flows::{FlowEngine, StepContext};
 use crate::invocation::{Capability, Invocation, OptionValue};
 use crate::jobs::{Job, ReplyTarget, Task};
-use crate::reply::{ButtonStyle, FieldError, Reply, Response, TextInput};
+use crate::reply::{ButtonStyle, Reply, Response};
 use crate::store::{ItemKey, NewItem, PageRequest, WriteOp};
 
 /// Reports are kept this long, like the audit log's default retention.
 const REPORT_RETENTION_SECS: i64 = 90 * 24 * 60 * 60;
-const REASON_MIN: usize = 10;
-const REASON_MAX: usize = 1000;
+const REASON: Length = Length {
+    min: 10,
+    max: 1000,
+    too_short: "Please describe what happened in at least {min} characters.",
+    noun: "the reason",
+};
 const LINK_MAX: usize = 500;
 
 const REASON_FIELD: &str = "reason";
@@ -70,14 +74,14 @@ pub struct Draft {
 /// `/report`.
 pub struct Report {
     confirm: Arc<Confirmation<FileReport>>,
-    form: Arc<ReportForm>,
+    form: Arc<FormFlow<ReportForm>>,
 }
 
 impl Report {
     pub fn new() -> Self {
         Self {
             confirm: Arc::new(Confirmation(FileReport)),
-            form: Arc::new(ReportForm),
+            form: Arc::new(FormFlow(ReportForm)),
         }
     }
 }
@@ -109,19 +113,17 @@ impl Command for Report {
         let reason = ctx.call.option("reason").and_then(OptionValue::as_str);
         match reason {
             None => {
-                let state = FormState {
+                let run = FormRun::new(Reported {
                     target: target.clone(),
                     channel: ctx.invocation.channel.clone(),
-                    reason: None,
-                    evidence: None,
-                };
-                let view = View::Modal(form_modal(&state));
+                });
+                let view = self.form.open(&run);
                 ctx.flows
-                    .start(self.form.as_ref(), ctx.invocation, state, view)
+                    .start(self.form.as_ref(), ctx.invocation, run, view)
                     .await
             }
             Some(reason) => {
-                if let Err(problem) = check_reason(reason) {
+                if let Err(problem) = REASON.check(reason) {
                     return Reply::ephemeral(format!(
                         "{problem} Or leave the reason out to fill in a form."
                     ))
@@ -176,11 +178,7 @@ impl ConfirmedAction for FileReport {
     }
 
     async fn perform(&self, ctx: &StepContext<'_>, draft: &Draft) -> Result<Performed, String> {
-        Ok(Performed {
-            effects: vec![report_write(ctx, draft)],
-            jobs: vec![delivery(ctx, draft)],
-            reply: sent(draft),
-        })
+        Ok(filing(ctx, draft))
     }
 
     fn cancelled(&self, _: &Draft) -> Reply {
@@ -188,25 +186,20 @@ impl ConfirmedAction for FileReport {
     }
 }
 
-/// The form's run: who is reported, and the draft being corrected.
+/// What the report form is about: who is reported, from which channel.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct FormState {
+pub struct Reported {
     pub target: String,
     pub channel: Option<String>,
-    pub reason: Option<String>,
-    pub evidence: Option<String>,
 }
 
-pub use crate::flows::form::FormEvent;
-
-/// The report form as a flow.
+/// The report form: the reason and an optional evidence link.
 pub struct ReportForm;
 
 #[async_trait]
-impl Machine for ReportForm {
+impl FormSpec for ReportForm {
     const NAME: &'static str = "report-form";
-    type State = FormState;
-    type Event = FormEvent;
+    type Context = Reported;
 
     fn lifetime_secs(&self) -> i64 {
         // Writing a report takes longer than clicking Confirm.
@@ -217,65 +210,51 @@ impl Machine for ReportForm {
         "Run `/report` again to start a new one.".to_owned()
     }
 
-    async fn step(
+    fn fields(&self, _: &Reported) -> Vec<Field> {
+        vec![
+            Field::text(REASON_FIELD, "Reason", REASON)
+                .multiline()
+                .placeholder("What happened, and where?"),
+            Field::new(
+                LINK_FIELD,
+                "Evidence link",
+                LINK_MAX as u16,
+                Check::parse(|link| check_link(link).map(|()| Parsed::Text(link.to_owned()))),
+            )
+            .optional()
+            .placeholder("https://… (a message link, optional)"),
+        ]
+    }
+
+    fn title(&self, _: &Reported) -> String {
+        "Report a member".to_owned()
+    }
+
+    fn submit_label(&self, _: &Reported) -> String {
+        "Send report".to_owned()
+    }
+
+    fn not_yet(&self) -> &'static str {
+        "Your report was not sent yet:"
+    }
+
+    fn edit_label(&self) -> &'static str {
+        "Edit report"
+    }
+
+    async fn finish(
         &self,
         ctx: &StepContext<'_>,
-        state: FormState,
-        input: Input<FormEvent>,
-    ) -> Step<FormState, FormEvent> {
-        match input {
-            Input::Submit(FormEvent::Submit, fields) => {
-                let field = |name: &str| form::field(&fields, name);
-                let reason = field(REASON_FIELD);
-                let evidence = field(LINK_FIELD);
-                let mut errors = Vec::new();
-                if let Err(message) = check_reason(reason.as_deref().unwrap_or("")) {
-                    errors.push(FieldError {
-                        field: REASON_FIELD.to_owned(),
-                        message,
-                    });
-                }
-                if let Some(link) = &evidence
-                    && let Err(message) = check_link(link)
-                {
-                    errors.push(FieldError {
-                        field: LINK_FIELD.to_owned(),
-                        message,
-                    });
-                }
-                if errors.is_empty() {
-                    let draft = Draft {
-                        target: state.target,
-                        reason: reason.unwrap_or_default(),
-                        evidence,
-                        channel: state.channel,
-                    };
-                    return Step::Finish {
-                        effects: vec![report_write(ctx, &draft)],
-                        jobs: vec![delivery(ctx, &draft)],
-                        view: View::FormDone(sent(&draft)),
-                    };
-                }
-                form::errors_step(
-                    ctx.invocation.platform,
-                    FormState {
-                        reason,
-                        evidence,
-                        ..state
-                    },
-                    errors,
-                    Reply::ephemeral("Your report was not sent yet:"),
-                    label_of,
-                    "Edit report",
-                )
-            }
-            Input::Click(FormEvent::Edit) => Step::Stay {
-                view: View::Modal(form_modal(&state)),
-            },
-            Input::Click(FormEvent::Submit) | Input::Submit(FormEvent::Edit, _) => {
-                Step::Invalid("That does not fit this form; use the form's own buttons.".into())
-            }
-        }
+        reported: Reported,
+        values: Values,
+    ) -> Result<Performed, String> {
+        let draft = Draft {
+            target: reported.target,
+            reason: values.text(REASON_FIELD).unwrap_or_default(),
+            evidence: values.text(LINK_FIELD),
+            channel: reported.channel,
+        };
+        Ok(filing(ctx, &draft))
     }
 }
 
@@ -294,7 +273,7 @@ impl Command for ListReports {
             cursor: None,
             descending: true,
         };
-        let store = ctx.flows.store();
+        let store = ctx.store;
         let found = match store
             .query(&reports_pk(ctx.invocation), "report#", page)
             .await
@@ -324,7 +303,7 @@ impl Command for ListReports {
                 format!(
                     "{}, {}",
                     mention(text("target")),
-                    ago(ctx.flows.now_secs() - when)
+                    ago(ctx.now_secs() - when)
                 ),
                 value,
             );
@@ -345,6 +324,15 @@ fn ago(secs: i64) -> String {
 
 fn reports_pk(invocation: &Invocation) -> String {
     format!("{}:{}#reports", invocation.platform, invocation.tenant)
+}
+
+/// Filing a report, confirmed or submitted: the report item, its delivery, the answer.
+fn filing(ctx: &StepContext<'_>, draft: &Draft) -> Performed {
+    Performed {
+        effects: vec![report_write(ctx, draft)],
+        jobs: vec![delivery(ctx, draft)],
+        reply: sent(draft),
+    }
 }
 
 /// The report item, written in the same transaction that finishes the flow: a report is sent
@@ -391,58 +379,6 @@ fn sent(draft: &Draft) -> Reply {
         "✅ Your report about {} was sent to the moderators. Thank you.",
         mention(&draft.target)
     ))
-}
-
-fn form_modal(state: &FormState) -> FlowModal<FormEvent> {
-    FlowModal {
-        event: FormEvent::Submit,
-        title: "Report a member".to_owned(),
-        submit_label: "Send report".to_owned(),
-        inputs: vec![
-            TextInput {
-                id: REASON_FIELD.to_owned(),
-                label: label_of(REASON_FIELD).to_owned(),
-                multiline: true,
-                required: true,
-                min_chars: None,
-                max_chars: Some(REASON_MAX as u16),
-                placeholder: Some("What happened, and where?".to_owned()),
-                value: state.reason.clone(),
-            },
-            TextInput {
-                id: LINK_FIELD.to_owned(),
-                label: label_of(LINK_FIELD).to_owned(),
-                multiline: false,
-                required: false,
-                min_chars: None,
-                max_chars: Some(LINK_MAX as u16),
-                placeholder: Some("https://… (a message link, optional)".to_owned()),
-                value: state.evidence.clone(),
-            },
-        ],
-    }
-}
-
-fn label_of(field: &str) -> &'static str {
-    match field {
-        REASON_FIELD => "Reason",
-        _ => "Evidence link",
-    }
-}
-
-fn check_reason(reason: &str) -> Result<(), String> {
-    let chars = reason.trim().chars().count();
-    if chars < REASON_MIN {
-        return Err(format!(
-            "Please describe what happened in at least {REASON_MIN} characters."
-        ));
-    }
-    if chars > REASON_MAX {
-        return Err(format!(
-            "Please keep the reason under {REASON_MAX} characters ({chars} now)."
-        ));
-    }
-    Ok(())
 }
 
 fn check_link(link: &str) -> Result<(), String> {

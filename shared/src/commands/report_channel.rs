@@ -39,9 +39,9 @@ impl Command for ReportChannel {
             Task::SetReportChannel {
                 channel: channel.clone(),
             },
-            ctx.flows.now_secs(),
+            ctx.now_secs(),
         );
-        match ctx.flows.bus().publish(&job).await {
+        match ctx.bus.publish(&job).await {
             Ok(()) => Response::Deferred(Reply::ephemeral(format!(
                 "Checking that I can post in <#{channel}>…"
             ))),

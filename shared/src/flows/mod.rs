@@ -159,7 +159,7 @@ pub enum Step<S, E> {
 pub struct StepContext<'a> {
     pub invocation: &'a Invocation,
     pub now_secs: i64,
-    pub store: &'a Arc<dyn Store>,
+    pub store: &'a dyn Store,
     /// The engine, for a step that prepares another flow's run with its effects (a submitted
     /// appeal form opens a shared review).
     pub flows: &'a FlowEngine,
@@ -304,12 +304,14 @@ impl FlowEngine {
         self.machines.push(Arc::new(Typed(machine)));
     }
 
+    /// The store runs live in (commands are handed it with their context).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
-    pub fn now_secs(&self) -> i64 {
-        self.clock.now_secs()
+    /// The clock runs expire by (commands are handed it with their context).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     /// Where one run of a flow is stored: per platform, tenant and user, then flow and run.
@@ -564,7 +566,7 @@ impl FlowEngine {
         let ctx = StepContext {
             invocation,
             now_secs: self.clock.now_secs(),
-            store: &self.store,
+            store: self.store.as_ref(),
             flows: self,
         };
         let version = current.version;
@@ -629,7 +631,7 @@ impl FlowEngine {
         }
     }
 
-    /// The bus jobs go out on (commands publish theirs through it too).
+    /// The bus jobs go out on (commands are handed it with their context).
     pub fn bus(&self) -> &Arc<dyn Bus> {
         &self.bus
     }

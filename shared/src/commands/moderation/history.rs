@@ -75,7 +75,7 @@ impl Command for Infractions {
             Ok(settings) => settings,
             Err(error) => return storage_failure("history", &error),
         };
-        let store = ctx.flows.store().as_ref();
+        let store = ctx.store;
         let cases = Cases::new(store, ctx.invocation.platform, &ctx.invocation.tenant);
         let history = match cases.all_of(&target).await {
             Ok(history) => history,
@@ -84,9 +84,9 @@ impl Command for Infractions {
         let state = PageState { target, page: 0 };
         if history.len() <= PAGE_SIZE {
             // One page: no buttons, so no flow to keep.
-            return page_reply(&state, &history, &settings, ctx.flows.now_secs()).into();
+            return page_reply(&state, &history, &settings, ctx.now_secs()).into();
         }
-        let view = page_view(&state, &history, &settings, ctx.flows.now_secs());
+        let view = page_view(&state, &history, &settings, ctx.now_secs());
         ctx.flows
             .start(self.pages.as_ref(), ctx.invocation, state, view)
             .await
@@ -149,7 +149,7 @@ impl Machine for HistoryPages {
         let Input::Click(event) = input else {
             return Step::Invalid("This list has no form.".to_owned());
         };
-        let store = ctx.store.as_ref();
+        let store = ctx.store;
         let (settings, history) = {
             let cases = Cases::new(store, ctx.invocation.platform, &ctx.invocation.tenant);
             let (settings, history) = tokio::join!(

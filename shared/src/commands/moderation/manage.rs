@@ -135,7 +135,7 @@ impl Command for Pardon {
             Ok(changed) => changed,
             Err(error) => return Reply::ephemeral(error.message()).into(),
         };
-        if let Err(error) = ctx.flows.store().transact(changed.ops).await {
+        if let Err(error) = ctx.store.transact(changed.ops).await {
             return Reply::ephemeral(CaseError::Store(error).message()).into();
         }
         let mut text = format!(
@@ -190,7 +190,7 @@ impl Command for Unban {
             Ok(prepared) => prepared,
             Err(error) => return storage_failure("unban", &error),
         };
-        if let Err(error) = ctx.flows.store().transact(ops).await {
+        if let Err(error) = ctx.store.transact(ops).await {
             return Reply::ephemeral(CaseError::Store(error).message()).into();
         }
         let cases = match ended.as_slice() {
@@ -269,7 +269,7 @@ impl Command for CaseCommand {
             Ok(changed) => changed,
             Err(error) => return Reply::ephemeral(error.message()).into(),
         };
-        if let Err(error) = ctx.flows.store().transact(changed.ops).await {
+        if let Err(error) = ctx.store.transact(changed.ops).await {
             return Reply::ephemeral(CaseError::Store(error).message()).into();
         }
         let mut reply = view(&changed.after, mod_ctx.now_secs, &settings);

@@ -97,19 +97,19 @@ async fn settings_of(ctx: &CommandContext<'_>) -> Result<ModSettings, StoreError
     ctx.registry
         .settings_cache()
         .get(
-            ctx.flows.store().as_ref(),
+            ctx.store,
             ctx.invocation.platform,
             &ctx.invocation.tenant,
-            ctx.flows.now_secs() * 1000,
+            ctx.now_ms(),
         )
         .await
 }
 
 fn mod_context<'a>(ctx: &'a CommandContext<'_>, settings: &'a ModSettings) -> ModContext<'a> {
     ModContext {
-        store: ctx.flows.store().as_ref(),
+        store: ctx.store,
         invocation: ctx.invocation,
-        now_secs: ctx.flows.now_secs(),
+        now_secs: ctx.now_secs(),
         settings,
     }
 }
@@ -119,7 +119,7 @@ fn mod_context<'a>(ctx: &'a CommandContext<'_>, settings: &'a ModSettings) -> Mo
 async fn publish(ctx: &CommandContext<'_>, jobs: Vec<Job>) -> Option<String> {
     let mut failed = false;
     for job in jobs {
-        if let Err(error) = ctx.flows.bus().publish(&job).await {
+        if let Err(error) = ctx.bus.publish(&job).await {
             tracing::error!(%error, job = job.id, "could not hand a moderation job to the worker");
             failed = true;
         }

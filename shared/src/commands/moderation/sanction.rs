@@ -16,8 +16,8 @@ use super::{
 };
 use crate::commands::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
 use crate::flows::confirm::{Confirmation, ConfirmedAction, Performed};
-use crate::flows::form;
-use crate::flows::{FlowEngine, FlowModal, Input, Machine, Step, StepContext, View};
+use crate::flows::form::{Check, Field, FormFlow, FormRun, FormSpec, Length, Parsed, Values};
+use crate::flows::{FlowEngine, StepContext};
 use crate::invocation::{Capability, Platform};
 use crate::jobs::{Job, ReplyTarget, Task};
 use crate::moderation::actions::{
@@ -25,9 +25,15 @@ use crate::moderation::actions::{
 };
 use crate::moderation::settings::{MAX_MUTE_SECS, Threshold};
 use crate::moderation::{Kind, ModSettings, duration, points};
-use crate::reply::{ButtonStyle, FieldError, Reply, Response, TextInput};
+use crate::reply::{ButtonStyle, Reply, Response};
 
 pub const REASON_MAX: usize = 512;
+const REASON_LENGTH: Length = Length {
+    min: 1,
+    max: REASON_MAX,
+    too_short: "Please give a reason.",
+    noun: "the reason",
+};
 const REASON_FIELD: &str = "reason";
 const DURATION_FIELD: &str = "duration";
 
@@ -105,7 +111,7 @@ pub struct SanctionCommand {
 pub struct SanctionFlows {
     confirm: Arc<Confirmation<ConfirmSanction>>,
     escalate: Arc<Confirmation<Escalate>>,
-    form: Arc<SanctionForm>,
+    form: Arc<FormFlow<SanctionForm>>,
 }
 
 impl SanctionCommand {
@@ -114,7 +120,7 @@ impl SanctionCommand {
         let flows = Arc::new(SanctionFlows {
             confirm: Arc::new(Confirmation(ConfirmSanction)),
             escalate: Arc::new(Confirmation(Escalate)),
-            form: Arc::new(SanctionForm),
+            form: Arc::new(FormFlow(SanctionForm)),
         });
         Kind::ALL
             .into_iter()
@@ -183,22 +189,19 @@ impl Command for SanctionCommand {
             Err(problem) => return Reply::ephemeral(problem).into(),
         };
         if let Some(reason) = reason
-            && let Err(problem) = check_reason(reason)
+            && let Err(problem) = REASON_LENGTH.check(reason)
         {
             return Reply::ephemeral(problem).into();
         }
         // A context-menu click carries no reason or duration: ask for them in a form.
         let (Some(reason), true) = (reason, !kind.is_timed() || duration_secs.is_some()) else {
-            let state = FormState {
-                kind,
-                target,
-                reason: reason.map(str::to_owned),
-                duration: typed_duration.map(str::to_owned),
-            };
-            let view = View::Modal(form_modal(&state));
+            let run = FormRun::new(Sanctioned { kind, target })
+                .with(REASON_FIELD, reason)
+                .with(DURATION_FIELD, typed_duration);
+            let view = self.flows.form.open(&run);
             return ctx
                 .flows
-                .start(self.flows.form.as_ref(), ctx.invocation, state, view)
+                .start(self.flows.form.as_ref(), ctx.invocation, run, view)
                 .await;
         };
         let sanction = Sanction {
@@ -300,19 +303,6 @@ fn job_target(kind: Kind, ctx: &CommandContext<'_>) -> ReplyTarget {
     }
 }
 
-fn check_reason(reason: &str) -> Result<(), String> {
-    let chars = reason.trim().chars().count();
-    if chars == 0 {
-        return Err("Please give a reason.".to_owned());
-    }
-    if chars > REASON_MAX {
-        return Err(format!(
-            "Please keep the reason under {REASON_MAX} characters ({chars} now)."
-        ));
-    }
-    Ok(())
-}
-
 fn check_duration(kind: Kind, text: &str) -> Result<i64, String> {
     let secs = duration::parse(text).map_err(|e| e.to_string())?;
     if kind == Kind::Mute && secs > MAX_MUTE_SECS {
@@ -389,7 +379,7 @@ async fn perform_sanction(ctx: &StepContext<'_>, sanction: &Sanction) -> Result<
     if let Err(refusal) = check_target(ctx.invocation, &sanction.target, verb(sanction.kind)) {
         return Err(refusal_text(refusal));
     }
-    let store = ctx.store.as_ref();
+    let store = ctx.store;
     let (settings, _) = ModSettings::load(store, ctx.invocation.platform, &ctx.invocation.tenant)
         .await
         .map_err(|error| {
@@ -556,25 +546,20 @@ impl ConfirmedAction for Escalate {
     }
 }
 
-/// The form's run: what kind of case, for whom, and the draft being corrected.
+/// What a sanction form is about: what kind of case, for whom.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct FormState {
+pub struct Sanctioned {
     pub kind: Kind,
     pub target: String,
-    pub reason: Option<String>,
-    pub duration: Option<String>,
 }
-
-pub use crate::flows::form::FormEvent;
 
 /// The reason (and duration) form, for a sanction started without them.
 pub struct SanctionForm;
 
 #[async_trait]
-impl Machine for SanctionForm {
+impl FormSpec for SanctionForm {
     const NAME: &'static str = "sanction-form";
-    type State = FormState;
-    type Event = FormEvent;
+    type Context = Sanctioned;
 
     fn lifetime_secs(&self) -> i64 {
         15 * 60
@@ -584,118 +569,67 @@ impl Machine for SanctionForm {
         "The form expired; nothing was recorded. Run the command again.".to_owned()
     }
 
-    async fn step(
+    fn fields(&self, sanctioned: &Sanctioned) -> Vec<Field> {
+        let kind = sanctioned.kind;
+        let mut fields = Vec::new();
+        if kind.is_timed() {
+            fields.push(
+                Field::new(
+                    DURATION_FIELD,
+                    "Duration",
+                    20,
+                    Check::parse(move |text| check_duration(kind, text).map(Parsed::Number)),
+                )
+                .placeholder("30m, 2h, 7d or 1d12h"),
+            );
+        }
+        fields.push(
+            Field::text(REASON_FIELD, "Reason", REASON_LENGTH)
+                .multiline()
+                .placeholder("What happened? The member is told (except for notes)."),
+        );
+        fields
+    }
+
+    fn title(&self, sanctioned: &Sanctioned) -> String {
+        format!("{} member", capitalised_verb(sanctioned.kind))
+    }
+
+    fn submit_label(&self, sanctioned: &Sanctioned) -> String {
+        capitalised_verb(sanctioned.kind).to_owned()
+    }
+
+    fn not_yet(&self) -> &'static str {
+        "Nothing was recorded yet:"
+    }
+
+    fn edit_label(&self) -> &'static str {
+        "Edit"
+    }
+
+    async fn finish(
         &self,
         ctx: &StepContext<'_>,
-        state: FormState,
-        input: Input<FormEvent>,
-    ) -> Step<FormState, FormEvent> {
-        match input {
-            Input::Submit(FormEvent::Submit, fields) => {
-                let field = |name: &str| form::field(&fields, name);
-                let reason = field(REASON_FIELD);
-                let typed = field(DURATION_FIELD);
-                let mut errors = Vec::new();
-                if let Err(message) = check_reason(reason.as_deref().unwrap_or("")) {
-                    errors.push(FieldError {
-                        field: REASON_FIELD.to_owned(),
-                        message,
-                    });
-                }
-                let mut duration_secs = None;
-                if state.kind.is_timed() {
-                    match check_duration(state.kind, typed.as_deref().unwrap_or("")) {
-                        Ok(secs) => duration_secs = Some(secs),
-                        Err(message) => errors.push(FieldError {
-                            field: DURATION_FIELD.to_owned(),
-                            message,
-                        }),
-                    }
-                }
-                if errors.is_empty() {
-                    let sanction = Sanction {
-                        kind: state.kind,
-                        target: state.target,
-                        reason: reason.unwrap_or_default(),
-                        duration_secs,
-                    };
-                    return match perform_sanction(ctx, &sanction).await {
-                        Ok(done) => Step::Finish {
-                            effects: done.effects,
-                            jobs: done
-                                .jobs
-                                .into_iter()
-                                .map(|mut job| {
-                                    // A form's answer is a new message; follow up under it.
-                                    job.reply_to = job.reply_to.as_followup();
-                                    job
-                                })
-                                .collect(),
-                            view: View::FormDone(done.reply),
-                        },
-                        Err(why) => Step::Invalid(why),
-                    };
-                }
-                form::errors_step(
-                    ctx.invocation.platform,
-                    FormState {
-                        reason,
-                        duration: typed,
-                        ..state
-                    },
-                    errors,
-                    Reply::ephemeral("Nothing was recorded yet:"),
-                    label_of,
-                    "Edit",
-                )
-            }
-            Input::Click(FormEvent::Edit) => Step::Stay {
-                view: View::Modal(form_modal(&state)),
-            },
-            Input::Click(FormEvent::Submit) | Input::Submit(FormEvent::Edit, _) => {
-                Step::Invalid("That does not fit this form; use the form's own buttons.".into())
-            }
-        }
-    }
-}
-
-fn form_modal(state: &FormState) -> FlowModal<FormEvent> {
-    let mut inputs = Vec::new();
-    if state.kind.is_timed() {
-        inputs.push(TextInput {
-            id: DURATION_FIELD.to_owned(),
-            label: label_of(DURATION_FIELD).to_owned(),
-            multiline: false,
-            required: true,
-            min_chars: None,
-            max_chars: Some(20),
-            placeholder: Some("30m, 2h, 7d or 1d12h".to_owned()),
-            value: state.duration.clone(),
-        });
-    }
-    inputs.push(TextInput {
-        id: REASON_FIELD.to_owned(),
-        label: label_of(REASON_FIELD).to_owned(),
-        multiline: true,
-        required: true,
-        min_chars: None,
-        max_chars: Some(REASON_MAX as u16),
-        placeholder: Some("What happened? The member is told (except for notes).".to_owned()),
-        value: state.reason.clone(),
-    });
-    let title = format!("{} member", capitalised_verb(state.kind));
-    FlowModal {
-        event: FormEvent::Submit,
-        title,
-        submit_label: capitalised_verb(state.kind).to_owned(),
-        inputs,
-    }
-}
-
-fn label_of(field: &str) -> &'static str {
-    match field {
-        DURATION_FIELD => "Duration",
-        _ => "Reason",
+        sanctioned: Sanctioned,
+        values: Values,
+    ) -> Result<Performed, String> {
+        let sanction = Sanction {
+            kind: sanctioned.kind,
+            target: sanctioned.target,
+            reason: values.text(REASON_FIELD).unwrap_or_default(),
+            duration_secs: values.number(DURATION_FIELD),
+        };
+        let mut done = perform_sanction(ctx, &sanction).await?;
+        done.jobs = done
+            .jobs
+            .into_iter()
+            .map(|mut job| {
+                // A form's answer is a new message; follow up under it.
+                job.reply_to = job.reply_to.as_followup();
+                job
+            })
+            .collect();
+        Ok(done)
     }
 }
 
