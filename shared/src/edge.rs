@@ -334,7 +334,7 @@ impl Edge {
                 return EdgeResponse::serialized(&discord::autocomplete_empty());
             }
             Ok(DiscordInbound::Invocation(invocation)) => invocation,
-            Err(problem) => return bad_request(&problem),
+            Err(problem) => return bad_request(&problem.to_string()),
         };
         record_invocation(&invocation);
         let response = match invocation.action {
@@ -427,7 +427,7 @@ impl Edge {
                 (Some(invocation), response)
             }
             Ok(CommandParse::Usage(reply)) => (None, reply.into()),
-            Err(problem) => return bad_request(&problem),
+            Err(problem) => return bad_request(&problem.to_string()),
         };
         let reply = match response {
             Response::Modal(modal) => {
@@ -486,7 +486,7 @@ impl Edge {
         let mut invocation = match slack::parse_interaction(body) {
             Ok(Some(invocation)) => invocation,
             Ok(None) => return EdgeResponse::empty_ok(),
-            Err(problem) => return bad_request(&problem),
+            Err(problem) => return bad_request(&problem.to_string()),
         };
         record_invocation(&invocation);
         self.grant_slack_moderators(&mut invocation).await;
@@ -679,7 +679,7 @@ impl Edge {
                 tracing::info!(kind, "unhandled Events API delivery acknowledged");
                 return EdgeResponse::empty_ok();
             }
-            Err(problem) => return bad_request(&problem),
+            Err(problem) => return bad_request(&problem.to_string()),
         };
         let event_type = event_type.as_deref().unwrap_or("-");
         let Some(event_id) = event_id else {

@@ -6,7 +6,9 @@ mod render;
 mod text_options;
 pub mod web;
 
-pub use inbound::{CommandParse, SlackEvent, parse_command, parse_event, parse_interaction};
+pub use inbound::{
+    CommandParse, ParseError, SlackEvent, parse_command, parse_event, parse_interaction,
+};
 pub use render::{
     render_command_reply, render_message, render_modal, render_response_url_message,
     render_view_submission,
