@@ -13,4 +13,4 @@ pub use render::{
     render_command_reply, render_message, render_modal, render_response_url_message,
     render_view_submission,
 };
-pub use text_options::options_from_text;
+pub use text_options::{TextProblem, UsageError, options_from_text};
