@@ -22,7 +22,9 @@ pub enum DiscordCommand {
 }
 
 pub async fn run(command: DiscordCommand) -> Result<()> {
-    let body = application_commands(&CommandRegistry::standard());
+    // A command over Discord's limits would have the whole batch refused; say which, here.
+    let body = application_commands(&CommandRegistry::standard())
+        .context("the commands do not fit Discord's limits")?;
     match command {
         DiscordCommand::Commands => {
             println!("{}", serde_json::to_string_pretty(&body)?);

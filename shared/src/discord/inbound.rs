@@ -1,3 +1,6 @@
+//! A verified Discord interaction body, read into [`DiscordInbound`]: a ping, an autocomplete
+//! request, or an [`Invocation`] with its actor, tenant and capabilities.
+
 use serde::Deserialize;
 use twilight_model::application::interaction::application_command::{
     CommandDataOption, CommandOptionValue,
@@ -28,15 +31,31 @@ struct Head {
     kind: u8,
 }
 
+/// Why a verified body is not an interaction Gavel can act on. The text is the 400 answer's
+/// message and the log's, so it names the problem in Discord's terms.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not JSON with a numeric `type`.
+    #[error("not an interaction: {0}")]
+    NotAnInteraction(#[source] serde_json::Error),
+    /// A `type`, but not a body twilight-model accepts as an interaction.
+    #[error("malformed interaction: {0}")]
+    Malformed(#[source] serde_json::Error),
+    #[error("unsupported interaction type {0:?}")]
+    UnsupportedType(InteractionType),
+    #[error("interaction has no user")]
+    NoUser,
+    #[error("interaction has no data")]
+    NoData,
+}
+
 /// Parses a verified interaction body. Errors are for a 400 answer and the log.
-pub fn parse_interaction(body: &[u8]) -> Result<DiscordInbound, String> {
-    let head: Head =
-        serde_json::from_slice(body).map_err(|e| format!("not an interaction: {e}"))?;
+pub fn parse_interaction(body: &[u8]) -> Result<DiscordInbound, ParseError> {
+    let head: Head = serde_json::from_slice(body).map_err(ParseError::NotAnInteraction)?;
     if head.kind == 1 {
         return Ok(DiscordInbound::Ping);
     }
-    let interaction: Interaction =
-        serde_json::from_slice(body).map_err(|e| format!("malformed interaction: {e}"))?;
+    let interaction: Interaction = serde_json::from_slice(body).map_err(ParseError::Malformed)?;
     match interaction.kind {
         InteractionType::Ping => Ok(DiscordInbound::Ping),
         InteractionType::ApplicationCommandAutocomplete => Ok(DiscordInbound::Autocomplete),
@@ -45,17 +64,17 @@ pub fn parse_interaction(body: &[u8]) -> Result<DiscordInbound, String> {
         | InteractionType::ModalSubmit => {
             to_invocation(interaction).map(|i| DiscordInbound::Invocation(Box::new(i)))
         }
-        other => Err(format!("unsupported interaction type {other:?}")),
+        other => Err(ParseError::UnsupportedType(other)),
     }
 }
 
-fn to_invocation(interaction: Interaction) -> Result<Invocation, String> {
+fn to_invocation(interaction: Interaction) -> Result<Invocation, ParseError> {
     let user = interaction
         .member
         .as_ref()
         .and_then(|m| m.user.as_ref())
         .or(interaction.user.as_ref())
-        .ok_or("interaction has no user")?;
+        .ok_or(ParseError::NoUser)?;
     let actor = Actor {
         id: user.id.to_string(),
         display_name: interaction
@@ -111,7 +130,7 @@ fn to_invocation(interaction: Interaction) -> Result<Invocation, String> {
         }
         // Not #[non_exhaustive] today, but Discord adds interaction kinds; keep this total.
         #[allow(unreachable_patterns)]
-        Some(_) | None => return Err("interaction has no data".to_owned()),
+        Some(_) | None => return Err(ParseError::NoData),
     };
     Ok(Invocation {
         id: interaction.id.to_string(),
@@ -243,7 +262,7 @@ mod tests {
         )
     }
 
-    fn parse(value: &Value) -> Result<DiscordInbound, String> {
+    fn parse(value: &Value) -> Result<DiscordInbound, ParseError> {
         parse_interaction(value.to_string().as_bytes())
     }
 
@@ -264,12 +283,12 @@ mod tests {
     #[test]
     fn a_bare_ping_is_a_ping() {
         assert_eq!(
-            parse_interaction(br#"{"type":1}"#),
-            Ok(DiscordInbound::Ping)
+            parse_interaction(br#"{"type":1}"#).unwrap(),
+            DiscordInbound::Ping
         );
         assert_eq!(
-            parse(&interaction(1, Value::Null)),
-            Ok(DiscordInbound::Ping)
+            parse(&interaction(1, Value::Null)).unwrap(),
+            DiscordInbound::Ping
         );
     }
 
@@ -451,7 +470,7 @@ mod tests {
                 "options": [{ "name": "command", "type": 3, "value": "pi", "focused": true }]
             }),
         );
-        assert_eq!(parse(&value), Ok(DiscordInbound::Autocomplete));
+        assert_eq!(parse(&value).unwrap(), DiscordInbound::Autocomplete);
     }
 
     #[test]
@@ -545,19 +564,32 @@ mod tests {
             b"{\"type\":300}",
         ] {
             let err = parse_interaction(body).unwrap_err();
-            assert!(err.starts_with("not an interaction"), "{body:?}: {err}");
+            assert!(
+                matches!(err, ParseError::NotAnInteraction(_)),
+                "{body:?}: {err:?}"
+            );
+            assert!(
+                err.to_string().starts_with("not an interaction"),
+                "{body:?}: {err}"
+            );
         }
         // Well-formed head, but not an interaction twilight-model accepts.
-        let err = parse_interaction(br#"{"type":2,"id":"1"}"#).unwrap_err();
-        assert!(err.starts_with("malformed interaction"), "{err}");
-        let err = parse_interaction(br#"{"type":9}"#).unwrap_err();
-        assert!(err.starts_with("malformed interaction"), "{err}");
+        for body in [&br#"{"type":2,"id":"1"}"#[..], br#"{"type":9}"#] {
+            let err = parse_interaction(body).unwrap_err();
+            assert!(matches!(err, ParseError::Malformed(_)), "{err:?}");
+            assert!(
+                err.to_string().starts_with("malformed interaction"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
     fn an_interaction_without_a_user_is_an_error() {
         let mut value = command("ping", json!([]));
         value.as_object_mut().unwrap().remove("member");
-        assert_eq!(parse(&value), Err("interaction has no user".to_owned()));
+        let err = parse(&value).unwrap_err();
+        assert!(matches!(err, ParseError::NoUser), "{err:?}");
+        assert_eq!(err.to_string(), "interaction has no user");
     }
 }

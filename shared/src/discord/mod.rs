@@ -5,7 +5,7 @@ mod inbound;
 pub mod registration;
 mod render;
 
-pub use inbound::{DiscordInbound, parse_interaction};
+pub use inbound::{DiscordInbound, ParseError, parse_interaction};
 pub use render::{
     ChannelMessage, PONG, autocomplete_empty, render_channel_message, render_reply, render_response,
 };

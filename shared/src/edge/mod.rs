@@ -327,9 +327,9 @@ fn unauthorized(rejection: &Rejection) -> EdgeResponse {
     EdgeResponse::error(StatusCode::UNAUTHORIZED, "invalid request signature")
 }
 
-fn bad_request(problem: &str) -> EdgeResponse {
-    tracing::info!(problem, "signed request could not be parsed");
-    EdgeResponse::error(StatusCode::BAD_REQUEST, problem)
+fn bad_request(problem: impl std::fmt::Display) -> EdgeResponse {
+    tracing::info!(%problem, "signed request could not be parsed");
+    EdgeResponse::error(StatusCode::BAD_REQUEST, &problem.to_string())
 }
 
 fn record_invocation(invocation: &Invocation) {

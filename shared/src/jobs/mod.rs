@@ -166,13 +166,20 @@ impl ReplyTarget {
     }
 }
 
+/// Why an event handed to the worker holds no job.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("the event has no detail: not an EventBridge delivery")]
+    NoDetail,
+    #[error("not a Gavel job: {0}")]
+    NotAJob(#[source] serde_json::Error),
+}
+
 impl Job {
     /// The job in an EventBridge delivery (its `detail`).
-    pub fn from_eventbridge(event: &serde_json::Value) -> Result<Self, String> {
-        let detail = event
-            .get("detail")
-            .ok_or("the event has no detail: not an EventBridge delivery")?;
-        serde_json::from_value(detail.clone()).map_err(|e| format!("not a Gavel job: {e}"))
+    pub fn from_eventbridge(event: &serde_json::Value) -> Result<Self, DeliveryError> {
+        let detail = event.get("detail").ok_or(DeliveryError::NoDetail)?;
+        serde_json::from_value(detail.clone()).map_err(DeliveryError::NotAJob)
     }
 
     /// A second (third, ...) job of one invocation: its own id, so each is done once.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::gcra::retry_after_ms;
+use super::gcra::{PolicyError, retry_after_ms};
 use super::policy::{Policies, Scope, TenantLimits};
 use crate::clock::Clock;
 use crate::commands::CommandSpec;
@@ -144,13 +144,9 @@ impl RateLimiter {
         }
         let policies = match self.store.get(&Self::overrides_key(community)).await {
             Ok(Some(item)) => parse_overrides(&item.data)
-                .and_then(|limits| {
-                    self.defaults
-                        .with_overrides(&limits)
-                        .map_err(|e| e.to_string())
-                })
+                .and_then(|limits| Ok(self.defaults.with_overrides(&limits)?))
                 .unwrap_or_else(|problem| {
-                    tracing::warn!(tenant, problem, "ignoring invalid rate-limit overrides");
+                    tracing::warn!(tenant, %problem, "ignoring invalid rate-limit overrides");
                     self.defaults
                 }),
             Ok(None) => self.defaults,
@@ -175,8 +171,17 @@ impl RateLimiter {
     }
 }
 
-fn parse_overrides(data: &Value) -> Result<TenantLimits, String> {
-    serde_json::from_value(data.clone()).map_err(|e| e.to_string())
+/// Why a tenant's stored overrides are ignored (logged; the defaults apply instead).
+#[derive(Debug, thiserror::Error)]
+enum OverridesError {
+    #[error(transparent)]
+    Unreadable(#[from] serde_json::Error),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+fn parse_overrides(data: &Value) -> Result<TenantLimits, OverridesError> {
+    Ok(serde_json::from_value(data.clone())?)
 }
 
 /// All of a tenant's buckets share its partition ([`Community::rate_limits`]).

@@ -1,3 +1,6 @@
+//! Verified Slack bodies, read into domain types: slash commands (form-encoded), interactivity
+//! payloads (`payload=` JSON in a form) and Events API deliveries (JSON).
+
 use serde::Deserialize;
 use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackView};
 
@@ -8,6 +11,36 @@ use crate::invocation::{
 };
 use crate::reply::Reply;
 
+/// Why a verified Slack body could not be read. The text is the 400 answer's message and the
+/// log's.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("malformed slash command: {0}")]
+    SlashCommand(#[source] serde_urlencoded::de::Error),
+    /// The interactivity body is not a form with a `payload` field.
+    #[error("malformed interaction form: {0}")]
+    InteractionForm(#[source] serde_urlencoded::de::Error),
+    /// The `payload` is not JSON with a string `type`.
+    #[error("malformed interaction payload: {0}")]
+    InteractionPayload(#[source] serde_json::Error),
+    /// A payload of a kind Gavel handles that slack-morphism does not accept.
+    #[error("malformed {kind} payload: {source}")]
+    Payload {
+        kind: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("block_actions without an action")]
+    NoAction,
+    #[error("block_actions without a user")]
+    NoUser,
+    /// The Events API body is not JSON with a string `type`.
+    #[error("malformed event: {0}")]
+    Event(#[source] serde_json::Error),
+    #[error("malformed url_verification: no challenge")]
+    NoChallenge,
+}
+
 /// A slash command is either runnable, or its text did not fit the command's options.
 #[derive(Debug, PartialEq)]
 pub enum CommandParse {
@@ -17,9 +50,9 @@ pub enum CommandParse {
 }
 
 /// Parses a verified slash-command body (form-encoded). The error is for a 400 and the log.
-pub fn parse_command(body: &[u8], registry: &CommandRegistry) -> Result<CommandParse, String> {
+pub fn parse_command(body: &[u8], registry: &CommandRegistry) -> Result<CommandParse, ParseError> {
     let event: SlackCommandEvent =
-        serde_urlencoded::from_bytes(body).map_err(|e| format!("malformed slash command: {e}"))?;
+        serde_urlencoded::from_bytes(body).map_err(ParseError::SlashCommand)?;
     let name = event
         .command
         .0
@@ -31,7 +64,7 @@ pub fn parse_command(body: &[u8], registry: &CommandRegistry) -> Result<CommandP
     let options = match registry.spec(&name) {
         Some(spec) => match options_from_text(spec, text) {
             Ok(options) => options,
-            Err(usage) => return Ok(CommandParse::Usage(Reply::ephemeral(usage))),
+            Err(usage) => return Ok(CommandParse::Usage(Reply::ephemeral(usage.to_string()))),
         },
         None => Vec::<(String, OptionValue)>::new(),
     };
@@ -68,17 +101,20 @@ struct TypeHead {
 
 /// Parses a verified interactivity body (`payload=` JSON in a form). Returns `None` for payload
 /// kinds Gavel does not act on (shortcuts, view_closed, …), which are acknowledged and dropped.
-pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, String> {
-    let form: InteractionForm = serde_urlencoded::from_bytes(body)
-        .map_err(|e| format!("malformed interaction form: {e}"))?;
-    let head: TypeHead = serde_json::from_str(&form.payload)
-        .map_err(|e| format!("malformed interaction payload: {e}"))?;
+pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, ParseError> {
+    let form: InteractionForm =
+        serde_urlencoded::from_bytes(body).map_err(ParseError::InteractionForm)?;
+    let head: TypeHead =
+        serde_json::from_str(&form.payload).map_err(ParseError::InteractionPayload)?;
     // slack-morphism's enum has no fallback variant, so only hand it the kinds we handle.
     if head.kind != "block_actions" && head.kind != "view_submission" {
         return Ok(None);
     }
-    let event: SlackInteractionEvent = serde_json::from_str(&form.payload)
-        .map_err(|e| format!("malformed {} payload: {e}", head.kind))?;
+    let event: SlackInteractionEvent =
+        serde_json::from_str(&form.payload).map_err(|source| ParseError::Payload {
+            kind: head.kind,
+            source,
+        })?;
     let actor = |id: String| Actor {
         id,
         display_name: None,
@@ -90,20 +126,13 @@ pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, String> {
                 .actions
                 .as_ref()
                 .and_then(|a| a.first())
-                .ok_or("block_actions without an action")?;
+                .ok_or(ParseError::NoAction)?;
             Some(Invocation {
                 id: ev.trigger_id.0.clone(),
                 platform: Platform::Slack,
                 tenant: ev.team.id.0.clone(),
                 channel: ev.channel.as_ref().map(|c| c.id.0.clone()),
-                actor: actor(
-                    ev.user
-                        .as_ref()
-                        .ok_or("block_actions without a user")?
-                        .id
-                        .0
-                        .clone(),
-                ),
+                actor: actor(ev.user.as_ref().ok_or(ParseError::NoUser)?.id.0.clone()),
                 action: Action::Component {
                     custom_id: action.action_id.0.clone(),
                 },
@@ -182,14 +211,13 @@ struct TypeHeadOpt {
 }
 
 /// Parses a verified Events API body (JSON).
-pub fn parse_event(body: &[u8]) -> Result<SlackEvent, String> {
-    let envelope: EventEnvelope =
-        serde_json::from_slice(body).map_err(|e| format!("malformed event: {e}"))?;
+pub fn parse_event(body: &[u8]) -> Result<SlackEvent, ParseError> {
+    let envelope: EventEnvelope = serde_json::from_slice(body).map_err(ParseError::Event)?;
     match envelope.kind.as_str() {
         "url_verification" => envelope
             .challenge
             .map(|challenge| SlackEvent::UrlVerification { challenge })
-            .ok_or_else(|| "malformed url_verification: no challenge".to_owned()),
+            .ok_or(ParseError::NoChallenge),
         "event_callback" => Ok(SlackEvent::Callback {
             event_id: envelope.event_id,
             event_type: envelope.event.and_then(|e| e.kind),
@@ -366,8 +394,9 @@ mod tests {
             b"\xff\xfe",
         ] {
             let err = parse_command(body, &registry).unwrap_err();
+            assert!(matches!(err, ParseError::SlashCommand(_)), "{err:?}");
             assert!(
-                err.starts_with("malformed slash command"),
+                err.to_string().starts_with("malformed slash command"),
                 "{body:?}: {err}"
             );
         }
@@ -394,16 +423,14 @@ mod tests {
     fn block_actions_without_an_action_or_a_user_are_errors() {
         let mut payload = block_actions();
         payload["actions"] = json!([]);
-        assert_eq!(
-            parse_interaction(&interaction_form(&payload)),
-            Err("block_actions without an action".to_owned())
-        );
+        let err = parse_interaction(&interaction_form(&payload)).unwrap_err();
+        assert!(matches!(err, ParseError::NoAction), "{err:?}");
+        assert_eq!(err.to_string(), "block_actions without an action");
         let mut payload = block_actions();
         payload.as_object_mut().unwrap().remove("user");
-        assert_eq!(
-            parse_interaction(&interaction_form(&payload)),
-            Err("block_actions without a user".to_owned())
-        );
+        let err = parse_interaction(&interaction_form(&payload)).unwrap_err();
+        assert!(matches!(err, ParseError::NoUser), "{err:?}");
+        assert_eq!(err.to_string(), "block_actions without a user");
     }
 
     #[test]
@@ -439,8 +466,8 @@ mod tests {
             // Not even a valid payload of that type: it must not be parsed further.
             let payload = json!({ "type": kind });
             assert_eq!(
-                parse_interaction(&interaction_form(&payload)),
-                Ok(None),
+                parse_interaction(&interaction_form(&payload)).expect(kind),
+                None,
                 "{kind}"
             );
         }
@@ -459,7 +486,7 @@ mod tests {
         ];
         for (body, expected) in cases {
             let err = parse_interaction(body).unwrap_err();
-            assert!(err.starts_with(expected), "{body:?}: {err}");
+            assert!(err.to_string().starts_with(expected), "{body:?}: {err}");
         }
     }
 
@@ -467,13 +494,17 @@ mod tests {
     fn url_verification_yields_the_challenge() {
         let body = json!({ "token": "x", "challenge": "c-123", "type": "url_verification" });
         assert_eq!(
-            parse_event(body.to_string().as_bytes()),
-            Ok(SlackEvent::UrlVerification {
+            parse_event(body.to_string().as_bytes()).unwrap(),
+            SlackEvent::UrlVerification {
                 challenge: "c-123".into()
-            })
+            }
         );
         let err = parse_event(br#"{"type":"url_verification"}"#).unwrap_err();
-        assert!(err.starts_with("malformed url_verification"), "{err}");
+        assert!(matches!(err, ParseError::NoChallenge), "{err:?}");
+        assert!(
+            err.to_string().starts_with("malformed url_verification"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -487,19 +518,19 @@ mod tests {
                 "event": { "type": event_type, "whatever": [1, 2, 3] }
             });
             assert_eq!(
-                parse_event(body.to_string().as_bytes()),
-                Ok(SlackEvent::Callback {
+                parse_event(body.to_string().as_bytes()).unwrap(),
+                SlackEvent::Callback {
                     event_id: Some("Ev0GAVELTST1".into()),
                     event_type: Some(event_type.into()),
-                })
+                }
             );
         }
         assert_eq!(
-            parse_event(br#"{"type":"event_callback"}"#),
-            Ok(SlackEvent::Callback {
+            parse_event(br#"{"type":"event_callback"}"#).unwrap(),
+            SlackEvent::Callback {
                 event_id: None,
                 event_type: None
-            })
+            }
         );
     }
 
@@ -510,14 +541,14 @@ mod tests {
             "minute_rate_limited": 1764000000, "api_app_id": "A0GAVELTST"
         });
         assert_eq!(
-            parse_event(body.to_string().as_bytes()),
-            Ok(SlackEvent::RateLimited)
+            parse_event(body.to_string().as_bytes()).unwrap(),
+            SlackEvent::RateLimited
         );
         assert_eq!(
-            parse_event(br#"{"type":"something_new"}"#),
-            Ok(SlackEvent::Other {
+            parse_event(br#"{"type":"something_new"}"#).unwrap(),
+            SlackEvent::Other {
                 kind: "something_new".into()
-            })
+            }
         );
     }
 
@@ -531,9 +562,14 @@ mod tests {
             b"{\"type\":null}",
         ] {
             let err = parse_event(body).unwrap_err();
-            assert!(err.starts_with("malformed event"), "{body:?}: {err}");
+            assert!(matches!(err, ParseError::Event(_)), "{body:?}: {err:?}");
+            assert!(
+                err.to_string().starts_with("malformed event"),
+                "{body:?}: {err}"
+            );
         }
         let err = parse_event(br#"{"type":"event_callback","event_id":5}"#).unwrap_err();
-        assert!(err.starts_with("malformed event"), "{err}");
+        assert!(matches!(err, ParseError::Event(_)), "{err:?}");
+        assert!(err.to_string().starts_with("malformed event"), "{err}");
     }
 }

@@ -7,10 +7,12 @@ mod render;
 mod text_options;
 pub mod web;
 
-pub use inbound::{CommandParse, SlackEvent, parse_command, parse_event, parse_interaction};
+pub use inbound::{
+    CommandParse, ParseError, SlackEvent, parse_command, parse_event, parse_interaction,
+};
 pub use moderators::SlackModerators;
 pub use render::{
     render_command_reply, render_message, render_modal, render_response_url_message,
     render_view_submission,
 };
-pub use text_options::options_from_text;
+pub use text_options::{TextProblem, UsageError, options_from_text};

@@ -1,22 +1,72 @@
+//! A slash command's text, read against the command's declared options (Slack sends one
+//! string where Discord sends typed options).
+
 use crate::commands::{CommandSpec, OptionKind};
 use crate::invocation::OptionValue;
+use crate::moderation::duration::DurationError;
+
+/// Why a slash command's text does not fit the command, and how to type it: shown to the
+/// invoker as one sentence ending in the usage.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{problem} Usage: `{usage}`")]
+pub struct UsageError {
+    pub problem: TextProblem,
+    /// The command's usage line, such as `/warn <user> [points] [reason]`.
+    pub usage: String,
+}
+
+/// What in the text did not fit.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TextProblem {
+    #[error("`{option}` is missing.")]
+    Missing { option: &'static str },
+    #[error("`{option}`: {error}")]
+    BadDuration {
+        option: &'static str,
+        error: DurationError,
+    },
+    #[error("`{option}` must be one of {}.", one_of(.choices))]
+    NotAChoice {
+        option: &'static str,
+        choices: &'static [&'static str],
+    },
+    #[error("`{option}` must be a whole number, not `{token}`.")]
+    NotANumber { option: &'static str, token: String },
+    #[error("`{option}` must mention a user, like @someone.")]
+    NotAUser { option: &'static str },
+    #[error("`{option}` must mention a channel, like #general.")]
+    NotAChannel { option: &'static str },
+    #[error("I did not expect `{rest}`.")]
+    Unexpected { rest: String },
+}
+
+fn one_of(choices: &[&str]) -> String {
+    choices
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// Parses a slash command's text against the command's options, in declared order:
 /// a user option takes a `<@U123>` or `<@U123|name>` mention, an integer option one number, and a
 /// text option one word, or the rest of the line when it is the last option.
 ///
-/// The error is a sentence for the invoker, ending in the command's usage.
+/// The error, displayed, is a sentence for the invoker ending in the command's usage.
 pub fn options_from_text(
     spec: &CommandSpec,
     text: &str,
-) -> Result<Vec<(String, OptionValue)>, String> {
+) -> Result<Vec<(String, OptionValue)>, UsageError> {
     let mut rest = text.trim();
     let mut out = Vec::new();
-    let usage = || format!("Usage: `{}`", spec.usage());
+    let usage = |problem| UsageError {
+        problem,
+        usage: spec.usage(),
+    };
     for (index, opt) in spec.options.iter().enumerate() {
         if rest.is_empty() {
             if opt.required {
-                return Err(format!("`{}` is missing. {}", opt.name, usage()));
+                return Err(usage(TextProblem::Missing { option: opt.name }));
             }
             continue;
         }
@@ -35,7 +85,12 @@ pub fn options_from_text(
                     Ok(_) => OptionValue::String(token.to_owned()),
                     // Not a duration: this optional option was left out.
                     Err(_) if !opt.required => continue,
-                    Err(error) => return Err(format!("`{}`: {error} {}", opt.name, usage())),
+                    Err(error) => {
+                        return Err(usage(TextProblem::BadDuration {
+                            option: opt.name,
+                            error,
+                        }));
+                    }
                 }
             }
             OptionKind::Choice(choices) => {
@@ -43,47 +98,36 @@ pub fn options_from_text(
                     Some(choice) => OptionValue::String((*choice).to_owned()),
                     None if !opt.required => continue,
                     None => {
-                        return Err(format!(
-                            "`{}` must be one of {}. {}",
-                            opt.name,
-                            choices
-                                .iter()
-                                .map(|c| format!("`{c}`"))
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            usage()
-                        ));
+                        return Err(usage(TextProblem::NotAChoice {
+                            option: opt.name,
+                            choices,
+                        }));
                     }
                 }
             }
             OptionKind::String => OptionValue::String(token.to_owned()),
             OptionKind::Integer => token.parse().map(OptionValue::Integer).map_err(|_| {
-                format!(
-                    "`{}` must be a whole number, not `{token}`. {}",
-                    opt.name,
-                    usage()
-                )
+                usage(TextProblem::NotANumber {
+                    option: opt.name,
+                    token: token.to_owned(),
+                })
             })?,
-            OptionKind::User => OptionValue::User(parse_mention(token).ok_or_else(|| {
-                format!(
-                    "`{}` must mention a user, like @someone. {}",
-                    opt.name,
-                    usage()
-                )
-            })?),
-            OptionKind::Channel => OptionValue::Channel(parse_channel(token).ok_or_else(|| {
-                format!(
-                    "`{}` must mention a channel, like #general. {}",
-                    opt.name,
-                    usage()
-                )
-            })?),
+            OptionKind::User => OptionValue::User(
+                parse_mention(token)
+                    .ok_or_else(|| usage(TextProblem::NotAUser { option: opt.name }))?,
+            ),
+            OptionKind::Channel => OptionValue::Channel(
+                parse_channel(token)
+                    .ok_or_else(|| usage(TextProblem::NotAChannel { option: opt.name }))?,
+            ),
         };
         out.push((opt.name.to_owned(), value));
         rest = remainder;
     }
     if !rest.is_empty() {
-        return Err(format!("I did not expect `{rest}`. {}", usage()));
+        return Err(usage(TextProblem::Unexpected {
+            rest: rest.to_owned(),
+        }));
     }
     Ok(out)
 }
@@ -155,14 +199,17 @@ mod tests {
     #[test]
     fn missing_required_and_bad_values_explain_usage() {
         let err = options_from_text(&WARN, "").unwrap_err();
+        assert_eq!(err.problem, TextProblem::Missing { option: "user" });
+        let err = err.to_string();
         assert!(
             err.contains("`user` is missing") && err.contains("/warn <user> [points] [reason]"),
             "{err}"
         );
         let err = options_from_text(&WARN, "bob").unwrap_err();
-        assert!(err.contains("must mention a user"), "{err}");
+        assert_eq!(err.problem, TextProblem::NotAUser { option: "user" });
+        assert!(err.to_string().contains("must mention a user"), "{err}");
         let err = options_from_text(&WARN, "<@U1> many").unwrap_err();
-        assert!(err.contains("whole number"), "{err}");
+        assert!(err.to_string().contains("whole number"), "{err}");
     }
 
     static CASE: CommandSpec = CommandSpec {
@@ -248,7 +295,9 @@ mod tests {
             requires: None,
             context_menu: None,
         };
-        let err = options_from_text(&MUTE, "<@U1> soon").unwrap_err();
+        let err = options_from_text(&MUTE, "<@U1> soon")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("such as `30m`") && err.contains("/mute <user> <duration>"),
             "{err}"
@@ -268,6 +317,7 @@ mod tests {
         assert!(
             options_from_text(&PING, "extra")
                 .unwrap_err()
+                .to_string()
                 .contains("did not expect `extra`")
         );
     }
