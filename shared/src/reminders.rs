@@ -13,6 +13,7 @@ use serde_json::json;
 
 use crate::invocation::Platform;
 use crate::jobs::Wakeup;
+use crate::store::keys::{self, Community};
 use crate::store::{Item, ItemKey, NewItem, PageRequest, Store, StoreError, WriteOp};
 
 /// The due-index queue of pending reminders.
@@ -63,7 +64,7 @@ impl<'a> Reminders<'a> {
     }
 
     fn partition(&self, user: &str) -> String {
-        format!("{}:{}#remind#{user}", self.platform, self.tenant)
+        Community::new(self.platform, &self.tenant).reminders_of(user)
     }
 
     fn key(&self, user: &str, id: u64) -> ItemKey {
@@ -193,14 +194,8 @@ pub fn read(item: &Item) -> Result<Reminder, StoreError> {
 
 /// `{p}:{t}#remind#{user}` → the community and the user.
 pub fn owner_of(pk: &str) -> Option<(Platform, &str, &str)> {
-    let (scope, user) = pk.split_once("#remind#")?;
-    let (platform, tenant) = scope.split_once(':')?;
-    let platform = match platform {
-        "discord" => Platform::Discord,
-        "slack" => Platform::Slack,
-        _ => return None,
-    };
-    (!tenant.is_empty() && !user.is_empty()).then_some((platform, tenant, user))
+    let (community, user) = keys::user_partition(pk, "remind")?;
+    Some((community.platform, community.tenant, user))
 }
 
 /// The job that delivers reminder `id`: one per reminder, so every publish of it is absorbed

@@ -18,6 +18,7 @@ use crate::flows::{FlowEngine, StepContext};
 use crate::invocation::{Capability, Invocation, OptionValue};
 use crate::jobs::{Job, ReplyTarget, Task};
 use crate::reply::{ButtonStyle, Reply, Response};
+use crate::store::keys::Community;
 use crate::store::{ItemKey, NewItem, PageRequest, WriteOp};
 
 /// Reports are kept this long, like the audit log's default retention.
@@ -323,7 +324,7 @@ fn ago(secs: i64) -> String {
 }
 
 fn reports_pk(invocation: &Invocation) -> String {
-    format!("{}:{}#reports", invocation.platform, invocation.tenant)
+    Community::new(invocation.platform, &invocation.tenant).reports()
 }
 
 /// Filing a report, confirmed or submitted: the report item, its delivery, the answer.

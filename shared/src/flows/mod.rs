@@ -35,6 +35,7 @@ use crate::clock::Clock;
 use crate::invocation::{Action, Invocation, Platform};
 use crate::jobs::{Bus, Job, UnconfiguredBus};
 use crate::reply::{Button, ButtonStyle, FieldError, Modal, Reply, Response, TextInput};
+use crate::store::keys::Community;
 use crate::store::{ItemKey, NewItem, PageRequest, Store, StoreError, WriteOp};
 use component_id::{Binding, ComponentId, ComponentKey, IdError};
 
@@ -199,7 +200,7 @@ pub trait Machine: Send + Sync + 'static {
 trait ErasedMachine: Send + Sync {
     fn name(&self) -> &'static str;
     fn shared(&self) -> bool;
-    async fn advance(&self, engine: &FlowEngine, run: Run<'_>) -> Response;
+    async fn take_step(&self, engine: &FlowEngine, run: Run<'_>) -> Response;
 }
 
 /// A decoded click or submission for a machine.
@@ -221,8 +222,8 @@ impl<M: Machine> ErasedMachine for Typed<M> {
         M::SHARED
     }
 
-    async fn advance(&self, engine: &FlowEngine, run: Run<'_>) -> Response {
-        engine.advance(self.0.as_ref(), run).await
+    async fn take_step(&self, engine: &FlowEngine, run: Run<'_>) -> Response {
+        engine.take_step(self.0.as_ref(), run).await
     }
 }
 
@@ -319,10 +320,7 @@ impl FlowEngine {
     /// channels) and each message's buttons act on their own run.
     pub fn state_key(invocation: &Invocation, flow: &str, nonce: &str) -> ItemKey {
         ItemKey::new(
-            format!(
-                "{}:{}#flow#{}",
-                invocation.platform, invocation.tenant, invocation.actor.id
-            ),
+            Community::new(invocation.platform, &invocation.tenant).flows_of(&invocation.actor.id),
             format!("{flow}#{nonce}"),
         )
     }
@@ -331,7 +329,7 @@ impl FlowEngine {
     /// can be (`shared` is no Discord or Slack user id).
     pub fn shared_state_key(platform: Platform, tenant: &str, flow: &str, nonce: &str) -> ItemKey {
         ItemKey::new(
-            format!("{platform}:{tenant}#flow#shared"),
+            Community::new(platform, tenant).shared_flows(),
             format!("{flow}#{nonce}"),
         )
     }
@@ -509,20 +507,20 @@ impl FlowEngine {
             id,
             fields,
         };
-        Some(machine.advance(self, run).await)
+        Some(machine.take_step(self, run).await)
     }
 
-    async fn advance<M: Machine>(&self, machine: &M, run: Run<'_>) -> Response {
+    async fn take_step<M: Machine>(&self, machine: &M, run: Run<'_>) -> Response {
         // A step whose effects lost a race of their own (another moderator took the case
         // number the step meant to use) left nothing behind: read and step again, so the
         // click still counts. The run's version still guards against a double click.
         for _ in 1..EFFECT_ATTEMPTS {
-            match self.advance_once(machine, &run).await {
+            match self.step_once(machine, &run).await {
                 Ok(response) => return response,
                 Err(EffectConflict) => continue,
             }
         }
-        match self.advance_once(machine, &run).await {
+        match self.step_once(machine, &run).await {
             Ok(response) => response,
             Err(EffectConflict) => Response::Message(Reply::ephemeral(
                 "That could not be applied because something changed in the meantime; nothing was done. Please start again.",
@@ -530,7 +528,7 @@ impl FlowEngine {
         }
     }
 
-    async fn advance_once<M: Machine>(
+    async fn step_once<M: Machine>(
         &self,
         machine: &M,
         run: &Run<'_>,

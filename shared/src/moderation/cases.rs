@@ -15,6 +15,7 @@
 
 use super::case::Case;
 use crate::invocation::Platform;
+use crate::store::keys::{self, Community};
 use crate::store::{Item, ItemKey, NewItem, PageRequest, Store, StoreError, WriteOp};
 
 /// The due-index queue of timed sanctions, swept by the maintenance job.
@@ -47,9 +48,13 @@ impl<'a> Cases<'a> {
         }
     }
 
+    fn community(&self) -> Community<'_> {
+        Community::new(self.platform, &self.tenant)
+    }
+
     /// The partition of a member's cases (and the decay job's items about them).
     pub fn member_partition(&self, user: &str) -> String {
-        format!("{}:{}#member#{user}", self.platform, self.tenant)
+        self.community().member(user)
     }
 
     pub fn case_key(&self, user: &str, number: u64) -> ItemKey {
@@ -57,17 +62,11 @@ impl<'a> Cases<'a> {
     }
 
     fn index_key(&self, number: u64) -> ItemKey {
-        ItemKey::new(
-            format!("{}:{}#case", self.platform, self.tenant),
-            format!("{number:010}"),
-        )
+        ItemKey::new(self.community().case_index(), format!("{number:010}"))
     }
 
     fn counter_key(&self) -> ItemKey {
-        ItemKey::new(
-            format!("{}:{}#counter", self.platform, self.tenant),
-            "cases",
-        )
+        ItemKey::new(self.community().case_counter(), "cases")
     }
 
     /// The number the next case will get, if nobody takes it first.
@@ -191,14 +190,8 @@ impl<'a> Cases<'a> {
 /// The platform, tenant and member of a member partition (`{p}:{t}#member#{user}`), for the
 /// sweeps that find cases through the due index.
 pub fn member_of(pk: &str) -> Option<(Platform, &str, &str)> {
-    let (scope, user) = pk.split_once("#member#")?;
-    let (platform, tenant) = scope.split_once(':')?;
-    let platform = match platform {
-        "discord" => Platform::Discord,
-        "slack" => Platform::Slack,
-        _ => return None,
-    };
-    (!tenant.is_empty() && !user.is_empty()).then_some((platform, tenant, user))
+    let (community, user) = keys::user_partition(pk, "member")?;
+    Some((community.platform, community.tenant, user))
 }
 
 /// Reads a stored case (for sweeps that get the item from the due index).

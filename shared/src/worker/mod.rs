@@ -29,6 +29,7 @@ use crate::invocation::Platform;
 use crate::jobs::{Job, ReplyTarget, Scheduler, Task};
 use crate::moderation::Kind;
 use crate::platform::{ApiError, DiscordApi, SlackApi};
+use crate::store::keys::Community;
 use crate::store::{ItemKey, NewItem, Store, StoreError, create_or_replace};
 
 pub use local_bus::InProcessBus;
@@ -82,7 +83,7 @@ impl Worker {
 
     /// Where the community's member reports go.
     pub fn report_channel_key(platform: Platform, tenant: &str) -> ItemKey {
-        ItemKey::new(format!("{platform}:{tenant}#config"), "reports")
+        ItemKey::new(Community::new(platform, tenant).config(), "reports")
     }
 
     fn claim_key(job: &Job) -> ItemKey {
