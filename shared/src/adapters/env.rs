@@ -1,6 +1,19 @@
 //! Adapter settings read from the environment, and what can be wrong with them
 //! ([`ConfigError`]): every adapter's `from_env` reports the variable and the problem.
 
+// Only the adapters that read variables use the helpers; a build with none of them has no use
+// for them.
+#![cfg_attr(
+    not(any(
+        feature = "discord-rest",
+        feature = "dynamodb",
+        feature = "eventbridge",
+        feature = "scheduler",
+        feature = "slack-api"
+    )),
+    allow(dead_code)
+)]
+
 /// What is wrong with an adapter's configuration: which setting, and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {

@@ -17,21 +17,7 @@ pub mod scheduler;
 #[cfg(feature = "slack-api")]
 pub mod slack_api;
 
-#[cfg(any(
-    feature = "discord-rest",
-    feature = "dynamodb",
-    feature = "eventbridge",
-    feature = "scheduler",
-    feature = "slack-api"
-))]
 mod env;
-#[cfg(any(
-    feature = "discord-rest",
-    feature = "dynamodb",
-    feature = "eventbridge",
-    feature = "scheduler",
-    feature = "slack-api"
-))]
 pub use self::env::ConfigError;
 
 #[cfg(any(feature = "discord-rest", feature = "slack-api"))]

@@ -57,7 +57,7 @@
 //! (with both, rustls no longer picks a default crypto provider by itself), plus
 //! tokio-tungstenite and signal-hook for Socket Mode, which a Lambda never uses. reqwest is
 //! already in the build, so this client is reqwest and a few dozen lines of pacing over the
-//! existing GCRA math (the shared [`Pacer`], which other clients' known limits can use too).
+//! existing GCRA math (the pacer in `adapters::http_limits`, which other clients can share).
 
 mod endpoints;
 mod errors;
