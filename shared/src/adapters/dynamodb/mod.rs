@@ -59,7 +59,7 @@ use self::errors::{Settled, service_failure, settle};
 use self::expression::{ABSENT, EXPIRED, LIVE, names, version_condition};
 use self::page::{decode_cursor, page_limit, page_of};
 pub use self::tuning::{StoreTuning, client_from_env, emulator_client};
-use super::env;
+use super::env::{self, ConfigError};
 use crate::clock::Clock;
 use crate::store::{
     Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp, round_trips, validate,
@@ -97,8 +97,8 @@ impl DynamoStore {
     /// The table from `GAVEL_TABLE`, the client from the standard AWS environment (region,
     /// credentials, `AWS_ENDPOINT_URL`), tuned by [`StoreTuning::from_env`]
     /// (`GAVEL_STORE_TIMEOUT_MS`, `GAVEL_STORE_MAX_ATTEMPTS`). Call it once per process.
-    pub async fn from_env(clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
-        let table = env::required("GAVEL_TABLE").map_err(|e| StoreError::Invalid(e.to_string()))?;
+    pub async fn from_env(clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
+        let table = env::required("GAVEL_TABLE")?;
         let tuning = StoreTuning::from_env()?;
         Ok(Self::new(client_from_env(tuning).await, table, clock))
     }

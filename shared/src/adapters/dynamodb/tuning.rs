@@ -9,7 +9,6 @@ use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 
 use crate::adapters::env::ConfigError;
-use crate::store::StoreError;
 
 /// How long one store call may take and how often the SDK tries it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,15 +34,11 @@ impl Default for StoreTuning {
 
 impl StoreTuning {
     /// Reads `GAVEL_STORE_TIMEOUT_MS` and `GAVEL_STORE_MAX_ATTEMPTS`; unset means the default.
-    pub fn from_env() -> Result<Self, StoreError> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, StoreError> {
-        Self::read(lookup).map_err(|e| StoreError::Invalid(e.to_string()))
-    }
-
-    fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let mut tuning = Self::default();
         if let Some(ms) = positive_number(&lookup, "GAVEL_STORE_TIMEOUT_MS")? {
             tuning.timeout = Duration::from_millis(ms);
@@ -149,7 +144,10 @@ mod tests {
         for bad in ["0", "-1", "2s", "1.5"] {
             assert!(matches!(
                 StoreTuning::from_lookup(|_: &str| Some(bad.to_owned())),
-                Err(StoreError::Invalid(_))
+                Err(ConfigError::Invalid {
+                    name: "GAVEL_STORE_TIMEOUT_MS",
+                    ..
+                })
             ));
         }
         let timeouts = StoreTuning::default().timeout_config();
