@@ -10,6 +10,7 @@
 
 pub mod doubles;
 pub mod events;
+pub mod faulty;
 pub mod moto;
 pub mod payloads;
 
