@@ -9,7 +9,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use gavel_cli::serve::{RunningServer, ServeParts, start_with_parts};
 use gavel_shared::adapters::discord_rest::{DiscordLimits, DiscordRest};
-use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::embedded::EmbeddedStore;
 use gavel_shared::adapters::slack_api::SlackApiClient;
 use gavel_shared::clock::{ManualClock, SystemClock};
@@ -21,8 +20,9 @@ use gavel_shared::reply::Reply;
 use gavel_shared::slack::web::RecordingSlackWeb;
 use gavel_shared::store::{Store, StoreError};
 use gavel_tests::faulty::{FailOn, Faulty, Op};
+use gavel_tests::harness::Backing;
 use gavel_tests::payloads::{self, DiscordInvoker};
-use gavel_tests::{discord_signed_headers, moto, slack_signed_headers, test_settings};
+use gavel_tests::{discord_signed_headers, slack_signed_headers, test_settings};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -394,20 +394,13 @@ struct Setup {
 }
 
 fn embedded() -> Setup {
-    let clock = Arc::new(ManualClock::at_secs(1_800_000_000));
-    Setup {
-        store: Arc::new(EmbeddedStore::in_memory(clock.clone()).unwrap()),
-        clock,
-    }
+    let Backing { store, clock } = Backing::embedded_at(1_800_000_000);
+    Setup { store, clock }
 }
 
 async fn dynamodb() -> Setup {
-    let moto = moto::moto().await;
-    let clock = Arc::new(ManualClock::at_secs(1_800_000_000));
-    Setup {
-        store: Arc::new(DynamoStore::new(moto.client(), &moto.table, clock.clone())),
-        clock,
-    }
+    let Backing { store, clock } = Backing::dynamodb_at(1_800_000_000).await;
+    Setup { store, clock }
 }
 
 fn job(id: &str) -> Job {

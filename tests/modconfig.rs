@@ -7,10 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use gavel_shared::adapters::dynamodb::DynamoStore;
-use gavel_shared::clock::{Clock, ManualClock};
-use gavel_shared::commands::CommandRegistry;
-use gavel_shared::config::Serves;
+use gavel_shared::clock::ManualClock;
 use gavel_shared::edge::Edge;
 use gavel_shared::invocation::Platform;
 use gavel_shared::moderation::SettingsCache;
@@ -18,17 +15,14 @@ use gavel_shared::moderation::settings_cache::SETTINGS_TTL_MS;
 use gavel_shared::moderation::{AuditAction, AuditEntry, Kind, ModSettings};
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall, SlackWeb, SlackWebError};
 use gavel_shared::store::{ItemKey, NewItem, Store, StoreError};
-use gavel_tests::doubles::generous_limits;
+use gavel_tests::FIXTURE_TIMESTAMP;
 use gavel_tests::faulty::{FailOn, Fault, Faulty, Interleave, Op};
+use gavel_tests::harness::{Backing, edge_over};
 use gavel_tests::payloads::{self, DiscordInvoker};
-use gavel_tests::{
-    FIXTURE_TIMESTAMP, discord_signed_headers, header_map, in_memory_store, moto,
-    slack_signed_headers, test_settings,
-};
-use http::Method;
+use gavel_tests::records::{audit_log, save_settings};
+use gavel_tests::requests::{self, Answer};
 use serde_json::{Value, json};
 
-const FORM: &str = "application/x-www-form-urlencoded";
 /// Listed in `GAVEL_SLACK_MODERATORS` by the test settings.
 const ENV_MODERATOR: &str = "U0GAVELMOD";
 
@@ -48,36 +42,14 @@ impl Setup {
     }
 }
 
-fn edge_over(store: Arc<dyn Store>, clock: &Arc<ManualClock>, web: Arc<dyn SlackWeb>) -> Edge {
-    test_settings()
-        .build_edge(
-            Serves::Both,
-            Arc::new(CommandRegistry::standard()),
-            clock.clone(),
-            store,
-        )
-        .expect("test settings make an edge")
-        .with_slack_web(web)
-        // Rate limits are tested on their own; here they must never interfere.
-        .with_rate_limits(generous_limits())
-}
-
 fn embedded() -> Setup {
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    Setup {
-        store: in_memory_store(clock.clone()),
-        clock,
-    }
+    let Backing { store, clock } = Backing::embedded();
+    Setup { store, clock }
 }
 
 async fn dynamodb() -> Setup {
-    let moto = moto::moto().await;
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    let store = DynamoStore::new(moto.client(), &moto.table, clock.clone());
-    Setup {
-        store: Arc::new(store),
-        clock,
-    }
+    let Backing { store, clock } = Backing::dynamodb().await;
+    Setup { store, clock }
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -92,12 +64,14 @@ fn slack_team() -> String {
     format!("T0MC{:05}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-struct Answer {
-    status: u16,
-    body: Value,
+/// What `/modconfig` answers show.
+trait Shown {
+    fn text(&self) -> &str;
+    fn shown(&self) -> String;
+    fn ephemeral(&self) -> bool;
 }
 
-impl Answer {
+impl Shown for Answer {
     /// The answer's text: Discord's content, or Slack's plain-text fallback.
     fn text(&self) -> &str {
         self.body["data"]["content"]
@@ -138,17 +112,7 @@ async fn discord_modconfig(
     body["guild"]["id"] = json!(guild);
     body["channel"]["guild_id"] = json!(guild);
     body["authorizing_integration_owners"]["0"] = json!(guild);
-    let body = body.to_string().into_bytes();
-    let ts = clock.now_secs().to_string();
-    let headers = discord_signed_headers(&ts, &body);
-    let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-    let response = edge
-        .handle(&Method::POST, "/discord/interactions", &map, &body)
-        .await;
-    Answer {
-        status: response.status.as_u16(),
-        body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-    }
+    requests::discord(edge, clock, body.to_string().as_bytes()).await
 }
 
 /// `/{command} {text}` typed by `user` in the workspace `team`.
@@ -175,16 +139,7 @@ async fn slack_command(
     let body = serde_urlencoded::to_string(&fields)
         .expect("the form encodes")
         .into_bytes();
-    let ts = clock.now_secs().to_string();
-    let headers = slack_signed_headers(FORM, &ts, &body);
-    let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-    let response = edge
-        .handle(&Method::POST, "/slack/commands", &map, &body)
-        .await;
-    Answer {
-        status: response.status.as_u16(),
-        body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-    }
+    requests::slack(edge, clock, "/slack/commands", &body).await
 }
 
 async fn slack_modconfig(edge: &Edge, s: &Setup, team: &str, user: &str, text: &str) -> Answer {
@@ -198,10 +153,7 @@ async fn settings(s: &Setup, platform: Platform, tenant: &str) -> (ModSettings, 
 }
 
 async fn audit(s: &Setup, platform: Platform, tenant: &str) -> Vec<AuditEntry> {
-    AuditEntry::recent(s.store.as_ref(), platform, tenant, 100, None)
-        .await
-        .expect("the audit log can be read")
-        .0
+    audit_log(s.store.as_ref(), platform, tenant).await
 }
 
 fn refused(answer: &Answer) -> bool {
@@ -898,19 +850,16 @@ gavel_tests::on_both_stores!(
 
 /// Saves `tenant`'s settings with this warning weight, straight into `store`.
 async fn save_warning(store: &dyn Store, platform: Platform, tenant: &str, warning: u32) {
-    let (mut settings, version) = ModSettings::load(store, platform, tenant).await.unwrap();
+    let mut settings = ModSettings::default();
     settings.weights.warning = warning;
-    store
-        .transact(vec![settings.write(platform, tenant, version)])
-        .await
-        .unwrap();
+    save_settings(store, platform, tenant, &settings).await;
 }
 
 /// Each read's settings carry a warning weight of the read's number (T1 is saved again after
 /// its first read), so a value shows which read it came from.
 #[tokio::test]
 async fn settings_are_read_once_a_minute_per_tenant() {
-    let inner = in_memory_store(Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP)));
+    let inner = Backing::embedded().store;
     let store = Arc::new(Faulty::counting(Arc::clone(&inner)));
     save_warning(inner.as_ref(), Platform::Slack, "T1", 1).await;
     save_warning(inner.as_ref(), Platform::Slack, "T2", 2).await;
@@ -937,7 +886,7 @@ async fn settings_are_read_once_a_minute_per_tenant() {
 /// weight of 2 saved by another instance.
 #[tokio::test]
 async fn a_save_replaces_the_copy_and_failed_reads_are_not_remembered() {
-    let inner = in_memory_store(Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP)));
+    let inner = Backing::embedded().store;
     let store = Faulty::failing(
         Arc::clone(&inner),
         FailOn::ops([Op::Get]).nth(1),
