@@ -11,10 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::clock::{Clock, ManualClock};
-use gavel_shared::commands::CommandRegistry;
-use gavel_shared::config::Serves;
 use gavel_shared::edge::Edge;
 use gavel_shared::invocation::{Action, Actor, Capabilities, CommandCall, Invocation, Platform};
 use gavel_shared::jobs::{Job, Task};
@@ -27,18 +24,15 @@ use gavel_shared::moderation::{
 };
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall};
 use gavel_shared::store::Store;
-use gavel_tests::doubles::{RecordingBus, generous_limits};
+use gavel_tests::doubles::RecordingBus;
+use gavel_tests::harness::{Backing, edge_over, futures_join, snowflake_from};
 use gavel_tests::payloads::{
     self, DISCORD_GUILD, DISCORD_MEMBER, DISCORD_MODERATOR, DiscordInvoker, SLACK_TEAM, SLACK_USER,
 };
-use gavel_tests::{
-    FIXTURE_TIMESTAMP, discord_signed_headers, header_map, in_memory_store, moto,
-    slack_signed_headers, test_settings,
-};
-use http::Method;
+use gavel_tests::records::save_settings;
+use gavel_tests::requests::{self, Answer, button_ids, content, swap};
 use serde_json::{Value, json};
 
-const FORM: &str = "application/x-www-form-urlencoded";
 /// A second Discord moderator: the payloads' moderator with another user id.
 const DISCORD_MODERATOR_2: &str = "1174109840998400012";
 /// The Slack moderator the test settings configure (`GAVEL_SLACK_MODERATORS`).
@@ -60,22 +54,10 @@ struct Setup {
     team: String,
 }
 
-fn edges(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
+fn edges(Backing { store, clock }: Backing) -> Setup {
     let slack = Arc::new(RecordingSlackWeb::new());
     let bus = Arc::new(RecordingBus::default());
-    let edge = || {
-        test_settings()
-            .build_edge(
-                Serves::Both,
-                Arc::new(CommandRegistry::standard()),
-                clock.clone(),
-                Arc::clone(&store),
-            )
-            .expect("test settings make an edge")
-            .with_slack_web(slack.clone())
-            .with_bus(bus.clone())
-            .with_rate_limits(generous_limits())
-    };
+    let edge = || edge_over(Arc::clone(&store), &clock, slack.clone()).with_bus(bus.clone());
     let n = NEXT_TENANT.fetch_add(1, Ordering::Relaxed);
     Setup {
         first: edge(),
@@ -92,29 +74,20 @@ fn edges(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
 static NEXT_TENANT: AtomicU64 = AtomicU64::new(1);
 
 fn embedded() -> Setup {
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    edges(in_memory_store(clock.clone()), clock)
+    edges(Backing::embedded())
 }
 
 async fn dynamodb() -> Setup {
-    let moto = moto::moto().await;
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    let store = DynamoStore::new(moto.client(), &moto.table, clock.clone());
-    edges(Arc::new(store), clock)
+    edges(Backing::dynamodb().await)
 }
 
 /// A Discord snowflake no other request in this binary uses.
 fn snowflake() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!("14425452969985{:05}", NEXT.fetch_add(1, Ordering::Relaxed))
+    snowflake_from("14425452969985")
 }
 
 fn reason(label: &str) -> String {
     format!("{label}: I was quoting the spammer to report them, not spamming myself")
-}
-
-struct Answer {
-    body: Value,
 }
 
 impl Setup {
@@ -127,36 +100,18 @@ impl Setup {
 
     /// Sends a Discord payload, moved into this test's guild.
     async fn discord(&self, edge: &Edge, body: Vec<u8>) -> Answer {
-        let body = String::from_utf8(body)
-            .expect("payloads are UTF-8")
-            .replace(DISCORD_GUILD, &self.guild)
-            .into_bytes();
-        let ts = self.clock.now_secs().to_string();
-        let headers = discord_signed_headers(&ts, &body);
-        let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-        let response = edge
-            .handle(&Method::POST, "/discord/interactions", &map, &body)
-            .await;
-        assert_eq!(response.status.as_u16(), 200, "{:?}", response);
-        Answer {
-            body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-        }
+        let body = swap(body, DISCORD_GUILD, &self.guild);
+        let answer = requests::discord(edge, &self.clock, &body).await;
+        assert_eq!(answer.status, 200, "{:?}", answer);
+        answer
     }
 
     /// Sends a Slack form body, moved into this test's workspace.
     async fn slack(&self, edge: &Edge, path: &str, body: Vec<u8>) -> Answer {
-        let body = String::from_utf8(body)
-            .expect("payloads are UTF-8")
-            .replace(SLACK_TEAM, &self.team)
-            .into_bytes();
-        let ts = self.clock.now_secs().to_string();
-        let headers = slack_signed_headers(FORM, &ts, &body);
-        let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-        let response = edge.handle(&Method::POST, path, &map, &body).await;
-        assert_eq!(response.status.as_u16(), 200, "{:?}", response);
-        Answer {
-            body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-        }
+        let body = swap(body, SLACK_TEAM, &self.team);
+        let answer = requests::slack(edge, &self.clock, path, &body).await;
+        assert_eq!(answer.status, 200, "{:?}", answer);
+        answer
     }
 
     /// Opens a case against `target` as a moderator would, through the moderation core.
@@ -223,10 +178,13 @@ impl Setup {
     }
 
     async fn settings(&self, platform: Platform, settings: ModSettings) {
-        self.store
-            .transact(vec![settings.write(platform, self.tenant(platform), None)])
-            .await
-            .unwrap();
+        save_settings(
+            self.store.as_ref(),
+            platform,
+            self.tenant(platform),
+            &settings,
+        )
+        .await
     }
 
     async fn stored_case(&self, platform: Platform, number: u64) -> gavel_shared::moderation::Case {
@@ -364,32 +322,8 @@ fn moderator_click(id: &str, second: bool) -> Vec<u8> {
         .into_bytes()
 }
 
-fn content(body: &Value) -> &str {
-    body["data"]["content"].as_str().unwrap_or("")
-}
-
-fn button_ids(body: &Value) -> Vec<String> {
-    body["data"]["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
-        .filter_map(|b| b["custom_id"].as_str().map(str::to_owned))
-        .collect()
-}
-
 fn is_ephemeral(body: &Value) -> bool {
     body["data"]["flags"] == 64
-}
-
-async fn futures_join<T: Send + 'static>(
-    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
-) -> Vec<T> {
-    let mut out = Vec::new();
-    for handle in handles.collect::<Vec<_>>() {
-        out.push(handle.await.expect("the request task finished"));
-    }
-    out
 }
 
 /// A ban, its appeal with a reason, the review post with Accept and Deny, and a moderator's

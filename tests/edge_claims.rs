@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use ed25519_compact::{KeyPair, Seed};
 use gavel_shared::adapters::embedded::EmbeddedStore;
 use gavel_shared::clock::{Clock, ManualClock};
@@ -13,7 +12,8 @@ use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::edge::{Edge, EdgeResponse};
 use gavel_shared::idempotency::Claims;
-use gavel_shared::store::{Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp};
+use gavel_shared::store::{Store, StoreError};
+use gavel_tests::faulty::{FailOn, Faulty};
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
 
@@ -244,58 +244,18 @@ async fn url_verification_needs_no_store() {
 
 /// A store whose backend is down: every call fails as DynamoDB's adapter reports throttling or
 /// an unreachable endpoint after its retries.
-struct UnavailableStore;
-
-#[async_trait]
-impl Store for UnavailableStore {
-    async fn get(&self, _: &ItemKey) -> Result<Option<Item>, StoreError> {
-        Err(down())
-    }
-    async fn create(&self, _: NewItem) -> Result<Item, StoreError> {
-        Err(down())
-    }
-    async fn update(&self, _: NewItem, _: u64) -> Result<Item, StoreError> {
-        Err(down())
-    }
-    async fn delete(&self, _: &ItemKey, _: Option<u64>) -> Result<(), StoreError> {
-        Err(down())
-    }
-    async fn increment(
-        &self,
-        _: &ItemKey,
-        _: i64,
-        _: Option<i64>,
-        _: Option<i64>,
-    ) -> Result<i64, StoreError> {
-        Err(down())
-    }
-    async fn advance(&self, _: &ItemKey, _: i64, _: i64) -> Result<i64, StoreError> {
-        Err(down())
-    }
-    async fn transact(&self, _: Vec<WriteOp>) -> Result<(), StoreError> {
-        Err(down())
-    }
-    async fn query(&self, _: &str, _: &str, _: PageRequest) -> Result<Page, StoreError> {
-        Err(down())
-    }
-    async fn due_by(&self, _: &str, _: i64, _: PageRequest) -> Result<Page, StoreError> {
-        Err(down())
-    }
-    async fn scan(&self, _: PageRequest) -> Result<Page, StoreError> {
-        Err(down())
-    }
-    async fn delete_expired(&self, _: &ItemKey) -> Result<bool, StoreError> {
-        Err(down())
-    }
-}
-
-fn down() -> StoreError {
-    StoreError::Unavailable("throttled".to_owned())
+fn unavailable_store() -> Faulty {
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at_secs(NOW));
+    Faulty::failing(
+        Arc::new(EmbeddedStore::in_memory(clock).expect("store")),
+        FailOn::everything(),
+        StoreError::Unavailable("throttled".to_owned()),
+    )
 }
 
 #[tokio::test]
 async fn a_store_outage_runs_nothing_and_asks_slack_to_retry() {
-    let f = fixture_with(Arc::new(UnavailableStore));
+    let f = fixture_with(Arc::new(unavailable_store()));
     let discord = f.discord(&discord_ping_command("200000000000000005")).await;
     assert_eq!(
         discord.status, 200,

@@ -4,25 +4,16 @@
 //! as a different Lambda instance would serve them.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use gavel_shared::adapters::dynamodb::DynamoStore;
-use gavel_shared::clock::{Clock, ManualClock};
-use gavel_shared::commands::CommandRegistry;
-use gavel_shared::config::Serves;
+use gavel_shared::clock::ManualClock;
 use gavel_shared::edge::Edge;
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall};
 use gavel_shared::store::{PageRequest, Store};
-use gavel_tests::doubles::generous_limits;
+use gavel_tests::harness::{Backing, edge_over, futures_join, snowflake_from};
 use gavel_tests::payloads::{self, DiscordInvoker};
-use gavel_tests::{
-    FIXTURE_TIMESTAMP, discord_signed_headers, header_map, in_memory_store, moto,
-    slack_signed_headers, test_settings,
-};
-use http::Method;
+use gavel_tests::requests::{self, Answer, button_ids, content};
 use serde_json::Value;
 
-const FORM: &str = "application/x-www-form-urlencoded";
 /// The member being reported in every test.
 const TARGET_DISCORD: &str = "1174109840998400077";
 const TARGET_SLACK: &str = "U0GAVELTGT";
@@ -36,21 +27,9 @@ struct Setup {
     slack: Arc<RecordingSlackWeb>,
 }
 
-fn edges(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
+fn edges(Backing { store, clock }: Backing) -> Setup {
     let slack = Arc::new(RecordingSlackWeb::new());
-    let edge = || {
-        test_settings()
-            .build_edge(
-                Serves::Both,
-                Arc::new(CommandRegistry::standard()),
-                clock.clone(),
-                Arc::clone(&store),
-            )
-            .expect("test settings make an edge")
-            .with_slack_web(slack.clone())
-            // Rate limits are tested on their own; here they must never interfere.
-            .with_rate_limits(generous_limits())
-    };
+    let edge = || edge_over(Arc::clone(&store), &clock, slack.clone());
     Setup {
         first: edge(),
         second: edge(),
@@ -61,21 +40,16 @@ fn edges(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
 }
 
 fn embedded() -> Setup {
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    edges(in_memory_store(clock.clone()), clock)
+    edges(Backing::embedded())
 }
 
 async fn dynamodb() -> Setup {
-    let moto = moto::moto().await;
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    let store = DynamoStore::new(moto.client(), &moto.table, clock.clone());
-    edges(Arc::new(store), clock)
+    edges(Backing::dynamodb().await)
 }
 
 /// A Discord snowflake no other request in this binary uses.
 fn snowflake() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!("14425452969984{:05}", NEXT.fetch_add(1, Ordering::Relaxed))
+    snowflake_from("14425452969984")
 }
 
 /// A reason no other test uses, so reports can be counted in a shared table.
@@ -83,36 +57,12 @@ fn reason(label: &str) -> String {
     format!("{label} {} kept posting invite links", snowflake())
 }
 
-struct Answer {
-    status: u16,
-    body: Value,
-    round_trips: u32,
-}
-
 async fn discord(edge: &Edge, clock: &ManualClock, body: Vec<u8>) -> Answer {
-    let ts = clock.now_secs().to_string();
-    let headers = discord_signed_headers(&ts, &body);
-    let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-    let response = edge
-        .handle(&Method::POST, "/discord/interactions", &map, &body)
-        .await;
-    Answer {
-        status: response.status.as_u16(),
-        body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-        round_trips: response.store_round_trips,
-    }
+    requests::discord(edge, clock, &body).await
 }
 
 async fn slack(edge: &Edge, clock: &ManualClock, path: &str, body: Vec<u8>) -> Answer {
-    let ts = clock.now_secs().to_string();
-    let headers = slack_signed_headers(FORM, &ts, &body);
-    let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-    let response = edge.handle(&Method::POST, path, &map, &body).await;
-    Answer {
-        status: response.status.as_u16(),
-        body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-        round_trips: response.store_round_trips,
-    }
+    requests::slack(edge, clock, path, &body).await
 }
 
 fn report_command(reason: Option<&str>) -> Vec<u8> {
@@ -127,21 +77,6 @@ fn report_command(reason: Option<&str>) -> Vec<u8> {
         Value::Array(options),
         DiscordInvoker::Member,
     )
-}
-
-/// The custom ids of a Discord message's buttons, in order.
-fn button_ids(body: &Value) -> Vec<String> {
-    body["data"]["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
-        .filter_map(|b| b["custom_id"].as_str().map(str::to_owned))
-        .collect()
-}
-
-fn content(body: &Value) -> &str {
-    body["data"]["content"].as_str().unwrap_or("")
 }
 
 /// Reports in the tenant's partition whose reason is `reason`.
@@ -260,16 +195,6 @@ async fn concurrent_clicks_have_one_effect(s: Setup) {
         .count();
     assert_eq!((sent, handled), (1, 7));
     assert_eq!(reports_with(&s.store, &discord_tenant(), &why).await, 1);
-}
-
-async fn futures_join<T: Send + 'static>(
-    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
-) -> Vec<T> {
-    let mut out = Vec::new();
-    for handle in handles.collect::<Vec<_>>() {
-        out.push(handle.await.expect("the request task finished"));
-    }
-    out
 }
 
 /// After five minutes the run is gone: Confirm answers that it expired, how to start again,

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use gavel_cli::serve::{RunningServer, ServeParts, start_with_parts};
 use gavel_shared::adapters::discord_rest::{DiscordLimits, DiscordRest};
-use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::embedded::EmbeddedStore;
 use gavel_shared::adapters::slack_api::SlackApiClient;
 use gavel_shared::clock::{ManualClock, SystemClock};
@@ -19,10 +18,12 @@ use gavel_shared::platform::recording::RecordingPlatform;
 use gavel_shared::platform::{ApiError, DiscordApi, SlackApi};
 use gavel_shared::reply::Reply;
 use gavel_shared::slack::web::RecordingSlackWeb;
-use gavel_shared::store::{Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp};
+use gavel_shared::store::{Store, StoreError};
 use gavel_shared::worker::{Outcome, Worker};
+use gavel_tests::faulty::{FailOn, Faulty, Op};
+use gavel_tests::harness::Backing;
 use gavel_tests::payloads::{self, DiscordInvoker};
-use gavel_tests::{discord_signed_headers, moto, slack_signed_headers, test_settings};
+use gavel_tests::{discord_signed_headers, slack_signed_headers, test_settings};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -394,20 +395,13 @@ struct Setup {
 }
 
 fn embedded() -> Setup {
-    let clock = Arc::new(ManualClock::at_secs(1_800_000_000));
-    Setup {
-        store: Arc::new(EmbeddedStore::in_memory(clock.clone()).unwrap()),
-        clock,
-    }
+    let Backing { store, clock } = Backing::embedded_at(1_800_000_000);
+    Setup { store, clock }
 }
 
 async fn dynamodb() -> Setup {
-    let moto = moto::moto().await;
-    let clock = Arc::new(ManualClock::at_secs(1_800_000_000));
-    Setup {
-        store: Arc::new(DynamoStore::new(moto.client(), &moto.table, clock.clone())),
-        clock,
-    }
+    let Backing { store, clock } = Backing::dynamodb_at(1_800_000_000).await;
+    Setup { store, clock }
 }
 
 fn job(id: &str) -> Job {
@@ -567,63 +561,12 @@ fn the_sample_bus_event_is_a_job() {
 
 /// A store whose writes of the report-channel setting fail; everything else is the embedded
 /// store. The worker is under test here, not the store.
-struct SettingWritesFail(Arc<dyn Store>);
-
-fn refuse_setting(key: &ItemKey) -> Result<(), StoreError> {
-    if key.sk == "reports" {
-        return Err(StoreError::Unavailable("injected outage".into()));
-    }
-    Ok(())
-}
-
-#[async_trait]
-impl Store for SettingWritesFail {
-    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
-        self.0.get(key).await
-    }
-    async fn create(&self, item: NewItem) -> Result<Item, StoreError> {
-        refuse_setting(&item.key)?;
-        self.0.create(item).await
-    }
-    async fn update(&self, item: NewItem, version: u64) -> Result<Item, StoreError> {
-        refuse_setting(&item.key)?;
-        self.0.update(item, version).await
-    }
-    async fn delete(&self, key: &ItemKey, version: Option<u64>) -> Result<(), StoreError> {
-        self.0.delete(key, version).await
-    }
-    async fn increment(
-        &self,
-        key: &ItemKey,
-        by: i64,
-        cap: Option<i64>,
-        expires_at: Option<i64>,
-    ) -> Result<i64, StoreError> {
-        self.0.increment(key, by, cap, expires_at).await
-    }
-    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        self.0.transact(ops).await
-    }
-    async fn advance(
-        &self,
-        key: &ItemKey,
-        step_ms: i64,
-        max_ahead_ms: i64,
-    ) -> Result<i64, StoreError> {
-        self.0.advance(key, step_ms, max_ahead_ms).await
-    }
-    async fn query(&self, pk: &str, prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
-        self.0.query(pk, prefix, page).await
-    }
-    async fn due_by(&self, queue: &str, by: i64, page: PageRequest) -> Result<Page, StoreError> {
-        self.0.due_by(queue, by, page).await
-    }
-    async fn scan(&self, page: PageRequest) -> Result<Page, StoreError> {
-        self.0.scan(page).await
-    }
-    async fn delete_expired(&self, key: &ItemKey) -> Result<bool, StoreError> {
-        self.0.delete_expired(key).await
-    }
+fn setting_writes_fail(store: Arc<dyn Store>) -> Faulty {
+    Faulty::failing(
+        store,
+        FailOn::ops([Op::Create, Op::Update]).sk_prefix("reports"),
+        StoreError::Unavailable("injected outage".into()),
+    )
 }
 
 /// The post went out but the setting could not be saved: the job is done (a retry would post
@@ -633,7 +576,7 @@ async fn a_post_that_went_out_is_not_repeated_when_the_setting_cannot_be_saved()
     let s = embedded();
     let discord = ScriptedDiscord::new(vec![Ok(())]);
     let worker = Worker::new(
-        Arc::new(SettingWritesFail(s.store.clone())),
+        Arc::new(setting_writes_fail(s.store.clone())),
         s.clock.clone(),
         Some(discord.clone() as Arc<dyn DiscordApi>),
         None,

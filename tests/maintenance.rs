@@ -7,14 +7,10 @@
 //! own on the binary's moto server (on the embedded store, a store of its own).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use gavel_shared::adapters::dynamodb::{DynamoStore, create_table};
 use gavel_shared::clock::{Clock, ManualClock};
-use gavel_shared::commands::CommandRegistry;
-use gavel_shared::config::Serves;
 use gavel_shared::edge::Edge;
 use gavel_shared::idempotency::Claims;
 use gavel_shared::invocation::{Action, Actor, Capabilities, CommandCall, Invocation, Platform};
@@ -31,10 +27,11 @@ use gavel_shared::reminders::{Cancelled, Reminders};
 use gavel_shared::slack::web::RecordingSlackWeb;
 use gavel_shared::store::{ItemKey, NewItem, PageRequest, Store};
 use gavel_shared::worker::{Outcome, Worker};
-use gavel_tests::doubles::{RecordingBus, generous_limits};
-use gavel_tests::{FIXTURE_TIMESTAMP, header_map, in_memory_store, moto, slack_signed_headers};
-use gavel_tests::{payloads, test_settings};
-use http::Method;
+use gavel_tests::doubles::RecordingBus;
+use gavel_tests::harness::{Backing, edge_over, recording_worker, snowflake_from};
+use gavel_tests::records::{audit_log, save_settings};
+use gavel_tests::requests::{self, swap};
+use gavel_tests::{FIXTURE_TIMESTAMP, moto, payloads};
 use serde_json::{Value, json};
 
 const MODERATOR: &str = "1174109840998400010";
@@ -50,7 +47,7 @@ struct Setup {
     team: String,
 }
 
-fn setup(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
+fn setup(Backing { store, clock }: Backing) -> Setup {
     Setup {
         store,
         clock,
@@ -62,27 +59,15 @@ fn setup(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
 }
 
 fn embedded() -> Setup {
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    setup(in_memory_store(clock.clone()), clock)
+    setup(Backing::embedded())
 }
 
 async fn dynamodb() -> Setup {
-    let moto = moto::moto().await;
-    let client = moto.client();
-    let table = format!("gavel-maintenance-{}", moto::namespace());
-    create_table(&client, &table)
-        .await
-        .expect("a table of this test's own");
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    setup(
-        Arc::new(DynamoStore::new(client, table, clock.clone())),
-        clock,
-    )
+    setup(Backing::dynamodb_own_table("gavel-maintenance").await)
 }
 
 fn snowflake() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!("15425452969984{:05}", NEXT.fetch_add(1, Ordering::Relaxed))
+    snowflake_from("15425452969984")
 }
 
 fn budget() -> Budget {
@@ -131,14 +116,13 @@ impl Setup {
     }
 
     async fn save_settings(&self, platform: Platform, settings: &ModSettings) {
-        let tenant = self.tenant(platform);
-        let (_, version) = ModSettings::load(self.store.as_ref(), platform, tenant)
-            .await
-            .unwrap();
-        self.store
-            .transact(vec![settings.write(platform, tenant, version)])
-            .await
-            .unwrap();
+        save_settings(
+            self.store.as_ref(),
+            platform,
+            self.tenant(platform),
+            settings,
+        )
+        .await
     }
 
     /// Records a sanction as `/tempban`, `/ban`, `/warn` do; returns the case number.
@@ -171,12 +155,7 @@ impl Setup {
     }
 
     fn worker(&self) -> Worker {
-        Worker::new(
-            self.store.clone(),
-            self.clock.clone(),
-            Some(self.platform.clone()),
-            Some(self.platform.clone()),
-        )
+        recording_worker(&self.store, &self.clock, &self.platform)
     }
 
     /// Hands every published job to the worker twice (at-least-once delivery); the second
@@ -214,16 +193,7 @@ impl Setup {
     }
 
     async fn audit(&self, platform: Platform) -> Vec<AuditEntry> {
-        AuditEntry::recent(
-            self.store.as_ref(),
-            platform,
-            self.tenant(platform),
-            200,
-            None,
-        )
-        .await
-        .unwrap()
-        .0
+        audit_log(self.store.as_ref(), platform, self.tenant(platform)).await
     }
 }
 
@@ -536,17 +506,12 @@ impl Bus for RefusingBus {
 /// A reminder set with `/remind` on Slack is delivered once by DM, however the schedule and
 /// the sweep race; a cancelled one never is.
 async fn a_reminder_is_delivered_once(s: Setup) {
-    let edge = test_settings()
-        .build_edge(
-            Serves::Both,
-            Arc::new(CommandRegistry::standard()),
-            s.clock.clone(),
-            s.store.clone(),
-        )
-        .unwrap()
-        .with_slack_web(Arc::new(RecordingSlackWeb::new()))
-        .with_bus(s.bus.clone())
-        .with_rate_limits(generous_limits());
+    let edge = edge_over(
+        s.store.clone(),
+        &s.clock,
+        Arc::new(RecordingSlackWeb::new()),
+    )
+    .with_bus(s.bus.clone());
     let answer = slack_command(&s, &edge, "in 2h water the plants").await;
     assert!(answer.contains("Reminder 1 set for"), "{answer}");
     let answer = slack_command(&s, &edge, "in 3h call back").await;
@@ -612,19 +577,11 @@ async fn a_reminder_is_delivered_once(s: Setup) {
 }
 
 async fn slack_command(s: &Setup, edge: &Edge, text: &str) -> String {
-    let body = String::from_utf8(payloads::slack_command("/remind", text, &snowflake()))
-        .unwrap()
-        .replace(payloads::SLACK_TEAM, &s.team)
-        .into_bytes();
-    let ts = s.clock.now_secs().to_string();
-    let headers = slack_signed_headers("application/x-www-form-urlencoded", &ts, &body);
-    let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-    let response = edge
-        .handle(&Method::POST, "/slack/commands", &map, &body)
-        .await;
-    assert_eq!(response.status.as_u16(), 200);
-    let body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-    body.to_string()
+    let body = payloads::slack_command("/remind", text, &snowflake());
+    let body = swap(body, payloads::SLACK_TEAM, &s.team);
+    let answer = requests::slack(edge, &s.clock, "/slack/commands", &body).await;
+    assert_eq!(answer.status, 200);
+    answer.body.to_string()
 }
 
 /// Three warnings reach the mute threshold; as they decay the job records the crossing once
@@ -868,7 +825,10 @@ async fn gavel_job_run_expire_unbans_once_on_a_fake_discord() {
             clock.clone(),
         )
         .unwrap();
-        let mut s = setup(Arc::new(store), clock);
+        let mut s = setup(Backing {
+            store: Arc::new(store),
+            clock,
+        });
         s.guild = guild.clone();
         s.sanction(Platform::Discord, Kind::TempBan, &target, Some(HOUR))
             .await;

@@ -3,30 +3,26 @@
 //! uses a community of its own, so cases sharing moto's table never see each other's settings.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use gavel_shared::adapters::dynamodb::DynamoStore;
-use gavel_shared::clock::{Clock, ManualClock};
-use gavel_shared::commands::CommandRegistry;
-use gavel_shared::config::Serves;
+use gavel_shared::clock::ManualClock;
 use gavel_shared::edge::Edge;
 use gavel_shared::invocation::Platform;
+use gavel_shared::moderation::SettingsCache;
 use gavel_shared::moderation::settings_cache::SETTINGS_TTL_MS;
 use gavel_shared::moderation::{AuditAction, AuditEntry, Kind, ModSettings};
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall, SlackWeb, SlackWebError};
-use gavel_shared::store::{Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp};
-use gavel_tests::doubles::generous_limits;
+use gavel_shared::store::{ItemKey, NewItem, Store, StoreError};
+use gavel_tests::FIXTURE_TIMESTAMP;
+use gavel_tests::faulty::{FailOn, Fault, Faulty, Interleave, Op};
+use gavel_tests::harness::{Backing, edge_over};
 use gavel_tests::payloads::{self, DiscordInvoker};
-use gavel_tests::{
-    FIXTURE_TIMESTAMP, discord_signed_headers, header_map, in_memory_store, moto,
-    slack_signed_headers, test_settings,
-};
-use http::Method;
+use gavel_tests::records::{audit_log, save_settings};
+use gavel_tests::requests::{self, Answer};
 use serde_json::{Value, json};
 
-const FORM: &str = "application/x-www-form-urlencoded";
 /// Listed in `GAVEL_SLACK_MODERATORS` by the test settings.
 const ENV_MODERATOR: &str = "U0GAVELMOD";
 
@@ -46,36 +42,14 @@ impl Setup {
     }
 }
 
-fn edge_over(store: Arc<dyn Store>, clock: &Arc<ManualClock>, web: Arc<dyn SlackWeb>) -> Edge {
-    test_settings()
-        .build_edge(
-            Serves::Both,
-            Arc::new(CommandRegistry::standard()),
-            clock.clone(),
-            store,
-        )
-        .expect("test settings make an edge")
-        .with_slack_web(web)
-        // Rate limits are tested on their own; here they must never interfere.
-        .with_rate_limits(generous_limits())
-}
-
 fn embedded() -> Setup {
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    Setup {
-        store: in_memory_store(clock.clone()),
-        clock,
-    }
+    let Backing { store, clock } = Backing::embedded();
+    Setup { store, clock }
 }
 
 async fn dynamodb() -> Setup {
-    let moto = moto::moto().await;
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    let store = DynamoStore::new(moto.client(), &moto.table, clock.clone());
-    Setup {
-        store: Arc::new(store),
-        clock,
-    }
+    let Backing { store, clock } = Backing::dynamodb().await;
+    Setup { store, clock }
 }
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -90,12 +64,14 @@ fn slack_team() -> String {
     format!("T0MC{:05}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-struct Answer {
-    status: u16,
-    body: Value,
+/// What `/modconfig` answers show.
+trait Shown {
+    fn text(&self) -> &str;
+    fn shown(&self) -> String;
+    fn ephemeral(&self) -> bool;
 }
 
-impl Answer {
+impl Shown for Answer {
     /// The answer's text: Discord's content, or Slack's plain-text fallback.
     fn text(&self) -> &str {
         self.body["data"]["content"]
@@ -136,17 +112,7 @@ async fn discord_modconfig(
     body["guild"]["id"] = json!(guild);
     body["channel"]["guild_id"] = json!(guild);
     body["authorizing_integration_owners"]["0"] = json!(guild);
-    let body = body.to_string().into_bytes();
-    let ts = clock.now_secs().to_string();
-    let headers = discord_signed_headers(&ts, &body);
-    let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-    let response = edge
-        .handle(&Method::POST, "/discord/interactions", &map, &body)
-        .await;
-    Answer {
-        status: response.status.as_u16(),
-        body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-    }
+    requests::discord(edge, clock, body.to_string().as_bytes()).await
 }
 
 /// `/{command} {text}` typed by `user` in the workspace `team`.
@@ -173,16 +139,7 @@ async fn slack_command(
     let body = serde_urlencoded::to_string(&fields)
         .expect("the form encodes")
         .into_bytes();
-    let ts = clock.now_secs().to_string();
-    let headers = slack_signed_headers(FORM, &ts, &body);
-    let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-    let response = edge
-        .handle(&Method::POST, "/slack/commands", &map, &body)
-        .await;
-    Answer {
-        status: response.status.as_u16(),
-        body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-    }
+    requests::slack(edge, clock, "/slack/commands", &body).await
 }
 
 async fn slack_modconfig(edge: &Edge, s: &Setup, team: &str, user: &str, text: &str) -> Answer {
@@ -196,10 +153,7 @@ async fn settings(s: &Setup, platform: Platform, tenant: &str) -> (ModSettings, 
 }
 
 async fn audit(s: &Setup, platform: Platform, tenant: &str) -> Vec<AuditEntry> {
-    AuditEntry::recent(s.store.as_ref(), platform, tenant, 100, None)
-        .await
-        .expect("the audit log can be read")
-        .0
+    audit_log(s.store.as_ref(), platform, tenant).await
 }
 
 fn refused(answer: &Answer) -> bool {
@@ -524,48 +478,10 @@ async fn a_change_is_audited_with_before_and_after(s: Setup) {
 /// Wraps a store and, once, saves a competing settings change just before the transaction
 /// that would save `/modconfig`'s: another moderator's save landing between the read and the
 /// write.
-struct CompetingSave {
-    inner: Arc<dyn Store>,
-    armed: AtomicBool,
-}
-
-#[async_trait]
-impl Store for CompetingSave {
-    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn create(&self, item: NewItem) -> Result<Item, StoreError> {
-        self.inner.create(item).await
-    }
-    async fn update(&self, item: NewItem, expected: u64) -> Result<Item, StoreError> {
-        self.inner.update(item, expected).await
-    }
-    async fn delete(&self, key: &ItemKey, expected: Option<u64>) -> Result<(), StoreError> {
-        self.inner.delete(key, expected).await
-    }
-    async fn increment(
-        &self,
-        key: &ItemKey,
-        by: i64,
-        cap: Option<i64>,
-        expires_at: Option<i64>,
-    ) -> Result<i64, StoreError> {
-        self.inner.increment(key, by, cap, expires_at).await
-    }
-    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        let saves_settings = ops.iter().any(|op| match op {
-            WriteOp::Create(item) | WriteOp::Update { item, .. } => item.key.sk == "moderation",
-            _ => false,
-        });
-        if saves_settings && self.armed.swap(false, Ordering::SeqCst) {
-            let key = ops
-                .iter()
-                .find_map(|op| match op {
-                    WriteOp::Create(item) | WriteOp::Update { item, .. } => Some(item.key.clone()),
-                    _ => None,
-                })
-                .expect("a settings write");
-            let current = self.inner.get(&key).await?;
+fn competing_save(inner: Arc<dyn Store>) -> Faulty {
+    let theirs: Interleave = Arc::new(|store: Arc<dyn Store>, key: ItemKey| {
+        Box::pin(async move {
+            let current = store.get(&key).await?;
             let mut theirs = current
                 .as_ref()
                 .map(ModSettings::from_item)
@@ -573,36 +489,23 @@ impl Store for CompetingSave {
             theirs.weights.ban = 77;
             let item = NewItem::new(key, serde_json::to_value(&theirs).unwrap());
             match current {
-                Some(found) => self.inner.update(item, found.version).await?,
-                None => self.inner.create(item).await?,
+                Some(found) => store.update(item, found.version).await?,
+                None => store.create(item).await?,
             };
-        }
-        self.inner.transact(ops).await
-    }
-    async fn advance(&self, key: &ItemKey, step: i64, ahead: i64) -> Result<i64, StoreError> {
-        self.inner.advance(key, step, ahead).await
-    }
-    async fn query(&self, pk: &str, prefix: &str, page: PageRequest) -> Result<Page, StoreError> {
-        self.inner.query(pk, prefix, page).await
-    }
-    async fn due_by(&self, queue: &str, by: i64, page: PageRequest) -> Result<Page, StoreError> {
-        self.inner.due_by(queue, by, page).await
-    }
-    async fn scan(&self, page: PageRequest) -> Result<Page, StoreError> {
-        self.inner.scan(page).await
-    }
-    async fn delete_expired(&self, key: &ItemKey) -> Result<bool, StoreError> {
-        self.inner.delete_expired(key).await
-    }
+            Ok(())
+        })
+    });
+    Faulty::new(
+        inner,
+        FailOn::ops([Op::Transact]).sk_prefix("moderation").nth(1),
+        Fault::Interleave(theirs),
+    )
 }
 
 /// Another save between the read and the write: nothing of ours is saved or audited, the
 /// moderator is told so, and trying again works.
 async fn a_concurrent_save_is_refused_and_nothing_is_saved(s: Setup) {
-    let competing = Arc::new(CompetingSave {
-        inner: Arc::clone(&s.store),
-        armed: AtomicBool::new(true),
-    });
+    let competing = Arc::new(competing_save(Arc::clone(&s.store)));
     let edge = edge_over(
         competing.clone(),
         &s.clock,
@@ -944,3 +847,78 @@ gavel_tests::on_both_stores!(
     an_ordinary_slack_member_is_refused_and_audited,
     a_failing_slack_falls_back_to_the_lists,
 );
+
+/// Saves `tenant`'s settings with this warning weight, straight into `store`.
+async fn save_warning(store: &dyn Store, platform: Platform, tenant: &str, warning: u32) {
+    let mut settings = ModSettings::default();
+    settings.weights.warning = warning;
+    save_settings(store, platform, tenant, &settings).await;
+}
+
+/// Each read's settings carry a warning weight of the read's number (T1 is saved again after
+/// its first read), so a value shows which read it came from.
+#[tokio::test]
+async fn settings_are_read_once_a_minute_per_tenant() {
+    let inner = Backing::embedded().store;
+    let store = Arc::new(Faulty::counting(Arc::clone(&inner)));
+    save_warning(inner.as_ref(), Platform::Slack, "T1", 1).await;
+    save_warning(inner.as_ref(), Platform::Slack, "T2", 2).await;
+    let cache = SettingsCache::new();
+    let warning = |s: ModSettings| s.weights.warning;
+    let get = |tenant: &'static str, now| {
+        let (cache, store) = (&cache, Arc::clone(&store));
+        async move {
+            cache
+                .get(&*store, Platform::Slack, tenant, now)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(warning(get("T1", 0).await), 1);
+    save_warning(inner.as_ref(), Platform::Slack, "T1", 3).await;
+    assert_eq!(warning(get("T1", SETTINGS_TTL_MS - 1).await), 1);
+    assert_eq!(warning(get("T2", 10).await), 2, "another tenant reads");
+    assert_eq!(warning(get("T1", SETTINGS_TTL_MS).await), 3, "a minute on");
+    assert_eq!(store.calls(Op::Get), 3);
+}
+
+/// The first read fails; the store holds the defaults (a warning weighs 1), then a warning
+/// weight of 2 saved by another instance.
+#[tokio::test]
+async fn a_save_replaces_the_copy_and_failed_reads_are_not_remembered() {
+    let inner = Backing::embedded().store;
+    let store = Faulty::failing(
+        Arc::clone(&inner),
+        FailOn::ops([Op::Get]).nth(1),
+        StoreError::Unavailable("down".into()),
+    );
+    let cache = SettingsCache::new();
+    assert!(cache.get(&store, Platform::Discord, "G", 0).await.is_err());
+    assert_eq!(
+        cache
+            .get(&store, Platform::Discord, "G", 1)
+            .await
+            .unwrap()
+            .weights
+            .warning,
+        1
+    );
+    save_warning(inner.as_ref(), Platform::Discord, "G", 2).await;
+    let mut saved = ModSettings::default();
+    saved.weights.warning = 42;
+    cache.remember(Platform::Discord, "G", saved.clone(), 2);
+    assert_eq!(
+        cache.get(&store, Platform::Discord, "G", 3).await.unwrap(),
+        saved
+    );
+    cache.forget(Platform::Discord, "G");
+    assert_eq!(
+        cache
+            .get(&store, Platform::Discord, "G", 4)
+            .await
+            .unwrap()
+            .weights
+            .warning,
+        2
+    );
+}

@@ -6,13 +6,9 @@
 //! audit entries of tests sharing the moto table never mix.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use gavel_shared::adapters::dynamodb::DynamoStore;
-use gavel_shared::clock::{Clock, ManualClock};
-use gavel_shared::commands::CommandRegistry;
-use gavel_shared::config::Serves;
+use gavel_shared::clock::ManualClock;
 use gavel_shared::edge::Edge;
 use gavel_shared::invocation::Platform;
 use gavel_shared::jobs::{Job, Task};
@@ -21,16 +17,14 @@ use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
 use gavel_shared::slack::web::RecordingSlackWeb;
 use gavel_shared::store::Store;
 use gavel_shared::worker::{Outcome, Worker};
-use gavel_tests::doubles::{RecordingBus, generous_limits};
+use gavel_tests::FIXTURE_TIMESTAMP;
+use gavel_tests::doubles::RecordingBus;
+use gavel_tests::harness::{Backing, edge_over, recording_worker, run_jobs, snowflake_from};
 use gavel_tests::payloads::{self, DiscordInvoker};
-use gavel_tests::{
-    FIXTURE_TIMESTAMP, discord_signed_headers, header_map, in_memory_store, moto,
-    slack_signed_headers, test_settings,
-};
-use http::Method;
+use gavel_tests::records::{audit_log, save_settings};
+use gavel_tests::requests::{self, Answer, swap};
 use serde_json::{Value, json};
 
-const FORM: &str = "application/x-www-form-urlencoded";
 const TARGET: &str = "1174109840998400077";
 const SLACK_TARGET: &str = "U0GAVELTGT";
 const SLACK_MOD: &str = "U0GAVELMOD";
@@ -48,22 +42,10 @@ struct Setup {
     team: String,
 }
 
-fn setup(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
+fn setup(Backing { store, clock }: Backing) -> Setup {
     let bus = Arc::new(RecordingBus::default());
     let slack_web = Arc::new(RecordingSlackWeb::new());
-    let edge = || {
-        test_settings()
-            .build_edge(
-                Serves::Both,
-                Arc::new(CommandRegistry::standard()),
-                clock.clone(),
-                Arc::clone(&store),
-            )
-            .expect("test settings make an edge")
-            .with_slack_web(slack_web.clone())
-            .with_bus(bus.clone())
-            .with_rate_limits(generous_limits())
-    };
+    let edge = || edge_over(Arc::clone(&store), &clock, slack_web.clone()).with_bus(bus.clone());
     Setup {
         first: edge(),
         second: edge(),
@@ -78,29 +60,24 @@ fn setup(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Setup {
 }
 
 fn embedded() -> Setup {
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    setup(in_memory_store(clock.clone()), clock)
+    setup(Backing::embedded())
 }
 
 async fn dynamodb() -> Setup {
-    let moto = moto::moto().await;
-    let clock = Arc::new(ManualClock::at_secs(FIXTURE_TIMESTAMP));
-    let store = DynamoStore::new(moto.client(), &moto.table, clock.clone());
-    setup(Arc::new(store), clock)
+    setup(Backing::dynamodb().await)
 }
 
 fn snowflake() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    format!("15425452969984{:05}", NEXT.fetch_add(1, Ordering::Relaxed))
+    snowflake_from("15425452969984")
 }
 
-struct Answer {
-    status: u16,
-    body: Value,
-}
-
-impl Answer {
+/// What moderation answers show.
+trait Shown {
     /// The text of a Discord answer or a Slack one.
+    fn text(&self) -> String;
+}
+
+impl Shown for Answer {
     fn text(&self) -> String {
         if let Some(content) = self.body["data"]["content"].as_str() {
             let mut text = content.to_owned();
@@ -111,38 +88,22 @@ impl Answer {
         }
         self.body.to_string()
     }
-
-    fn buttons(&self) -> Vec<String> {
-        self.body["data"]["components"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
-            .filter_map(|b| b["custom_id"].as_str().map(str::to_owned))
-            .collect()
-    }
 }
 
 impl Setup {
     fn in_guild(&self, body: Vec<u8>) -> Vec<u8> {
-        String::from_utf8(body)
-            .unwrap()
-            .replace(payloads::DISCORD_GUILD, &self.guild)
-            .into_bytes()
+        swap(body, payloads::DISCORD_GUILD, &self.guild)
+    }
+
+    fn tenant(&self, platform: Platform) -> &str {
+        match platform {
+            Platform::Discord => &self.guild,
+            Platform::Slack => &self.team,
+        }
     }
 
     async fn discord_on(&self, edge: &Edge, body: Vec<u8>) -> Answer {
-        let body = self.in_guild(body);
-        let ts = self.clock.now_secs().to_string();
-        let headers = discord_signed_headers(&ts, &body);
-        let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-        let response = edge
-            .handle(&Method::POST, "/discord/interactions", &map, &body)
-            .await;
-        Answer {
-            status: response.status.as_u16(),
-            body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-        }
+        requests::discord(edge, &self.clock, &self.in_guild(body)).await
     }
 
     /// `/name` with `options` (name, Discord type, value) by `invoker`.
@@ -170,104 +131,48 @@ impl Setup {
     }
 
     async fn slack(&self, command: &str, text: &str, user: &str) -> Answer {
-        let body = String::from_utf8(payloads::slack_command(command, text, &snowflake()))
-            .unwrap()
-            .replace(payloads::SLACK_USER, user)
-            .replace(payloads::SLACK_TEAM, &self.team)
-            .into_bytes();
-        let ts = self.clock.now_secs().to_string();
-        let headers = slack_signed_headers(FORM, &ts, &body);
-        let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-        let response = self
-            .first
-            .handle(&Method::POST, "/slack/commands", &map, &body)
-            .await;
-        Answer {
-            status: response.status.as_u16(),
-            body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-        }
+        let body = payloads::slack_command(command, text, &snowflake());
+        let body = swap(
+            swap(body, payloads::SLACK_USER, user),
+            payloads::SLACK_TEAM,
+            &self.team,
+        );
+        requests::slack(&self.first, &self.clock, "/slack/commands", &body).await
     }
 
     async fn slack_click(&self, action_id: &str, user: &str) -> Answer {
-        let body = String::from_utf8(payloads::slack_block_action(action_id, &snowflake(), user))
-            .unwrap()
-            .replace(payloads::SLACK_TEAM, &self.team)
-            .into_bytes();
-        let ts = self.clock.now_secs().to_string();
-        let headers = slack_signed_headers(FORM, &ts, &body);
-        let map = header_map(headers.iter().map(|(k, v)| (*k, v.as_str())));
-        let response = self
-            .second
-            .handle(&Method::POST, "/slack/interactions", &map, &body)
-            .await;
-        Answer {
-            status: response.status.as_u16(),
-            body: serde_json::from_slice(&response.body).unwrap_or(Value::Null),
-        }
+        let body = payloads::slack_block_action(action_id, &snowflake(), user);
+        let body = swap(body, payloads::SLACK_TEAM, &self.team);
+        requests::slack(&self.second, &self.clock, "/slack/interactions", &body).await
     }
 
     fn worker(&self) -> Worker {
-        Worker::new(
-            Arc::clone(&self.store),
-            self.clock.clone(),
-            Some(self.platform.clone()),
-            Some(self.platform.clone()),
-        )
+        recording_worker(&self.store, &self.clock, &self.platform)
     }
 
     /// Runs every published job once through the real worker.
     async fn run_jobs(&self) -> Vec<Job> {
         let jobs = self.bus.take();
-        let worker = self.worker();
-        for job in &jobs {
-            let outcome = worker
-                .handle(job, Instant::now() + Duration::from_secs(10))
-                .await;
-            assert_eq!(outcome, Outcome::Done, "{job:?}");
-        }
+        run_jobs(&self.worker(), &jobs).await;
         jobs
     }
 
     fn cases(&self, platform: Platform) -> Cases<'_> {
-        let tenant = match platform {
-            Platform::Discord => self.guild.as_str(),
-            Platform::Slack => self.team.as_str(),
-        };
-        Cases::new(self.store.as_ref(), platform, tenant)
+        Cases::new(self.store.as_ref(), platform, self.tenant(platform))
     }
 
     async fn audit(&self, platform: Platform) -> Vec<AuditEntry> {
-        let tenant = match platform {
-            Platform::Discord => &self.guild,
-            Platform::Slack => &self.team,
-        };
-        let mut all = Vec::new();
-        let mut cursor = None;
-        loop {
-            let (mut page, next) =
-                AuditEntry::recent(self.store.as_ref(), platform, tenant, 100, cursor)
-                    .await
-                    .expect("the audit log reads");
-            all.append(&mut page);
-            match next {
-                Some(next) => cursor = Some(next),
-                None => return all,
-            }
-        }
+        audit_log(self.store.as_ref(), platform, self.tenant(platform)).await
     }
 
     async fn save_settings(&self, platform: Platform, settings: &ModSettings) {
-        let tenant = match platform {
-            Platform::Discord => &self.guild,
-            Platform::Slack => &self.team,
-        };
-        let (_, version) = ModSettings::load(self.store.as_ref(), platform, tenant)
-            .await
-            .unwrap();
-        self.store
-            .transact(vec![settings.write(platform, tenant, version)])
-            .await
-            .expect("settings save");
+        save_settings(
+            self.store.as_ref(),
+            platform,
+            self.tenant(platform),
+            settings,
+        )
+        .await
     }
 }
 

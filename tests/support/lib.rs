@@ -10,8 +10,12 @@
 
 pub mod doubles;
 pub mod events;
+pub mod faulty;
+pub mod harness;
 pub mod moto;
 pub mod payloads;
+pub mod records;
+pub mod requests;
 
 use std::path::PathBuf;
 use std::sync::Arc;
