@@ -1,3 +1,5 @@
+//! `/help`: what the invoker may run, or how to use one command.
+
 use async_trait::async_trait;
 
 use super::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};

@@ -1,3 +1,5 @@
+//! `/ping`: proves the endpoint answers, with the version and how long handling took.
+
 use async_trait::async_trait;
 
 use super::{Command, CommandContext, CommandSpec};

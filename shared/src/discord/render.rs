@@ -1,3 +1,6 @@
+//! [`Response`] → Discord's interaction responses (twilight-model types): messages, updates,
+//! deferrals and modals, with mentions never pinging and text cut to Discord's limits.
+
 use serde::Serialize;
 use twilight_model::channel::message::component::{
     ActionRow, Button as DiscordButton, ButtonStyle as DiscordButtonStyle, Label,

@@ -1,3 +1,6 @@
+//! [`Reply`](crate::reply::Reply) → Slack Block Kit (slack-morphism types): slash-command
+//! answers, `response_url` messages, modals and view-submission answers.
+
 use std::collections::HashMap;
 
 use serde_json::{Value, json};

@@ -1,3 +1,5 @@
+//! What can go wrong with a store operation, typed by what the caller does next.
+
 /// Why a store operation did not happen. Condition failures are typed so callers can answer
 /// users ("already handled", "someone else changed this") instead of failing.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

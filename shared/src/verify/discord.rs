@@ -1,3 +1,5 @@
+//! Discord's request signature: Ed25519 over timestamp and body with the app's public key.
+
 use ed25519_dalek::{Signature, VerifyingKey};
 
 use super::{KeyError, Rejection, check_timestamp};

@@ -1,3 +1,5 @@
+//! Slack's request signature: `v0=` HMAC-SHA256 with the signing secret.
+
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
