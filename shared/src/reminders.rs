@@ -64,7 +64,7 @@ impl<'a> Reminders<'a> {
     }
 
     fn partition(&self, user: &str) -> String {
-        Community::new(self.platform, &self.tenant).reminders_of(user)
+        Community::new(self.platform, self.tenant).reminders_of(user)
     }
 
     fn key(&self, user: &str, id: u64) -> ItemKey {

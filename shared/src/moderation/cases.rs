@@ -49,7 +49,7 @@ impl<'a> Cases<'a> {
     }
 
     fn community(&self) -> Community<'_> {
-        Community::new(self.platform, &self.tenant)
+        Community::new(self.platform, self.tenant)
     }
 
     /// The partition of a member's cases (and the decay job's items about them).
