@@ -22,7 +22,7 @@ use serde_json::json;
 
 use super::{Budget, Maintenance, Report, Sweep, Tenants};
 use crate::invocation::Platform;
-use crate::store::{Item, ItemKey, NewItem, StoreError};
+use crate::store::{Item, ItemKey, NewItem, StoreError, keys};
 
 const COUNTS: [&str; 7] = [
     "scanned",
@@ -179,14 +179,7 @@ async fn clean(m: &Maintenance, tenants: &mut Tenants, item: Item, now: i64, rep
 
 /// `{platform}:{tenant}#audit` → the community.
 fn audit_partition(pk: &str) -> Option<(Platform, &str)> {
-    let scope = pk.strip_suffix("#audit")?;
-    let (platform, tenant) = scope.split_once(':')?;
-    let platform = match platform {
-        "discord" => Platform::Discord,
-        "slack" => Platform::Slack,
-        _ => return None,
-    };
-    (!tenant.is_empty()).then_some((platform, tenant))
+    keys::community_partition(pk, "audit").map(|c| (c.platform, c.tenant))
 }
 
 #[cfg(test)]

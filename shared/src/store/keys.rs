@@ -103,9 +103,21 @@ impl fmt::Display for Community<'_> {
 /// the due index.
 pub fn user_partition<'k>(pk: &'k str, what: &str) -> Option<(Community<'k>, &'k str)> {
     let (scope, user) = pk.split_once(&format!("#{what}#"))?;
+    let community = community_of(scope)?;
+    (!user.is_empty()).then_some((community, user))
+}
+
+/// The community of a per-community partition (`what` = `audit`, `config`, …), for the
+/// cleanup job, which meets every partition in its scan.
+pub fn community_partition<'k>(pk: &'k str, what: &str) -> Option<Community<'k>> {
+    community_of(pk.strip_suffix(what)?.strip_suffix('#')?)
+}
+
+/// `{platform}:{tenant}` read back, as [`Community::scope`] writes it.
+fn community_of(scope: &str) -> Option<Community<'_>> {
     let (platform, tenant) = scope.split_once(':')?;
     let platform = Platform::from_code(platform)?;
-    (!tenant.is_empty() && !user.is_empty()).then_some((Community::new(platform, tenant), user))
+    (!tenant.is_empty()).then_some(Community::new(platform, tenant))
 }
 
 #[cfg(test)]
@@ -142,5 +154,9 @@ mod tests {
         assert_eq!(user_partition("telegram:1#member#2", "member"), None);
         assert_eq!(user_partition("slack:#member#U1", "member"), None);
         assert_eq!(user_partition("slack:T1#member#", "member"), None);
+        assert_eq!(community_partition(&c.audit(), "audit"), Some(c));
+        assert_eq!(community_partition(&c.config(), "audit"), None);
+        assert_eq!(community_partition("slack:T1#xaudit", "audit"), None);
+        assert_eq!(community_partition("slack:#audit", "audit"), None);
     }
 }
