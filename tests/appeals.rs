@@ -157,6 +157,7 @@ impl Setup {
             action: Action::Command(CommandCall {
                 name: "case".to_owned(),
                 options: Vec::new(),
+                bots: Vec::new(),
             }),
             response_url: None,
             trigger_id: None,
@@ -679,7 +680,9 @@ async fn refusals_say_why_and_change_nothing(s: Setup) {
         };
         let cases = Cases::new(s.store.as_ref(), p, &s.guild);
         let stored = cases.get(pardoned).await.unwrap().unwrap();
-        let changed = prepare_pardon(&ctx, &stored, "first offence", AuditAction::Pardon).unwrap();
+        let changed = prepare_pardon(&ctx, &stored, "first offence", AuditAction::Pardon)
+            .await
+            .unwrap();
         s.store.transact(changed.ops).await.unwrap();
     }
     let answer = s

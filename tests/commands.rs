@@ -100,6 +100,7 @@ fn invocation(name: &str, options: Vec<(String, OptionValue)>, caps: Capabilitie
         action: Action::Command(CommandCall {
             name: name.into(),
             options,
+            bots: Vec::new(),
         }),
         response_url: None,
         trigger_id: None,

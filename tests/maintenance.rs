@@ -100,6 +100,7 @@ impl Setup {
             action: Action::Command(CommandCall {
                 name: "tempban".to_owned(),
                 options: vec![],
+                bots: vec![],
             }),
             response_url: None,
             trigger_id: None,
@@ -354,7 +355,9 @@ async fn a_pardoned_case_is_not_lifted_again(s: Setup) {
         .await
         .unwrap()
         .unwrap();
-    let pardon = prepare_pardon(&ctx, &stored, "mistake", AuditAction::Pardon).unwrap();
+    let pardon = prepare_pardon(&ctx, &stored, "mistake", AuditAction::Pardon)
+        .await
+        .unwrap();
     s.store.transact(pardon.ops).await.unwrap();
     s.clock.advance_ms((HOUR + 1) * 1000);
     let m = s.maintenance();

@@ -55,6 +55,7 @@ fn invocation(tenant: &str, user: &str, command: &str) -> Invocation {
         action: Action::Command(CommandCall {
             name: command.to_owned(),
             options: Vec::new(),
+            bots: Vec::new(),
         }),
         response_url: None,
         trigger_id: None,

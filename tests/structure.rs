@@ -15,7 +15,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("drivers", &["edge", "worker", "maintenance"]),
     ("codecs", &["discord", "slack", "verify", "ratelimit"]),
     ("commands", &["commands"]),
-    ("domain", &["flows", "moderation", "reminders"]),
+    ("domain", &["flows", "moderation", "economy", "reminders"]),
     ("jobs", &["jobs"]),
     ("state", &["idempotency", "store"]),
     (

@@ -145,6 +145,9 @@ pub struct CommandCall {
     /// Lower-case name without the leading slash.
     pub name: String,
     pub options: Vec<(String, OptionValue)>,
+    /// The users named in the options whom the platform marks as bots (Discord's resolved
+    /// users say so; a Slack command's text does not), so a payment to one is refused.
+    pub bots: Vec<String>,
 }
 
 impl CommandCall {

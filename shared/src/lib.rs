@@ -13,6 +13,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod discord;
+pub mod economy;
 pub mod edge;
 pub mod flows;
 pub mod idempotency;

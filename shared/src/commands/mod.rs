@@ -5,6 +5,7 @@
 //! command's text against the same option list.
 
 pub mod appeal;
+mod economy;
 mod help;
 mod modconfig;
 pub mod moderation;
@@ -26,6 +27,7 @@ use crate::reply::{Reply, Response};
 use crate::store::{Store, WriteOp};
 
 pub use appeal::{Appeal, ListAppeals};
+pub use economy::{Balance, Daily, Economy, Leaderboard, Pay};
 pub use help::Help;
 pub use modconfig::ModConfig;
 pub use ping::Ping;
@@ -159,6 +161,11 @@ impl CommandRegistry {
         commands.push(Box::new(Appeal::new()));
         commands.push(Box::new(ListAppeals));
         commands.push(Box::new(Remind));
+        commands.push(Box::new(Balance));
+        commands.push(Box::new(Daily));
+        commands.push(Box::new(Pay::new()));
+        commands.push(Box::new(Leaderboard));
+        commands.push(Box::new(Economy));
         Self::new(commands)
     }
 

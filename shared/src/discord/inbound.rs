@@ -112,9 +112,19 @@ fn to_invocation(interaction: Interaction) -> Result<Invocation, ParseError> {
             if let Some(target) = data.target_id {
                 options.push(("user".to_owned(), OptionValue::User(target.to_string())));
             }
+            // Discord marks bot accounts among the users an interaction names.
+            let mut bots: Vec<String> = data
+                .resolved
+                .iter()
+                .flat_map(|resolved| resolved.users.values())
+                .filter(|user| user.bot)
+                .map(|user| user.id.to_string())
+                .collect();
+            bots.sort();
             Action::Command(CommandCall {
                 name: data.name.to_ascii_lowercase(),
                 options,
+                bots,
             })
         }
         Some(InteractionData::MessageComponent(data)) => Action::Component {
@@ -306,7 +316,8 @@ mod tests {
             invocation.action,
             Action::Command(CommandCall {
                 name: "ping".into(),
-                options: vec![]
+                options: vec![],
+                bots: vec![],
             })
         );
     }

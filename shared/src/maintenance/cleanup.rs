@@ -1,7 +1,8 @@
 //! Cleanup: delete what has expired but DynamoDB's TTL has not removed yet (it runs up to days
-//! late; the embedded store never deletes on its own), and audit entries older than their
-//! community's retention today (an entry's expiry is set from the retention when it was
-//! written, so a retention shortened since leaves older entries behind).
+//! late; the embedded store never deletes on its own), and audit and ledger entries older than
+//! their community's retention today (an entry's expiry is set from the retention when it was
+//! written, so a retention shortened since leaves older entries behind). Balances are never
+//! pruned: only the ledger's history goes.
 //!
 //! Expired items are invisible to every read, so the job walks the whole store with
 //! [`Store::scan`](crate::store::Store::scan), a page at a time. A daily scan costs one read of
@@ -21,12 +22,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Budget, Maintenance, Report, Sweep, Tenants};
-use crate::invocation::Platform;
 use crate::store::{Item, ItemKey, NewItem, StoreError, keys};
 
-const COUNTS: [&str; 7] = [
+const COUNTS: [&str; 8] = [
     "scanned",
     "audit entries",
+    "ledger entries",
     "flow state",
     "idempotency keys",
     "other",
@@ -54,6 +55,8 @@ pub fn cursor_key() -> ItemKey {
 fn kind_of(key: &ItemKey) -> &'static str {
     if key.pk.ends_with("#audit") {
         "audit entries"
+    } else if retained(key).is_some_and(|(what, _)| what == Retained::Ledger) {
+        "ledger entries"
     } else if key.pk.contains("#flow#") {
         "flow state"
     } else if key.pk.starts_with("claim#") || key.pk.starts_with("job#") {
@@ -153,38 +156,71 @@ async fn clean(m: &Maintenance, tenants: &mut Tenants, item: Item, now: i64, rep
         }
         return;
     }
-    if let Some((platform, tenant)) = audit_partition(&item.key.pk) {
-        let at_ms = item.data["at_ms"].as_i64().unwrap_or(i64::MAX);
-        let retention = match tenants.settings(m.store.as_ref(), platform, tenant).await {
-            Ok(settings) => settings.retention_secs(),
+    let Some((what, community)) = retained(&item.key) else {
+        return;
+    };
+    let (platform, tenant) = (community.platform, community.tenant);
+    let (at_secs, retention) = match what {
+        Retained::Audit => (
+            item.data["at_ms"].as_i64().map(|ms| ms.div_euclid(1000)),
+            tenants
+                .settings(m.store.as_ref(), platform, tenant)
+                .await
+                .map(|s| s.retention_secs()),
+        ),
+        Retained::Ledger => (
+            item.data["at"].as_i64(),
+            tenants
+                .economy(m.store.as_ref(), platform, tenant)
+                .await
+                .map(|s| s.retention_secs()),
+        ),
+    };
+    let retention = match retention {
+        Ok(retention) => retention,
+        Err(error) => {
+            report.add("failed", 1);
+            report.note(format!("settings of {platform}:{tenant}: {error}"));
+            return;
+        }
+    };
+    if at_secs.unwrap_or(i64::MAX).saturating_add(retention) <= now {
+        match m.store.delete(&item.key, Some(item.version)).await {
+            Ok(()) => report.add(kind_of(&item.key), 1),
+            // Changed or gone since the scan (an eventually consistent read): next cycle.
+            Err(StoreError::VersionConflict { .. }) => {}
             Err(error) => {
                 report.add("failed", 1);
-                report.note(format!("settings of {platform}:{tenant}: {error}"));
-                return;
-            }
-        };
-        if at_ms.div_euclid(1000).saturating_add(retention) <= now {
-            match m.store.delete(&item.key, Some(item.version)).await {
-                Ok(()) => report.add("audit entries", 1),
-                // Changed or gone since the scan (an eventually consistent read): next cycle.
-                Err(StoreError::VersionConflict { .. }) => {}
-                Err(error) => {
-                    report.add("failed", 1);
-                    report.note(format!("{}/{}: {error}", item.key.pk, item.key.sk));
-                }
+                report.note(format!("{}/{}: {error}", item.key.pk, item.key.sk));
             }
         }
     }
 }
 
-/// `{platform}:{tenant}#audit` → the community.
-fn audit_partition(pk: &str) -> Option<(Platform, &str)> {
-    keys::community_partition(pk, "audit").map(|c| (c.platform, c.tenant))
+/// Records kept for a retention the community may shorten.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retained {
+    /// `{platform}:{tenant}#audit`: the moderation settings' retention.
+    Audit,
+    /// `ledger#…` in `{platform}:{tenant}#wallet#{user}`: the economy's retention.
+    Ledger,
+}
+
+fn retained(key: &ItemKey) -> Option<(Retained, keys::Community<'_>)> {
+    if let Some(community) = keys::community_partition(&key.pk, "audit") {
+        return Some((Retained::Audit, community));
+    }
+    if key.sk.starts_with(crate::economy::account::LEDGER_PREFIX) {
+        let (community, _) = keys::user_partition(&key.pk, "wallet")?;
+        return Some((Retained::Ledger, community));
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invocation::Platform;
 
     #[test]
     fn items_are_told_apart_by_their_keys() {
@@ -195,10 +231,24 @@ mod tests {
         assert_eq!(kind("job#discord:9"), "idempotency keys");
         assert_eq!(kind("discord:1#rl"), "other");
         assert_eq!(
-            audit_partition("discord:dm:42#audit"),
-            Some((Platform::Discord, "dm:42"))
+            kind_of(&ItemKey::new("slack:T1#wallet#U1", "ledger#000000000001")),
+            "ledger entries"
         );
-        assert_eq!(audit_partition("teams:1#audit"), None);
-        assert_eq!(audit_partition("discord:1#auditx"), None);
+        assert_eq!(
+            kind_of(&ItemKey::new("slack:T1#wallet#U1", "account")),
+            "other",
+            "a balance is never a ledger entry"
+        );
+        let audit = |pk: &str| {
+            retained(&ItemKey::new(pk, "x"))
+                .filter(|(what, _)| *what == Retained::Audit)
+                .map(|(_, c)| (c.platform, c.tenant.to_owned()))
+        };
+        assert_eq!(
+            audit("discord:dm:42#audit"),
+            Some((Platform::Discord, "dm:42".to_owned()))
+        );
+        assert_eq!(audit("teams:1#audit"), None);
+        assert_eq!(audit("discord:1#auditx"), None);
     }
 }

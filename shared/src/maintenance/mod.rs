@@ -277,10 +277,11 @@ impl Maintenance {
     }
 }
 
-/// Each tenant's moderation settings, read once per run.
+/// Each tenant's moderation (and economy) settings, read once per run.
 #[derive(Default)]
 struct Tenants {
     settings: HashMap<(Platform, String), ModSettings>,
+    economy: HashMap<(Platform, String), crate::economy::EconomySettings>,
 }
 
 impl Tenants {
@@ -296,6 +297,21 @@ impl Tenants {
             self.settings.insert(key.clone(), settings);
         }
         Ok(&self.settings[&key])
+    }
+
+    async fn economy(
+        &mut self,
+        store: &dyn Store,
+        platform: Platform,
+        tenant: &str,
+    ) -> Result<&crate::economy::EconomySettings, StoreError> {
+        let key = (platform, tenant.to_owned());
+        if !self.economy.contains_key(&key) {
+            let (settings, _) =
+                crate::economy::EconomySettings::load(store, platform, tenant).await?;
+            self.economy.insert(key.clone(), settings);
+        }
+        Ok(&self.economy[&key])
     }
 }
 

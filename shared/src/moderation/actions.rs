@@ -14,6 +14,7 @@ use super::cases::{Cases, StoredCase};
 use super::decay_seed::seed_op;
 use super::points;
 use super::settings::{ModSettings, Threshold};
+use crate::economy::{Books, Cause, Conflict, EconomySettings, EntryKind, Leg, Planned};
 use crate::invocation::Invocation;
 use crate::jobs::{Job, Post, ReplyTarget, Task, Wakeup};
 use crate::reply::Reply;
@@ -99,9 +100,22 @@ pub struct Prepared {
     pub recommendation: Option<Threshold>,
     /// The platform work: DM, action, mod-log post.
     pub task: Task,
+    /// The fine's writes, when the case takes one (they are in `ops`): a conflict on its
+    /// account means the balance moved since it was read, and the case is prepared again.
+    fine: Option<Planned>,
 }
 
 impl Prepared {
+    /// Whether a conflict at `index` of [`Prepared::ops`] is one a fresh read resolves.
+    pub fn may_retry(&self, index: usize) -> bool {
+        index == 0
+            || self.fine.as_ref().is_some_and(|fine| {
+                self.ops
+                    .get(index)
+                    .is_some_and(|op| fine.conflict_at(op.key()) == Conflict::Contended)
+            })
+    }
+
     /// "Score 3.0 (was 2.0)".
     pub fn score_line(&self) -> String {
         format!(
@@ -118,17 +132,70 @@ pub async fn prepare_sanction(
     sanction: &Sanction,
 ) -> Result<Prepared, StoreError> {
     let cases = ctx.cases();
-    let (number, history) = tokio::join!(cases.next_number(), cases.all_of(&sanction.target));
-    let (number, history) = (number?, history?);
-    Ok(prepare_with(ctx, sanction, number, &history))
+    let (number, history, economy) = tokio::join!(
+        cases.next_number(),
+        cases.all_of(&sanction.target),
+        EconomySettings::load(ctx.store, ctx.invocation.platform, &ctx.invocation.tenant)
+    );
+    let (number, history, (economy, _)) = (number?, history?, economy?);
+    let fine = match economy.fine_for(sanction.kind) {
+        Some(fine) => prepare_fine(ctx, &economy, sanction, number, fine).await?,
+        None => None,
+    };
+    Ok(prepare_with(ctx, sanction, number, &history, fine))
 }
 
-/// The pure part of [`prepare_sanction`].
+/// A case's fine: its kind's amount, or what the member has if that is less (a balance never
+/// goes below zero), taken in the case's own transaction. `None` when there is nothing to take.
+async fn prepare_fine(
+    ctx: &ModContext<'_>,
+    economy: &EconomySettings,
+    sanction: &Sanction,
+    number: u64,
+    fine: i64,
+) -> Result<Option<(i64, Planned)>, StoreError> {
+    let books = Books::new(
+        ctx.store,
+        ctx.invocation.platform,
+        &ctx.invocation.tenant,
+        economy,
+    );
+    let account = books.account(&sanction.target).await?;
+    let taken = fine.min(account.balance());
+    if taken <= 0 {
+        return Ok(None);
+    }
+    let cause = fine_cause(number, "fine");
+    let leg = Leg::new(
+        &sanction.target,
+        -taken,
+        EntryKind::Fine,
+        format!("case #{number}: {}", sanction.reason),
+    );
+    let cause = Cause {
+        id: &cause,
+        by: ctx.actor(),
+        at: ctx.now_secs,
+    };
+    // A debit the balance covers is never refused.
+    Ok(books
+        .plan(&cause, &[account], &[leg])
+        .ok()
+        .map(|planned| (taken, planned)))
+}
+
+/// The receipt of a case's fine (`fine`) or its refund (`refund`): one each per case.
+fn fine_cause(number: u64, what: &str) -> String {
+    format!("case#{number}#{what}")
+}
+
+/// The pure part of [`prepare_sanction`]; `fine` is the amount and writes of the case's fine.
 pub fn prepare_with(
     ctx: &ModContext<'_>,
     sanction: &Sanction,
     number: u64,
     history: &[StoredCase],
+    fine: Option<(i64, Planned)>,
 ) -> Prepared {
     let settings = ctx.settings;
     let mut case = Case::new(
@@ -141,6 +208,7 @@ pub fn prepare_with(
         sanction.duration_secs.filter(|_| sanction.kind.is_timed()),
     );
     case.points = settings.weights.of(sanction.kind);
+    case.fine = fine.as_ref().map(|(taken, _)| *taken);
     let before = points::score_milli(history.iter().map(|s| &s.case), settings, ctx.now_secs);
     let after = before + i64::from(case.points) * points::MILLI;
     let recommendation = points::recommendation(settings, after, sanction.kind).cloned();
@@ -160,6 +228,10 @@ pub fn prepare_with(
         settings,
         ctx.now_secs,
     ));
+    let fine = fine.map(|(_, planned)| {
+        ops.extend(planned.ops.iter().cloned());
+        planned
+    });
 
     let modlog = ctx.modlog(format!(
         "{} Case #{number}: <@{}> gave <@{}> a {}{} · {}",
@@ -195,6 +267,7 @@ pub fn prepare_with(
         score_after_milli: after,
         recommendation,
         task,
+        fine,
     }
 }
 
@@ -214,6 +287,12 @@ fn sanction_dm(case: &Case, ctx: &ModContext<'_>) -> Reply {
         case.number,
         case.reason
     );
+    if let Some(fine) = case.fine {
+        text.push_str(&format!(
+            "\nFine: {} (paid back if the case is pardoned)",
+            crate::economy::settings::grouped(fine)
+        ));
+    }
     if let Some(d) = case.duration_secs {
         text.push_str(&format!("\nDuration: {}", super::duration::words(d)));
     }
@@ -250,8 +329,11 @@ pub async fn record_sanction(
         let prepared = prepare_sanction(ctx, sanction).await?;
         match ctx.store.transact(prepared.ops.clone()).await {
             Ok(()) => return Ok(prepared),
-            // Index 0 is the counter: someone else took this number.
-            Err(StoreError::TransactionConflict { index: 0 }) if attempt < NUMBER_RETRIES => {
+            // Index 0 is the counter: someone else took this number. Or the fine's account
+            // moved since it was read.
+            Err(StoreError::TransactionConflict { index })
+                if attempt < NUMBER_RETRIES && prepared.may_retry(index) =>
+            {
                 attempt += 1;
                 // A short random pause, so the losers of one round do not collide again in
                 // lockstep.
@@ -304,6 +386,8 @@ pub struct Changed {
     pub ops: Vec<WriteOp>,
     /// Platform work the change needs (lifting a sanction), if any.
     pub task: Option<Task>,
+    /// The case's fine paid back by a pardon, if it had one.
+    pub refunded: Option<i64>,
 }
 
 /// Whether a sanction is still in force on the platform at `now`.
@@ -312,8 +396,9 @@ pub fn in_force(case: &Case, now: i64) -> bool {
         && matches!(case.kind, Kind::Mute | Kind::TempBan | Kind::Ban)
 }
 
-/// Pardons `stored`: its points stop counting and a sanction still in force is lifted.
-pub fn prepare_pardon(
+/// Pardons `stored`: its points stop counting, a sanction still in force is lifted, and its
+/// fine is paid back through the ledger (in the pardon's transaction, once per case).
+pub async fn prepare_pardon(
     ctx: &ModContext<'_>,
     stored: &StoredCase,
     reason: &str,
@@ -344,13 +429,21 @@ pub fn prepare_pardon(
             Some(serde_json::json!({ "status": before.status })),
             Some(serde_json::json!({ "status": after.status })),
         );
-    let ops = vec![
+    let mut ops = vec![
         ctx.cases().update_op(&StoredCase {
             case: after.clone(),
             version: stored.version,
         }),
         ctx.audit(&entry, &format!("pardon{}", before.number)),
     ];
+    let refunded = match before.fine.filter(|fine| *fine > 0) {
+        Some(fine) => refund(ctx, &before, fine).await?,
+        None => None,
+    };
+    let refunded = refunded.map(|(amount, writes)| {
+        ops.extend(writes);
+        amount
+    });
     let task = lift.then(|| Task::LiftSanction {
         case: Some(before.number),
         action: before.kind,
@@ -372,7 +465,46 @@ pub fn prepare_pardon(
         after,
         ops,
         task,
+        refunded,
     })
+}
+
+/// The writes that pay a pardoned case's fine back: all of it, or what fits under the
+/// community's maximum balance.
+async fn refund(
+    ctx: &ModContext<'_>,
+    case: &Case,
+    fine: i64,
+) -> Result<Option<(i64, Vec<WriteOp>)>, StoreError> {
+    let (economy, _) =
+        EconomySettings::load(ctx.store, ctx.invocation.platform, &ctx.invocation.tenant).await?;
+    let books = Books::new(
+        ctx.store,
+        ctx.invocation.platform,
+        &ctx.invocation.tenant,
+        &economy,
+    );
+    let account = books.account(&case.target).await?;
+    let amount = fine.min(economy.max_balance - account.balance());
+    if amount <= 0 {
+        return Ok(None);
+    }
+    let cause = fine_cause(case.number, "refund");
+    let cause = Cause {
+        id: &cause,
+        by: ctx.actor(),
+        at: ctx.now_secs,
+    };
+    let leg = Leg::new(
+        &case.target,
+        amount,
+        EntryKind::Refund,
+        format!("case #{} pardoned", case.number),
+    );
+    Ok(books
+        .plan(&cause, &[account], &[leg])
+        .ok()
+        .map(|planned| (amount, planned.ops)))
 }
 
 /// Edits a case's reason or duration (a temporary ban's end moves with it, a mute is
@@ -507,6 +639,7 @@ pub fn prepare_edit(
             after,
             ops,
             task: Some(Task::Schedule { wakeup }),
+            refunded: None,
         });
     }
     let task = (before.kind == Kind::Mute && moved).then(|| Task::ApplySanction {
@@ -525,6 +658,7 @@ pub fn prepare_edit(
         after,
         ops,
         task,
+        refunded: None,
     })
 }
 

@@ -30,10 +30,14 @@ pub enum AuditAction {
     PermissionRefused,
     /// A member's score decayed below a threshold (recorded by the decay job).
     ThresholdCrossed,
+    /// `/economy give`: money added to a member's balance.
+    MoneyGiven,
+    /// `/economy take`: money taken from a member's balance.
+    MoneyTaken,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::Note,
         AuditAction::Warning,
         AuditAction::Mute,
@@ -49,6 +53,8 @@ impl AuditAction {
         AuditAction::ConfigChange,
         AuditAction::PermissionRefused,
         AuditAction::ThresholdCrossed,
+        AuditAction::MoneyGiven,
+        AuditAction::MoneyTaken,
     ];
 
     pub fn label(self) -> &'static str {
@@ -68,6 +74,8 @@ impl AuditAction {
             AuditAction::ConfigChange => "settings change",
             AuditAction::PermissionRefused => "permission refused",
             AuditAction::ThresholdCrossed => "threshold crossed",
+            AuditAction::MoneyGiven => "money given",
+            AuditAction::MoneyTaken => "money taken",
         }
     }
 }

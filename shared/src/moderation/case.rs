@@ -65,6 +65,10 @@ pub struct Case {
     /// good (the case itself stays, with its history).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decayed_at: Option<i64>,
+    /// What the case's fine took from the member's balance (never more than they had); paid
+    /// back when the case is pardoned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fine: Option<i64>,
 }
 
 impl Case {
@@ -92,6 +96,7 @@ impl Case {
             unappealable: false,
             dm: None,
             decayed_at: None,
+            fine: None,
         }
     }
 

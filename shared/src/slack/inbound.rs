@@ -80,7 +80,11 @@ pub fn parse_command(body: &[u8], registry: &CommandRegistry) -> Result<CommandP
             // Slack payloads carry no roles; moderators come from tenant configuration.
             capabilities: Capabilities::NONE,
         },
-        action: Action::Command(CommandCall { name, options }),
+        action: Action::Command(CommandCall {
+            name,
+            options,
+            bots: Vec::new(),
+        }),
         response_url: Some(event.response_url.0.to_string()),
         trigger_id: Some(trigger_id),
         interaction_token: None,
@@ -336,7 +340,8 @@ mod tests {
             invocation.action,
             Action::Command(CommandCall {
                 name: "ping".into(),
-                options: vec![]
+                options: vec![],
+                bots: vec![],
             })
         );
     }
@@ -365,7 +370,8 @@ mod tests {
             invocation.action,
             Action::Command(CommandCall {
                 name: "frobnicate".into(),
-                options: vec![]
+                options: vec![],
+                bots: vec![],
             })
         );
     }

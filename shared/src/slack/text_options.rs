@@ -50,7 +50,10 @@ fn one_of(choices: &[&str]) -> String {
 
 /// Parses a slash command's text against the command's options, in declared order:
 /// a user option takes a `<@U123>` or `<@U123|name>` mention, an integer option one number, and a
-/// text option one word, or the rest of the line when it is the last option.
+/// text option one word, or the rest of the line when it is the last option. An optional
+/// option is taken only when its word fits (`/warn @ann spamming` has no points, and its reason
+/// is `spamming`), so one command's words can serve different actions (`/economy config daily
+/// 100`, `/economy give @ann 50 prize`).
 ///
 /// The error, displayed, is a sentence for the invoker ending in the command's usage.
 pub fn options_from_text(
@@ -63,6 +66,9 @@ pub fn options_from_text(
         problem,
         usage: spec.usage(),
     };
+    // An optional option whose word does not fit is left out, like an optional duration; if
+    // no later option takes the word either, the first such misfit is what the invoker is told.
+    let mut misfit = None;
     for (index, opt) in spec.options.iter().enumerate() {
         if rest.is_empty() {
             if opt.required {
@@ -106,30 +112,47 @@ pub fn options_from_text(
                 }
             }
             OptionKind::String => OptionValue::String(token.to_owned()),
-            OptionKind::Integer => token.parse().map(OptionValue::Integer).map_err(|_| {
-                usage(TextProblem::NotANumber {
-                    option: opt.name,
-                    token: token.to_owned(),
-                })
-            })?,
-            OptionKind::User => OptionValue::User(
-                parse_mention(token)
-                    .ok_or_else(|| usage(TextProblem::NotAUser { option: opt.name }))?,
-            ),
-            OptionKind::Channel => OptionValue::Channel(
-                parse_channel(token)
-                    .ok_or_else(|| usage(TextProblem::NotAChannel { option: opt.name }))?,
-            ),
+            OptionKind::Integer | OptionKind::User | OptionKind::Channel => {
+                match typed(opt.kind, opt.name, token) {
+                    Ok(value) => value,
+                    Err(problem) if !opt.required => {
+                        misfit.get_or_insert(problem);
+                        continue;
+                    }
+                    Err(problem) => return Err(usage(problem)),
+                }
+            }
         };
         out.push((opt.name.to_owned(), value));
         rest = remainder;
     }
     if !rest.is_empty() {
-        return Err(usage(TextProblem::Unexpected {
+        return Err(usage(misfit.unwrap_or(TextProblem::Unexpected {
             rest: rest.to_owned(),
-        }));
+        })));
     }
     Ok(out)
+}
+
+/// One word as a number, a user mention or a channel mention.
+fn typed(kind: OptionKind, option: &'static str, token: &str) -> Result<OptionValue, TextProblem> {
+    match kind {
+        OptionKind::Integer => {
+            token
+                .parse()
+                .map(OptionValue::Integer)
+                .map_err(|_| TextProblem::NotANumber {
+                    option,
+                    token: token.to_owned(),
+                })
+        }
+        OptionKind::User => parse_mention(token)
+            .map(OptionValue::User)
+            .ok_or(TextProblem::NotAUser { option }),
+        _ => parse_channel(token)
+            .map(OptionValue::Channel)
+            .ok_or(TextProblem::NotAChannel { option }),
+    }
 }
 
 /// `<#C123>` or `<#C123|name>` → `C123`.
@@ -208,8 +231,49 @@ mod tests {
         let err = options_from_text(&WARN, "bob").unwrap_err();
         assert_eq!(err.problem, TextProblem::NotAUser { option: "user" });
         assert!(err.to_string().contains("must mention a user"), "{err}");
-        let err = options_from_text(&WARN, "<@U1> many").unwrap_err();
-        assert!(err.to_string().contains("whole number"), "{err}");
+    }
+
+    #[test]
+    fn an_optional_word_that_fits_no_option_is_refused_for_the_first_it_could_be() {
+        // The reason takes the word that is no number.
+        assert_eq!(
+            options_from_text(&WARN, "<@U1> many times").unwrap(),
+            vec![
+                ("user".to_owned(), OptionValue::User("U1".into())),
+                (
+                    "reason".to_owned(),
+                    OptionValue::String("many times".into())
+                ),
+            ]
+        );
+        static INFRACTIONS: CommandSpec = CommandSpec {
+            name: "infractions",
+            description: "",
+            options: &[
+                OptionSpec {
+                    name: "user",
+                    description: "",
+                    kind: OptionKind::User,
+                    required: false,
+                },
+                OptionSpec {
+                    name: "page",
+                    description: "",
+                    kind: OptionKind::Integer,
+                    required: false,
+                },
+            ],
+            requires: None,
+            context_menu: None,
+        };
+        let err = options_from_text(&INFRACTIONS, "bob").unwrap_err();
+        assert_eq!(err.problem, TextProblem::NotAUser { option: "user" });
+        let err = options_from_text(&INFRACTIONS, "<@U1> two").unwrap_err();
+        assert!(err.to_string().contains("whole number, not `two`"), "{err}");
+        assert_eq!(
+            options_from_text(&INFRACTIONS, "2").unwrap(),
+            vec![("page".to_owned(), OptionValue::Integer(2))]
+        );
     }
 
     static CASE: CommandSpec = CommandSpec {

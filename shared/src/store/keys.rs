@@ -83,6 +83,21 @@ impl<'a> Community<'a> {
         self.under_with("remind", user)
     }
 
+    /// One member's account and its ledger (`account`, `ledger#{seq}`).
+    pub fn wallet(self, user: &str) -> String {
+        self.under_with("wallet", user)
+    }
+
+    /// Receipts of the community's money movements, one per cause, so none is made twice.
+    pub fn receipts(self) -> String {
+        self.under("receipt")
+    }
+
+    /// The due-index queue that ranks the community's accounts by balance (the leaderboard).
+    pub fn balances(self) -> String {
+        self.under("balances")
+    }
+
     fn under(self, what: &str) -> String {
         format!("{self}#{what}")
     }
@@ -138,6 +153,9 @@ mod tests {
         assert_eq!(c.rate_limits(), "discord:g1#rl");
         assert_eq!(c.flows_of("u1"), "discord:g1#flow#u1");
         assert_eq!(c.shared_flows(), "discord:g1#flow#shared");
+        assert_eq!(c.wallet("u1"), "discord:g1#wallet#u1");
+        assert_eq!(c.receipts(), "discord:g1#receipt");
+        assert_eq!(c.balances(), "discord:g1#balances");
         let s = Community::new(Platform::Slack, "T1");
         assert_eq!(s.reminders_of("U1"), "slack:T1#remind#U1");
     }

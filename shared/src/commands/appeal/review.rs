@@ -184,7 +184,7 @@ impl Machine for AppealReview {
             ));
         };
         let decision = if event.accepts() {
-            accept(&mod_ctx, &appeal, &case)
+            accept(&mod_ctx, &appeal, &case).await
         } else {
             Ok(deny(&mod_ctx, &appeal, &case))
         };
@@ -236,7 +236,7 @@ struct Decision {
 
 /// Accepting pardons the case (its points stop counting) and, for a sanction still in force,
 /// has the worker lift it; the member is told either way.
-fn accept(
+async fn accept(
     ctx: &ModContext<'_>,
     appeal: &record::StoredAppeal,
     case: &StoredCase,
@@ -249,7 +249,9 @@ fn accept(
         case,
         "appeal accepted",
         AuditAction::AppealAccepted,
-    ) {
+    )
+    .await
+    {
         Ok(changed) => {
             case_line = changed.after.summary(ctx.now_secs);
             let dm = Reply::ephemeral(format!(

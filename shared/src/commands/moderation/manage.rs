@@ -131,7 +131,7 @@ impl Command for Pardon {
             Ok(None) => return Reply::ephemeral(CaseError::NotFound(number).message()).into(),
             Err(error) => return storage_failure("pardon", &error),
         };
-        let changed = match prepare_pardon(&mod_ctx, &stored, reason, AuditAction::Pardon) {
+        let changed = match prepare_pardon(&mod_ctx, &stored, reason, AuditAction::Pardon).await {
             Ok(changed) => changed,
             Err(error) => return Reply::ephemeral(error.message()).into(),
         };
@@ -145,6 +145,12 @@ impl Command for Pardon {
             changed.before.points,
             if changed.before.points == 1 { "" } else { "s" }
         );
+        if let Some(refunded) = changed.refunded {
+            text.push_str(&format!(
+                " Its fine of {} is paid back.",
+                crate::economy::settings::grouped(refunded)
+            ));
+        }
         if let Some(task) = changed.task {
             text.push_str(&format!(
                 " Lifting the {} on {}…",
@@ -348,6 +354,17 @@ fn view(case: &Case, now: i64, settings: &ModSettings) -> Reply {
             "allowed"
         },
     );
+    if let Some(fine) = case.fine {
+        let refunded = if case.status == crate::moderation::Status::Pardoned {
+            " (refunded)"
+        } else {
+            ""
+        };
+        reply = reply.with_field(
+            "Fine",
+            format!("{}{refunded}", crate::economy::settings::grouped(fine)),
+        );
+    }
     if let Some(dm) = &case.dm {
         reply = reply.with_field("Direct message", dm.clone());
     }
