@@ -2,6 +2,7 @@
 //! platforms, printed as a transcript. Exits non-zero if any step answers differently than a
 //! correct deployment would.
 
+mod economy;
 mod moderation;
 
 use std::sync::Arc;
@@ -116,6 +117,7 @@ pub async fn run() -> Result<()> {
         .await?;
     tour.moderation::<moderation::Slack>(&platform, &server.jobs)
         .await?;
+    tour.economy().await?;
     failures += tour.failures;
     let total = tour.number;
 
@@ -461,6 +463,10 @@ impl FlowTour<'_> {
 
     async fn slack(&mut self, title: &str, path: &str, body: Vec<u8>) -> Result<Value> {
         self.title(title);
+        self.send_slack_to(path, body).await
+    }
+
+    async fn send_slack_to(&self, path: &str, body: Vec<u8>) -> Result<Value> {
         let request = sign_slack(
             &self.credentials.slack_signing_secret,
             path,

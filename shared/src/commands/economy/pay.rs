@@ -166,6 +166,18 @@ impl Command for Pay {
             cause: ctx.invocation.id.clone(),
         };
         if amount > settings.confirm_over {
+            // Not worth a prompt if the balance cannot cover it (Confirm checks again).
+            match books(ctx, &settings).account(me).await {
+                Ok(account) if account.balance() < amount => {
+                    let refusal = Refusal::Insufficient {
+                        balance: account.balance(),
+                        needed: amount,
+                    };
+                    return Reply::ephemeral(refusal_text(&settings, &refusal)).into();
+                }
+                Ok(_) => {}
+                Err(error) => return storage_failure(&error).into(),
+            }
             let prompted = Prompted {
                 order,
                 money: settings.money(amount),
