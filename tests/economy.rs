@@ -21,8 +21,9 @@ use gavel_shared::invocation::{
 use gavel_shared::maintenance::{Budget, Maintenance, Sweep};
 use gavel_shared::moderation::{AuditAction, AuditEntry};
 use gavel_shared::reply::{Reply, Response};
-use gavel_shared::store::Store;
+use gavel_shared::store::{Store, round_trips};
 use gavel_tests::doubles::RecordingBus;
+use gavel_tests::faulty::{Faulty, Op};
 use gavel_tests::harness::{Backing, snowflake_from};
 use proptest::prelude::*;
 
@@ -794,6 +795,39 @@ async fn cleanup_prunes_ledger_entries_on_dynamodb() {
     .await;
 }
 
+/// What `/pay` and `/daily` cost the store after the edge's admission: reads, then one
+/// transaction (the figures BENCHMARKS.md gives).
+async fn pay_and_daily_take_one_transaction_each(w: World) {
+    let (me, other) = (member(1), member(2));
+    w.give(&me, 100).await;
+    let counting = Arc::new(Faulty::counting(Arc::clone(&w.store)));
+    let counted = world_over(&w, counting.clone());
+    let (paid, trips) =
+        round_trips::measure(counted.run(&me, "pay", vec![user(&other), int("amount", 5)])).await;
+    assert!(paid.text.starts_with("💸"), "{}", paid.text);
+    assert_eq!(counting.calls(Op::Transact), 1);
+    assert_eq!(counting.calls(Op::Get), 3, "the settings and both accounts");
+    assert_eq!(trips, 4);
+    let counting = Arc::new(Faulty::counting(Arc::clone(&w.store)));
+    let counted = world_over(&w, counting.clone());
+    let (daily, trips) = round_trips::measure(counted.run(&me, "daily", vec![])).await;
+    assert!(daily.text.starts_with("You collected"), "{}", daily.text);
+    assert_eq!(counting.calls(Op::Transact), 1);
+    assert_eq!(counting.calls(Op::Get), 2, "the settings and the account");
+    assert_eq!(trips, 3);
+}
+
+/// The same community over another store handle (a decorator counting its calls).
+fn world_over(w: &World, store: Arc<dyn Store>) -> World {
+    World {
+        guild: w.guild.clone(),
+        ..world(Backing {
+            store,
+            clock: w.clock.clone(),
+        })
+    }
+}
+
 /// The one `/economy` spec reads Slack's words for each action.
 #[test]
 fn slack_words_fit_each_economy_action() {
@@ -838,4 +872,5 @@ gavel_tests::on_both_stores!(
     fines_are_taken_with_the_case_and_refunded_by_a_pardon,
     the_leaderboard_ranks_by_balance_in_pages,
     balance_shows_the_latest_five_changes_to_its_owner,
+    pay_and_daily_take_one_transaction_each,
 );

@@ -428,6 +428,33 @@ mod tests {
     }
 
     #[test]
+    fn resolved_users_marked_as_bots_are_named_in_the_call() {
+        let value = interaction(
+            2,
+            json!({
+                "id": "1174109840998400101",
+                "name": "pay",
+                "type": 1,
+                "options": [
+                    { "name": "user", "type": 6, "value": "1174109840998400030" },
+                    { "name": "amount", "type": 4, "value": 5 }
+                ],
+                "resolved": { "users": {
+                    "1174109840998400030": {
+                        "id": "1174109840998400030", "username": "robot",
+                        "discriminator": "0", "avatar": null, "bot": true
+                    },
+                    "1174109840998400031": {
+                        "id": "1174109840998400031", "username": "person",
+                        "discriminator": "0", "avatar": null
+                    }
+                } }
+            }),
+        );
+        assert_eq!(call(&value).bots, vec!["1174109840998400030".to_owned()]);
+    }
+
+    #[test]
     fn a_button_click_is_a_component_action() {
         let value = interaction(
             3,

@@ -74,6 +74,7 @@ macro_rules! store_conformance_tests {
             query_pages_through_a_prefix_in_order,
             query_descending_and_expired_items_skipped,
             due_index_lists_items_due_by_a_time,
+            due_index_read_highest_first_ranks_by_value,
             a_bad_cursor_is_an_error,
             each_operation_is_one_round_trip,
             advance_starts_from_now_and_accumulates_up_to_its_limit,

@@ -261,3 +261,85 @@ pub async fn each_operation_is_one_round_trip(h: Harness) {
     assert!(matches!(result, Err(StoreError::LimitReached { .. })));
     assert_eq!(n, 1, "a refused advance");
 }
+
+/// The due index read highest first up to `i64::MAX` is a ranking (the economy's leaderboard):
+/// in value order across partitions, paged, moved by a versioned update and by a transaction's
+/// write, with no scan.
+pub async fn due_index_read_highest_first_ranks_by_value(h: Harness) {
+    let ranking = h.queue("balances");
+    for (who, value) in [("ann", 300), ("bob", 50), ("cy", 900), ("dee", 0)] {
+        h.store
+            .create(
+                NewItem::new(h.key(&format!("wallet#{who}"), "account"), json!({}))
+                    .due(&ranking, value),
+            )
+            .await
+            .unwrap();
+    }
+    let read = || async {
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = h
+                .store
+                .due_by(
+                    &ranking,
+                    i64::MAX,
+                    PageRequest {
+                        limit: 3,
+                        cursor: cursor.take(),
+                        descending: true,
+                    },
+                )
+                .await
+                .unwrap();
+            assert!(page.items.len() <= 3);
+            seen.extend(page.items.into_iter().map(|i| {
+                let who = i.key.pk.rsplit('#').next().unwrap_or_default().to_owned();
+                (who, i.due.unwrap().at)
+            }));
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => return seen,
+            }
+        }
+    };
+    let names = |seen: Vec<(String, i64)>| seen.into_iter().map(|(w, _)| w).collect::<Vec<_>>();
+    assert_eq!(names(read().await), vec!["cy", "ann", "bob", "dee"]);
+
+    // A payment from cy to bob, as one transaction over both versions, reorders them.
+    let cy = h
+        .store
+        .get(&h.key("wallet#cy", "account"))
+        .await
+        .unwrap()
+        .unwrap();
+    let bob = h
+        .store
+        .get(&h.key("wallet#bob", "account"))
+        .await
+        .unwrap()
+        .unwrap();
+    h.store
+        .transact(vec![
+            WriteOp::Update {
+                item: NewItem::new(cy.key.clone(), json!({})).due(&ranking, 100),
+                expected_version: cy.version,
+            },
+            WriteOp::Update {
+                item: NewItem::new(bob.key.clone(), json!({})).due(&ranking, 850),
+                expected_version: bob.version,
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        read().await,
+        vec![
+            ("bob".to_owned(), 850),
+            ("ann".to_owned(), 300),
+            ("cy".to_owned(), 100),
+            ("dee".to_owned(), 0),
+        ]
+    );
+}
