@@ -21,10 +21,13 @@ use gavel_shared::invocation::{
 use gavel_shared::maintenance::{Budget, Maintenance, Sweep};
 use gavel_shared::moderation::{AuditAction, AuditEntry};
 use gavel_shared::reply::{Reply, Response};
+use gavel_shared::slack::web::{RecordingSlackWeb, SlackCall};
 use gavel_shared::store::{Store, round_trips};
 use gavel_tests::doubles::RecordingBus;
 use gavel_tests::faulty::{Faulty, Op};
-use gavel_tests::harness::{Backing, snowflake_from};
+use gavel_tests::harness::{Backing, edge_over, snowflake_from};
+use gavel_tests::payloads;
+use gavel_tests::requests::{self, swap};
 use proptest::prelude::*;
 
 const MODERATOR: &str = "1174109840998400011";
@@ -159,19 +162,19 @@ impl World {
         self.dispatch(&click).await
     }
 
+    /// `/economy give|take` by the moderator.
+    async fn adjust(&self, action: &str, who: &str, amount: i64) -> Reply {
+        let options = vec![
+            text("action", action),
+            user(who),
+            int("amount", amount),
+            text("value", "seed"),
+        ];
+        self.run(MODERATOR, "economy", options).await
+    }
+
     async fn give(&self, to: &str, amount: i64) {
-        let reply = self
-            .run(
-                MODERATOR,
-                "economy",
-                vec![
-                    text("action", "give"),
-                    user(to),
-                    int("amount", amount),
-                    text("value", "seed"),
-                ],
-            )
-            .await;
+        let reply = self.adjust("give", to, amount).await;
         assert!(reply.text.starts_with("Gave"), "{}", reply.text);
     }
 
@@ -664,32 +667,8 @@ async fn books_balance_after(w: World, batches: Vec<Vec<Move>>) {
                         w.run(&m[from], "pay", vec![user(&m[to]), int("amount", amount)])
                             .await
                     }
-                    Move::Give { to, amount } => {
-                        w.run(
-                            MODERATOR,
-                            "economy",
-                            vec![
-                                text("action", "give"),
-                                user(&m[to]),
-                                int("amount", amount),
-                                text("value", "prize"),
-                            ],
-                        )
-                        .await
-                    }
-                    Move::Take { from, amount } => {
-                        w.run(
-                            MODERATOR,
-                            "economy",
-                            vec![
-                                text("action", "take"),
-                                user(&m[from]),
-                                int("amount", amount),
-                                text("value", "penalty"),
-                            ],
-                        )
-                        .await
-                    }
+                    Move::Give { to, amount } => w.adjust("give", &m[to], amount).await,
+                    Move::Take { from, amount } => w.adjust("take", &m[from], amount).await,
                     Move::Daily { who } => w.run(&m[who], "daily", vec![]).await,
                     Move::Warn { who } => {
                         w.run(
@@ -743,6 +722,8 @@ fn random_batches(cases: u32) -> Vec<Vec<Vec<Move>>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_books_balance_over_random_interleavings_on_the_embedded_store() {
     for batches in random_batches(24) {
+        // Shown with the failure, so a failing interleaving can be replayed.
+        println!("moves: {batches:?}");
         books_balance_after(embedded(), batches).await;
     }
 }
@@ -750,6 +731,7 @@ async fn the_books_balance_over_random_interleavings_on_the_embedded_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_books_balance_over_random_interleavings_on_dynamodb() {
     for batches in random_batches(4) {
+        println!("moves: {batches:?}");
         books_balance_after(dynamodb().await, batches).await;
     }
 }
@@ -828,6 +810,60 @@ fn world_over(w: &World, store: Arc<dyn Store>) -> World {
     }
 }
 
+/// On Slack the edge asks `users.info` whether the user a payment names is a bot (a command's
+/// text does not say), only for the commands that refuse bots; a bot is refused, a member paid.
+async fn slack_payments_to_bots_are_refused(w: World) {
+    let slack_web = Arc::new(RecordingSlackWeb::new().with_bots(vec!["U0GAVELBOT".to_owned()]));
+    let edge = edge_over(Arc::clone(&w.store), &w.clock, slack_web.clone());
+    let team = format!("T{}", &snowflake()[10..]);
+    let slack = |text: &'static str, command: &'static str, user: &'static str| {
+        let body = swap(
+            swap(
+                payloads::slack_command(command, text, &snowflake()),
+                payloads::SLACK_USER,
+                user,
+            ),
+            payloads::SLACK_TEAM,
+            &team,
+        );
+        let edge = &edge;
+        let clock = &w.clock;
+        async move { requests::slack(edge, clock, "/slack/commands", &body).await }
+    };
+    let gave = slack("give <@U0GAVELPAY> 100 seed", "/economy", "U0GAVELMOD").await;
+    assert!(gave.body.to_string().contains("Gave 100"), "{}", gave.body);
+    let lookups = |web: &RecordingSlackWeb| {
+        web.calls()
+            .into_iter()
+            .filter(|c| matches!(c, SlackCall::UserIsBot { .. }))
+            .count()
+    };
+    let before = lookups(&slack_web);
+    let to_bot = slack("<@U0GAVELBOT> 10", "/pay", "U0GAVELPAY").await;
+    assert!(
+        to_bot.body.to_string().contains("Bots and apps"),
+        "{}",
+        to_bot.body
+    );
+    let to_member = slack("<@U0GAVELTGT> 10 thanks", "/pay", "U0GAVELPAY").await;
+    assert!(
+        to_member.body.to_string().contains("💸"),
+        "{}",
+        to_member.body
+    );
+    assert_eq!(
+        lookups(&slack_web),
+        before + 2,
+        "one users.info per payment"
+    );
+    slack("", "/ping", "U0GAVELPAY").await;
+    assert_eq!(
+        lookups(&slack_web),
+        before + 2,
+        "commands that pay nobody ask nothing"
+    );
+}
+
 /// The one `/economy` spec reads Slack's words for each action.
 #[test]
 fn slack_words_fit_each_economy_action() {
@@ -873,4 +909,5 @@ gavel_tests::on_both_stores!(
     the_leaderboard_ranks_by_balance_in_pages,
     balance_shows_the_latest_five_changes_to_its_owner,
     pay_and_daily_take_one_transaction_each,
+    slack_payments_to_bots_are_refused,
 );

@@ -784,6 +784,9 @@ impl SlackWeb for BrokenSlack {
     async fn usergroup_members(&self, _: &str) -> Result<Vec<String>, SlackWebError> {
         self.fail().await
     }
+    async fn user_is_bot(&self, _: &str) -> Result<bool, SlackWebError> {
+        self.fail().await
+    }
 }
 
 impl BrokenSlack {

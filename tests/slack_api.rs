@@ -928,6 +928,38 @@ async fn admins_and_owners_are_found_with_users_info_and_remembered() {
 }
 
 #[tokio::test]
+async fn bots_are_told_by_the_same_users_info_lookup() {
+    let server = MockServer::start().await;
+    for (user, flags) in [
+        ("U0ROBOT", json!({ "is_bot": true })),
+        ("USLACKBOT", json!({ "is_bot": false })),
+        ("U0PERSON", json!({ "is_bot": false, "is_admin": true })),
+    ] {
+        let mut profile = flags;
+        profile["id"] = json!(user);
+        Mock::given(method("POST"))
+            .and(path("/users.info"))
+            .and(body_string(format!("user={user}")))
+            .respond_with(ok(json!({ "user": profile })))
+            .mount(&server)
+            .await;
+    }
+    let client = client(&server);
+    let mut seen = Vec::new();
+    for user in ["U0ROBOT", "USLACKBOT", "U0PERSON"] {
+        seen.push(web::SlackWeb::user_is_bot(&client, user).await.unwrap());
+    }
+    assert_eq!(seen, [true, true, false]);
+    // The admin question about a user already looked up is answered from memory.
+    assert!(
+        web::SlackWeb::user_is_admin(&client, "U0PERSON")
+            .await
+            .unwrap()
+    );
+    assert_eq!(request_count(&server).await, 3);
+}
+
+#[tokio::test]
 async fn a_failed_users_info_is_an_error_and_not_remembered() {
     let server = MockServer::start().await;
     let info = mount(

@@ -124,6 +124,13 @@ pub trait Command: Send + Sync {
     /// Registers the flows whose buttons and forms this command draws.
     fn register_flows(&self, _engine: &mut FlowEngine) {}
 
+    /// Whether the command must know which users its options name are bots (it refuses
+    /// them: a payment). Discord says so in every payload; on Slack it costs a `users.info`
+    /// lookup, which the edge makes only for these commands.
+    fn refuses_bots(&self) -> bool {
+        false
+    }
+
     async fn run(&self, ctx: &CommandContext<'_>) -> Response;
 }
 
@@ -180,6 +187,11 @@ impl CommandRegistry {
         for command in &self.commands {
             command.register_flows(engine);
         }
+    }
+
+    /// See [`Command::refuses_bots`].
+    pub fn refuses_bots(&self, name: &str) -> bool {
+        self.find(name).is_some_and(|c| c.refuses_bots())
     }
 
     pub fn spec(&self, name: &str) -> Option<&'static CommandSpec> {

@@ -185,19 +185,7 @@ impl<'a> Books<'a> {
 
     /// The newest `limit` ledger entries of `user`, newest first.
     pub async fn recent(&self, user: &str, limit: u32) -> Result<Vec<Entry>, StoreError> {
-        let page = self
-            .store
-            .query(
-                &self.community.wallet(user),
-                super::account::LEDGER_PREFIX,
-                PageRequest {
-                    limit,
-                    cursor: None,
-                    descending: true,
-                },
-            )
-            .await?;
-        Ok(page.items.iter().filter_map(Entry::from_item).collect())
+        Ok(self.entries(user, limit, None, true).await?.0)
     }
 
     /// Every kept ledger entry of `user`, oldest first.
@@ -205,24 +193,37 @@ impl<'a> Books<'a> {
         let mut entries = Vec::new();
         let mut cursor = None;
         loop {
-            let page = self
-                .store
-                .query(
-                    &self.community.wallet(user),
-                    super::account::LEDGER_PREFIX,
-                    PageRequest {
-                        limit: 1000,
-                        cursor,
-                        descending: false,
-                    },
-                )
-                .await?;
-            entries.extend(page.items.iter().filter_map(Entry::from_item));
-            match page.cursor {
+            let (page, next) = self.entries(user, 1000, cursor, false).await?;
+            entries.extend(page);
+            match next {
                 Some(next) => cursor = Some(next),
                 None => return Ok(entries),
             }
         }
+    }
+
+    /// A page of `user`'s ledger in entry order (or newest first), and the next page's cursor.
+    async fn entries(
+        &self,
+        user: &str,
+        limit: u32,
+        cursor: Option<String>,
+        descending: bool,
+    ) -> Result<(Vec<Entry>, Option<String>), StoreError> {
+        let page = self
+            .store
+            .query(
+                &self.community.wallet(user),
+                super::account::LEDGER_PREFIX,
+                PageRequest {
+                    limit,
+                    cursor,
+                    descending,
+                },
+            )
+            .await?;
+        let entries = page.items.iter().filter_map(Entry::from_item).collect();
+        Ok((entries, page.cursor))
     }
 
     /// The `limit` richest accounts, richest first, skipping `skip`: the due index read

@@ -2,6 +2,8 @@
 //! an account may hold, when a payment asks for confirmation, fines per case kind, and how
 //! long the ledger is kept. One item beside the moderation settings (`config` / `economy`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::case_kind::Kind;
@@ -16,42 +18,9 @@ pub const MAX_RETENTION_DAYS: u32 = 3_650;
 /// The longest streak that still grows the bonus (a week of dailies).
 pub const MAX_STREAK_BONUS_DAYS: u32 = 7;
 
-/// What each case kind costs the member when fines are on (0: no fine).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Fines {
-    pub note: i64,
-    pub warning: i64,
-    pub mute: i64,
-    pub kick: i64,
-    pub tempban: i64,
-    pub ban: i64,
-}
-
-impl Fines {
-    pub fn of(&self, kind: Kind) -> i64 {
-        match kind {
-            Kind::Note => self.note,
-            Kind::Warning => self.warning,
-            Kind::Mute => self.mute,
-            Kind::Kick => self.kick,
-            Kind::TempBan => self.tempban,
-            Kind::Ban => self.ban,
-        }
-    }
-
-    pub fn set(&mut self, kind: Kind, amount: i64) {
-        let slot = match kind {
-            Kind::Note => &mut self.note,
-            Kind::Warning => &mut self.warning,
-            Kind::Mute => &mut self.mute,
-            Kind::Kick => &mut self.kick,
-            Kind::TempBan => &mut self.tempban,
-            Kind::Ban => &mut self.ban,
-        };
-        *slot = amount;
-    }
-}
+/// What each case kind costs the member when fines are on; a kind not listed costs nothing.
+/// Stored under the kinds' codes: `{"warning": 50}`.
+pub type Fines = BTreeMap<Kind, i64>;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -111,8 +80,13 @@ impl EconomySettings {
 
     /// The fine a case of `kind` takes, if fines are on and the kind has one.
     pub fn fine_for(&self, kind: Kind) -> Option<i64> {
-        let fine = self.fines.of(kind);
+        let fine = self.fine_of(kind);
         (self.fines_on && fine > 0).then_some(fine)
+    }
+
+    /// The fine set for `kind`, on or off.
+    pub fn fine_of(&self, kind: Kind) -> i64 {
+        self.fines.get(&kind).copied().unwrap_or(0)
     }
 
     /// The tenant's settings and the stored item's version (`None`: defaults, never saved).
@@ -190,7 +164,7 @@ mod tests {
         assert_eq!(settings.fine_for(Kind::Warning), None);
         let mut fined = settings.clone();
         fined.fines_on = true;
-        fined.fines.set(Kind::Warning, 50);
+        fined.fines.insert(Kind::Warning, 50);
         assert_eq!(fined.fine_for(Kind::Warning), Some(50));
         assert_eq!(fined.fine_for(Kind::Ban), None);
     }

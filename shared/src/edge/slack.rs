@@ -12,9 +12,12 @@ use http::StatusCode;
 use super::{Edge, EdgeResponse, bad_request, record_invocation};
 use crate::commands::{Command, Help};
 use crate::idempotency::{Claim, lifetimes};
-use crate::invocation::{Action, Capabilities, Invocation};
+use crate::invocation::{Action, Capabilities, Invocation, OptionValue};
 use crate::reply::{Modal, Reply, Response};
 use crate::slack::{self, CommandParse, SlackEvent};
+
+/// How long a command waits to learn whether the users it names are bots.
+const BOT_LOOKUP_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
 
 impl Edge {
     pub(super) async fn slack_command(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
@@ -25,6 +28,7 @@ impl Edge {
             Ok(CommandParse::Invocation(mut invocation)) => {
                 record_invocation(&invocation);
                 self.grant_slack_moderators(&mut invocation).await;
+                self.mark_slack_bots(&mut invocation).await;
                 let response = self
                     .admit_then_dispatch(&invocation, None, received_at)
                     .await;
@@ -164,6 +168,45 @@ impl Edge {
                     .await);
         if is_moderator {
             invocation.actor.capabilities = Capabilities::all();
+        }
+    }
+
+    /// For a command that refuses bots, asks Slack which of the users it names are bots,
+    /// within [`BOT_LOOKUP_BUDGET`]. A lookup that fails or is slow leaves the
+    /// user unmarked: the command goes on as Slack's text alone would let it.
+    async fn mark_slack_bots(&self, invocation: &mut Invocation) {
+        let Action::Command(call) = &mut invocation.action else {
+            return;
+        };
+        if !self.registry.refuses_bots(&call.name) {
+            return;
+        }
+        let named: Vec<String> = call
+            .options
+            .iter()
+            .filter_map(|(_, value)| match value {
+                OptionValue::User(user) => Some(user.clone()),
+                _ => None,
+            })
+            .collect();
+        // A command names one or two users: asked in turn, inside one budget.
+        let web = &self.slack_web;
+        let lookups = async {
+            let mut bots = Vec::new();
+            for user in &named {
+                match web.user_is_bot(user).await {
+                    Ok(true) => bots.push(user.clone()),
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "could not ask Slack whether a user is a bot")
+                    }
+                }
+            }
+            bots
+        };
+        match tokio::time::timeout(BOT_LOOKUP_BUDGET, lookups).await {
+            Ok(bots) => call.bots = bots,
+            Err(_) => tracing::warn!("Slack did not say in time whether the users named are bots"),
         }
     }
 

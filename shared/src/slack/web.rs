@@ -44,6 +44,10 @@ pub trait SlackWeb: Send + Sync {
 
     /// `usergroups.users.list`: the user ids in the user group `group` (e.g. `S0614TZR7`).
     async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, SlackWebError>;
+
+    /// `users.info`: whether `user` is a bot (`is_bot`, or Slackbot itself), which a slash
+    /// command's text does not say and a payment must know.
+    async fn user_is_bot(&self, user: &str) -> Result<bool, SlackWebError>;
 }
 
 /// One call [`RecordingSlackWeb`] received.
@@ -63,14 +67,18 @@ pub enum SlackCall {
     UsergroupMembers {
         group: String,
     },
+    UserIsBot {
+        user: String,
+    },
 }
 
-/// Keeps every call instead of sending it, and logs it. Nobody is an admin and no user group
-/// has members unless a builder says so.
+/// Keeps every call instead of sending it, and logs it. Nobody is an admin or a bot and no
+/// user group has members unless a builder says so.
 #[derive(Debug, Default)]
 pub struct RecordingSlackWeb {
     calls: Mutex<Vec<SlackCall>>,
     admins: Vec<String>,
+    bots: Vec<String>,
     usergroups: HashMap<String, Vec<String>>,
 }
 
@@ -82,6 +90,12 @@ impl RecordingSlackWeb {
     /// These users are workspace admins or owners.
     pub fn with_admins(mut self, admins: Vec<String>) -> Self {
         self.admins = admins;
+        self
+    }
+
+    /// These users are bots.
+    pub fn with_bots(mut self, bots: Vec<String>) -> Self {
+        self.bots = bots;
         self
     }
 
@@ -139,5 +153,12 @@ impl SlackWeb for RecordingSlackWeb {
             group: group.to_owned(),
         });
         Ok(self.usergroups.get(group).cloned().unwrap_or_default())
+    }
+
+    async fn user_is_bot(&self, user: &str) -> Result<bool, SlackWebError> {
+        self.push(SlackCall::UserIsBot {
+            user: user.to_owned(),
+        });
+        Ok(self.bots.iter().any(|b| b == user))
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::Harness;
-use crate::store::{ItemKey, NewItem, PageRequest, StoreError, WriteOp, round_trips};
+use crate::store::{Item, ItemKey, NewItem, PageRequest, StoreError, WriteOp, round_trips};
 
 async fn collect_pages(
     h: &Harness,
@@ -107,6 +107,37 @@ pub async fn query_descending_and_expired_items_skipped(h: Harness) {
     assert_eq!(live, expected, "expired items are skipped across pages");
 }
 
+/// Every item of `queue` due by `by`, read `limit` at a time.
+async fn collect_due(h: &Harness, queue: &str, by: i64, limit: u32, descending: bool) -> Vec<Item> {
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    for _ in 0..100 {
+        let page = h
+            .store
+            .due_by(
+                queue,
+                by,
+                PageRequest {
+                    limit,
+                    cursor: cursor.take(),
+                    descending,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(
+            page.items.len() <= limit as usize,
+            "a page never exceeds its limit"
+        );
+        seen.extend(page.items);
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return seen,
+        }
+    }
+    panic!("pagination did not end");
+}
+
 pub async fn due_index_lists_items_due_by_a_time(h: Harness) {
     let queue = h.queue("tempban-expiry");
     let other = h.queue("reminders");
@@ -143,33 +174,11 @@ pub async fn due_index_lists_items_due_by_a_time(h: Harness) {
         .await
         .unwrap();
 
-    let mut seen = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = h
-            .store
-            .due_by(
-                &queue,
-                t,
-                PageRequest {
-                    limit: 2,
-                    cursor: cursor.take(),
-                    descending: false,
-                },
-            )
-            .await
-            .unwrap();
-        assert!(page.items.len() <= 2);
-        seen.extend(
-            page.items
-                .into_iter()
-                .map(|i| (i.key.sk, i.due.unwrap().at)),
-        );
-        match page.cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let seen: Vec<_> = collect_due(&h, &queue, t, 2, false)
+        .await
+        .into_iter()
+        .map(|i| (i.key.sk, i.due.unwrap().at))
+        .collect();
     assert_eq!(
         seen,
         vec![
@@ -277,32 +286,14 @@ pub async fn due_index_read_highest_first_ranks_by_value(h: Harness) {
             .unwrap();
     }
     let read = || async {
-        let mut seen = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = h
-                .store
-                .due_by(
-                    &ranking,
-                    i64::MAX,
-                    PageRequest {
-                        limit: 3,
-                        cursor: cursor.take(),
-                        descending: true,
-                    },
-                )
-                .await
-                .unwrap();
-            assert!(page.items.len() <= 3);
-            seen.extend(page.items.into_iter().map(|i| {
+        collect_due(&h, &ranking, i64::MAX, 3, true)
+            .await
+            .into_iter()
+            .map(|i| {
                 let who = i.key.pk.rsplit('#').next().unwrap_or_default().to_owned();
                 (who, i.due.unwrap().at)
-            }));
-            match page.cursor {
-                Some(next) => cursor = Some(next),
-                None => return seen,
-            }
-        }
+            })
+            .collect::<Vec<_>>()
     };
     let names = |seen: Vec<(String, i64)>| seen.into_iter().map(|(w, _)| w).collect::<Vec<_>>();
     assert_eq!(names(read().await), vec!["cy", "ann", "bob", "dee"]);

@@ -132,8 +132,9 @@ pub struct SlackApiClient {
     pacer: Pacer,
     /// Set once Slack refuses the bot token; Web API calls then stop going out.
     token_refused: Mutex<Option<String>>,
-    /// User → whether they are a workspace admin or owner, for [`MODERATOR_LOOKUP_TTL`].
-    admins: TtlMap<bool>,
+    /// User → what `users.info` said of them (admin or owner, bot), for
+    /// [`MODERATOR_LOOKUP_TTL`].
+    users: TtlMap<web::UserFlags>,
     /// User group → its members, for [`MODERATOR_LOOKUP_TTL`].
     usergroups: TtlMap<Vec<String>>,
 }
@@ -174,7 +175,7 @@ impl SlackApiClient {
             limits: SlackApiLimits::default(),
             pacer: Pacer::new(),
             token_refused: Mutex::new(None),
-            admins: TtlMap::new(REMEMBERED, Some(MODERATOR_LOOKUP_TTL)),
+            users: TtlMap::new(REMEMBERED, Some(MODERATOR_LOOKUP_TTL)),
             usergroups: TtlMap::new(REMEMBERED, Some(MODERATOR_LOOKUP_TTL)),
         })
     }

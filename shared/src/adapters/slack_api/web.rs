@@ -38,30 +38,11 @@ impl SlackWeb for SlackApiClient {
     }
 
     async fn user_is_admin(&self, user: &str) -> Result<bool, SlackWebError> {
-        check_slack_id("user", user, USER_PREFIXES).map_err(web_error)?;
-        if let Some(admin) = self.admins.get(user, Instant::now()) {
-            return Ok(admin);
-        }
-        let answer = self
-            .call_with(
-                "users.info",
-                Tier::Four,
-                WebArgs::Form(&[("user", user)]),
-                &[],
-                Instant::now() + EDGE_BUDGET,
-            )
-            .await
-            .map_err(web_error)?;
-        let Some(profile) = answer.get("user").filter(|u| u.is_object()) else {
-            return Err(SlackWebError::Refused(
-                "users.info answered without the user".to_owned(),
-            ));
-        };
-        let admin = ["is_admin", "is_owner", "is_primary_owner"]
-            .iter()
-            .any(|flag| profile[flag] == true);
-        self.admins.insert(user, admin, Instant::now());
-        Ok(admin)
+        Ok(self.user_flags(user).await?.admin)
+    }
+
+    async fn user_is_bot(&self, user: &str) -> Result<bool, SlackWebError> {
+        Ok(self.user_flags(user).await?.bot)
     }
 
     async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, SlackWebError> {
@@ -92,5 +73,47 @@ impl SlackWeb for SlackApiClient {
         self.usergroups
             .insert(group, members.clone(), Instant::now());
         Ok(members)
+    }
+}
+
+/// What `users.info` says of a user that the edge asks about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct UserFlags {
+    /// A workspace admin or owner.
+    admin: bool,
+    bot: bool,
+}
+
+impl SlackApiClient {
+    /// `users.info`, remembered for a few minutes: one lookup serves both questions.
+    async fn user_flags(&self, user: &str) -> Result<UserFlags, SlackWebError> {
+        check_slack_id("user", user, USER_PREFIXES).map_err(web_error)?;
+        if let Some(flags) = self.users.get(user, Instant::now()) {
+            return Ok(flags);
+        }
+        let answer = self
+            .call_with(
+                "users.info",
+                Tier::Four,
+                WebArgs::Form(&[("user", user)]),
+                &[],
+                Instant::now() + EDGE_BUDGET,
+            )
+            .await
+            .map_err(web_error)?;
+        let Some(profile) = answer.get("user").filter(|u| u.is_object()) else {
+            return Err(SlackWebError::Refused(
+                "users.info answered without the user".to_owned(),
+            ));
+        };
+        let flags = UserFlags {
+            admin: ["is_admin", "is_owner", "is_primary_owner"]
+                .iter()
+                .any(|flag| profile[flag] == true),
+            // Slackbot is no `is_bot` user, but it is no member either.
+            bot: profile["is_bot"] == true || profile["id"] == "USLACKBOT",
+        };
+        self.users.insert(user, flags, Instant::now());
+        Ok(flags)
     }
 }

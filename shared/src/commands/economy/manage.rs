@@ -84,6 +84,10 @@ impl Command for Economy {
         &ECONOMY
     }
 
+    fn refuses_bots(&self) -> bool {
+        true
+    }
+
     async fn run(&self, ctx: &CommandContext<'_>) -> Response {
         let text = |name: &str| {
             ctx.call
@@ -226,7 +230,7 @@ fn show(settings: &EconomySettings, key: &str) -> String {
         "fines" => if settings.fines_on { "on" } else { "off" }.to_owned(),
         "retention" => format!("{} days", settings.ledger_retention_days),
         other => fine_kind(other)
-            .map(|kind| grouped(settings.fines.of(kind)))
+            .map(|kind| grouped(settings.fine_of(kind)))
             .unwrap_or_default(),
     }
 }
@@ -297,7 +301,10 @@ fn set(settings: &EconomySettings, key: &str, value: &str) -> Result<EconomySett
         }
         other => {
             let kind = fine_kind(other).ok_or_else(refuse)?;
-            next.fines.set(kind, number(value, 0).ok_or_else(refuse)?);
+            match number(value, 0).ok_or_else(refuse)? {
+                0 => next.fines.remove(&kind),
+                amount => next.fines.insert(kind, amount),
+            };
         }
     }
     Ok(next)
@@ -388,7 +395,7 @@ mod tests {
             );
         }
         let next = set(&settings, "fine.warning", "50").unwrap();
-        assert_eq!(next.fines.of(Kind::Warning), 50);
+        assert_eq!(next.fine_of(Kind::Warning), 50);
         let next = set(&next, "cooldown", "12h").unwrap();
         assert_eq!(next.daily_cooldown_secs, 12 * 3600);
         let next = set(&next, "fines", "on").unwrap();

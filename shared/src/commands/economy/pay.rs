@@ -119,6 +119,10 @@ impl Command for Pay {
         &PAY
     }
 
+    fn refuses_bots(&self) -> bool {
+        true
+    }
+
     fn register_flows(&self, engine: &mut crate::flows::FlowEngine) {
         engine.register(Arc::clone(&self.confirm));
     }
