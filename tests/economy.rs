@@ -18,6 +18,7 @@ use gavel_shared::flows::component_id::ComponentKey;
 use gavel_shared::invocation::{
     Action, Actor, AppContext, Capabilities, CommandCall, Invocation, OptionValue, Platform,
 };
+use gavel_shared::jobs::Task;
 use gavel_shared::maintenance::{Budget, Maintenance, Sweep};
 use gavel_shared::moderation::{AuditAction, AuditEntry};
 use gavel_shared::reply::{Reply, Response};
@@ -40,19 +41,23 @@ struct World {
     clock: Arc<ManualClock>,
     registry: Arc<CommandRegistry>,
     flows: Arc<FlowEngine>,
+    /// What the commands handed the worker.
+    bus: Arc<RecordingBus>,
     guild: String,
 }
 
 fn world(Backing { store, clock }: Backing) -> World {
     let registry = Arc::new(CommandRegistry::standard());
+    let bus = Arc::new(RecordingBus::default());
     let mut flows = FlowEngine::new(Arc::clone(&store), clock.clone(), ComponentKey::random())
-        .with_bus(Arc::new(RecordingBus::default()));
+        .with_bus(bus.clone());
     registry.register_flows(&mut flows);
     World {
         store,
         clock,
         registry,
         flows: Arc::new(flows),
+        bus,
         guild: snowflake(),
     }
 }
@@ -508,6 +513,16 @@ async fn fines_are_taken_with_the_case_and_refunded_by_a_pardon(w: World) {
         0,
         "never below zero: 30 of the 50 taken"
     );
+    let told = w
+        .bus
+        .jobs()
+        .into_iter()
+        .find_map(|job| match job.task {
+            Task::ApplySanction { dm: Some(dm), .. } => Some(dm.text),
+            _ => None,
+        })
+        .expect("the warning's DM");
+    assert!(told.contains("Fine: 30 🪙 coins"), "{told}");
     let case = w.run(MODERATOR, "case", vec![int("number", 1)]).await;
     let fine = case
         .fields

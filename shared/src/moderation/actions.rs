@@ -145,6 +145,15 @@ pub async fn prepare_sanction(
     Ok(prepare_with(ctx, sanction, number, &history, fine))
 }
 
+/// A case's fine, planned: what it takes, in words, and its writes.
+#[derive(Debug)]
+pub struct Fine {
+    pub taken: i64,
+    /// "30 🪙 coins", for the member's DM.
+    pub money: String,
+    planned: Planned,
+}
+
 /// A case's fine: its kind's amount, or what the member has if that is less (a balance never
 /// goes below zero), taken in the case's own transaction. `None` when there is nothing to take.
 async fn prepare_fine(
@@ -153,7 +162,7 @@ async fn prepare_fine(
     sanction: &Sanction,
     number: u64,
     fine: i64,
-) -> Result<Option<(i64, Planned)>, StoreError> {
+) -> Result<Option<Fine>, StoreError> {
     let books = Books::new(
         ctx.store,
         ctx.invocation.platform,
@@ -181,7 +190,11 @@ async fn prepare_fine(
     Ok(books
         .plan(&cause, &[account], &[leg])
         .ok()
-        .map(|planned| (taken, planned)))
+        .map(|planned| Fine {
+            taken,
+            money: economy.money(taken),
+            planned,
+        }))
 }
 
 /// The receipt of a case's fine (`fine`) or its refund (`refund`): one each per case.
@@ -189,13 +202,13 @@ fn fine_cause(number: u64, what: &str) -> String {
     format!("case#{number}#{what}")
 }
 
-/// The pure part of [`prepare_sanction`]; `fine` is the amount and writes of the case's fine.
+/// The pure part of [`prepare_sanction`]; `fine` is the case's fine, if it takes one.
 pub fn prepare_with(
     ctx: &ModContext<'_>,
     sanction: &Sanction,
     number: u64,
     history: &[StoredCase],
-    fine: Option<(i64, Planned)>,
+    fine: Option<Fine>,
 ) -> Prepared {
     let settings = ctx.settings;
     let mut case = Case::new(
@@ -208,7 +221,7 @@ pub fn prepare_with(
         sanction.duration_secs.filter(|_| sanction.kind.is_timed()),
     );
     case.points = settings.weights.of(sanction.kind);
-    case.fine = fine.as_ref().map(|(taken, _)| *taken);
+    case.fine = fine.as_ref().map(|fine| fine.taken);
     let before = points::score_milli(history.iter().map(|s| &s.case), settings, ctx.now_secs);
     let after = before + i64::from(case.points) * points::MILLI;
     let recommendation = points::recommendation(settings, after, sanction.kind).cloned();
@@ -228,9 +241,10 @@ pub fn prepare_with(
         settings,
         ctx.now_secs,
     ));
-    let fine = fine.map(|(_, planned)| {
-        ops.extend(planned.ops.iter().cloned());
-        planned
+    let fine_money = fine.as_ref().map(|fine| fine.money.clone());
+    let fine = fine.map(|fine| {
+        ops.extend(fine.planned.ops.iter().cloned());
+        fine.planned
     });
 
     let modlog = ctx.modlog(format!(
@@ -257,7 +271,7 @@ pub fn prepare_with(
         },
         channel: ctx.invocation.channel.clone(),
         // A note is for the moderators only.
-        dm: (sanction.kind != Kind::Note).then(|| sanction_dm(&case, ctx)),
+        dm: (sanction.kind != Kind::Note).then(|| sanction_dm(&case, fine_money.as_deref(), ctx)),
         modlog,
     };
     Prepared {
@@ -272,7 +286,7 @@ pub fn prepare_with(
 }
 
 /// What the member is told.
-fn sanction_dm(case: &Case, ctx: &ModContext<'_>) -> Reply {
+fn sanction_dm(case: &Case, fine: Option<&str>, ctx: &ModContext<'_>) -> Reply {
     let what = match case.kind {
         Kind::Note => "A note was added to your record",
         Kind::Warning => "You received a warning",
@@ -287,10 +301,9 @@ fn sanction_dm(case: &Case, ctx: &ModContext<'_>) -> Reply {
         case.number,
         case.reason
     );
-    if let Some(fine) = case.fine {
+    if let Some(fine) = fine {
         text.push_str(&format!(
-            "\nFine: {} (paid back if the case is pardoned)",
-            crate::economy::settings::grouped(fine)
+            "\nFine: {fine} (paid back if the case is pardoned)"
         ));
     }
     if let Some(d) = case.duration_secs {
