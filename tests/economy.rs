@@ -433,6 +433,11 @@ async fn every_refusal_is_told_and_changes_nothing(w: World) {
     assert!(again.is_ephemeral());
     assert!(again.text.contains("ready in 19 hours"), "{}", again.text);
     assert_eq!(w.account(&me).await, after_daily);
+    // In a DM with the app there is no community to hold a balance in.
+    let mut in_dm = w.command(&snowflake(), &me, "daily", vec![]);
+    in_dm.tenant = format!("dm:{me}");
+    let reply = w.dispatch(&in_dm).await;
+    assert!(reply.text.contains("belong to a server"), "{}", reply.text);
     w.assert_books_balance(&[me, other]).await;
 }
 

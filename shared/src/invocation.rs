@@ -205,6 +205,14 @@ pub struct AppContext {
     pub capabilities: Capabilities,
 }
 
+impl Invocation {
+    /// A Discord DM with the app (tenant `dm:{user}`): no community, so nothing that belongs
+    /// to one (moderation, the economy).
+    pub fn outside_community(&self) -> bool {
+        self.tenant.starts_with("dm:")
+    }
+}
+
 impl fmt::Debug for Invocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Invocation")

@@ -5,7 +5,10 @@
 
 use async_trait::async_trait;
 
-use super::{amount_option, books, cause, mention, payee, refused, settings_of, storage_failure};
+use super::{
+    amount_option, books, cause, mention, outside_community, payee, refused, settings_of,
+    storage_failure,
+};
 use crate::commands::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
 use crate::economy::settings::{MAX_AMOUNT, MAX_RETENTION_DAYS, grouped};
 use crate::economy::{EconomySettings, EntryKind, Leg};
@@ -89,6 +92,9 @@ impl Command for Economy {
     }
 
     async fn run(&self, ctx: &CommandContext<'_>) -> Response {
+        if let Some(refusal) = outside_community(ctx) {
+            return refusal;
+        }
         let text = |name: &str| {
             ctx.call
                 .option(name)

@@ -61,6 +61,13 @@ static LEADERBOARD: CommandSpec = CommandSpec {
     context_menu: None,
 };
 
+/// The economy belongs to a community: in a DM with the app there is none.
+fn outside_community(ctx: &CommandContext<'_>) -> Option<Response> {
+    ctx.invocation
+        .outside_community()
+        .then(|| Reply::ephemeral("Balances belong to a server: use this command in one.").into())
+}
+
 async fn settings_of(ctx: &CommandContext<'_>) -> Result<EconomySettings, StoreError> {
     EconomySettings::load(ctx.store, ctx.invocation.platform, &ctx.invocation.tenant)
         .await
@@ -188,6 +195,9 @@ impl Command for Balance {
     }
 
     async fn run(&self, ctx: &CommandContext<'_>) -> Response {
+        if let Some(refusal) = outside_community(ctx) {
+            return refusal;
+        }
         let me = &ctx.invocation.actor.id;
         let whose = match ctx.call.option("user") {
             Some(OptionValue::User(user)) => user.clone(),
@@ -248,6 +258,9 @@ impl Command for Daily {
     }
 
     async fn run(&self, ctx: &CommandContext<'_>) -> Response {
+        if let Some(refusal) = outside_community(ctx) {
+            return refusal;
+        }
         let settings = match settings_of(ctx).await {
             Ok(settings) => settings,
             Err(error) => return storage_failure(&error).into(),
@@ -302,6 +315,9 @@ impl Command for Leaderboard {
     }
 
     async fn run(&self, ctx: &CommandContext<'_>) -> Response {
+        if let Some(refusal) = outside_community(ctx) {
+            return refusal;
+        }
         let page = match ctx.call.option("page") {
             Some(OptionValue::Integer(n)) if (1..=MAX_PAGE).contains(n) => *n as u32,
             Some(OptionValue::Integer(_)) => {

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    amount_option, books, cause, mention, payee, refusal_text, refused, settings_of,
-    storage_failure,
+    amount_option, books, cause, mention, outside_community, payee, refusal_text, refused,
+    settings_of, storage_failure,
 };
 use crate::commands::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
 use crate::economy::{
@@ -128,6 +128,9 @@ impl Command for Pay {
     }
 
     async fn run(&self, ctx: &CommandContext<'_>) -> Response {
+        if let Some(refusal) = outside_community(ctx) {
+            return refusal;
+        }
         let me = ctx.invocation.actor.id.as_str();
         let (Some(OptionValue::User(to)), Some(amount)) =
             (ctx.call.option("user"), amount_option(ctx))
