@@ -1,0 +1,114 @@
+"""Least privilege, set up for tests/least_privilege.rs.
+
+Reads each Lambda function's policy statements from template.yaml (the template itself, not a
+copy) and creates in moto, before IAM is enforced there, one IAM user per function whose only
+policy grants exactly the actions that function's statements grant; and the event bus and
+schedule group the functions use. Prints JSON:
+
+    {"functions": {"DiscordInteractionsFunction": {"access_key": ..., "secret_key": ...,
+     "granted": ["dynamodb:GetItem", "dynamodb:Query on the due index", ...]}, ...}}
+
+moto checks actions but not resources (its policy evaluation ignores `Resource`), so each
+statement's resource is kept in the names the test compares: an action granted only on the due
+index is `dynamodb:Query on the due index`. moto also names a transaction by its own action
+(`dynamodb:TransactWriteItems`, which IAM does not have: AWS authorizes each item as PutItem,
+UpdateItem, DeleteItem or ConditionCheckItem), so a function granted any item write gets it in
+moto, and the test's proxy checks every item of a transaction against the template's grants.
+
+Usage: iam_setup.py ENDPOINT TEMPLATE BUS GROUP
+"""
+
+import json
+import sys
+
+import boto3
+import yaml
+
+ITEM_WRITES = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+}
+
+
+class TemplateLoader(yaml.SafeLoader):
+    """CloudFormation's short tags (!Ref, !Sub, !GetAtt, ...) read as their plain values."""
+
+
+def _any_tag(loader, _suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)
+
+
+TemplateLoader.add_multi_constructor("!", _any_tag)
+
+
+def granted(template):
+    """Function logical id -> the sorted names of what its statements allow."""
+    out = {}
+    for name, resource in template["Resources"].items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        names = set()
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            if not isinstance(policy, dict):
+                continue
+            for statement in policy.get("Statement", []):
+                if statement.get("Effect") != "Allow":
+                    continue
+                actions = statement["Action"]
+                actions = actions if isinstance(actions, list) else [actions]
+                on_index = "/index/" in json.dumps(statement.get("Resource", ""))
+                for action in actions:
+                    names.add(f"{action} on the due index" if on_index else action)
+        out[name] = sorted(names)
+    return out
+
+
+def moto_actions(names):
+    """What moto must allow for these grants (see the module docs)."""
+    actions = {name.split(" ")[0] for name in names}
+    if actions & ITEM_WRITES:
+        actions.add("dynamodb:TransactWriteItems")
+    return sorted(actions)
+
+
+def main():
+    endpoint, template_path, bus, group = sys.argv[1:5]
+    with open(template_path, encoding="utf-8") as f:
+        template = yaml.load(f, Loader=TemplateLoader)
+    session = boto3.session.Session(
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    iam = session.client("iam", endpoint_url=endpoint)
+    session.client("events", endpoint_url=endpoint).create_event_bus(Name=bus)
+    session.client("scheduler", endpoint_url=endpoint).create_schedule_group(Name=group)
+
+    def user(name, actions):
+        iam.create_user(UserName=name)
+        document = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+        }
+        iam.put_user_policy(
+            UserName=name, PolicyName="least", PolicyDocument=json.dumps(document)
+        )
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return {"access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"]}
+
+    functions = {}
+    for name, names in granted(template).items():
+        creds = user(f"gavel-{name}", moto_actions(names) or ["none:None"])
+        creds["granted"] = names
+        functions[name] = creds
+    print(json.dumps({"functions": functions}))
+
+
+if __name__ == "__main__":
+    main()
