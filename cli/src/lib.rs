@@ -10,4 +10,5 @@ pub mod payloads;
 pub mod send;
 pub mod serve;
 pub mod signing;
+pub mod slack;
 pub mod table;

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use gavel_cli::credentials::DevCredentials;
 use gavel_cli::payloads::Invoker;
-use gavel_cli::{demo, discord, job, load, send, serve, table};
+use gavel_cli::{demo, discord, job, load, send, serve, slack, table};
 
 #[derive(Parser)]
 #[command(
@@ -78,6 +78,11 @@ enum Command {
         #[command(subcommand)]
         command: discord::DiscordCommand,
     },
+    /// The Slack app: `gavel slack manifest --url https://…` prints its manifest.
+    Slack {
+        #[command(subcommand)]
+        command: slack::SlackCommand,
+    },
     /// Maintenance jobs by hand: `gavel job run expire|decay|cleanup|reminders`.
     Job {
         #[command(subcommand)]
@@ -112,6 +117,7 @@ async fn run(cli: Cli) -> Result<()> {
             | Command::Load { .. }
             | Command::Table { .. }
             | Command::Discord { .. }
+            | Command::Slack { .. }
             | Command::Job { .. }
     );
     gavel_shared::telemetry::init_human(if quiet { "warn" } else { "info" });
@@ -150,6 +156,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo => demo::run().await,
         Command::Table { command } => table::run(command).await,
         Command::Discord { command } => discord::run(command).await,
+        Command::Slack { command } => slack::run(command),
         Command::Job { command } => job::run(command).await,
         Command::Load {
             url,

@@ -2,6 +2,7 @@
 //! [`Reply`](crate::reply::Reply) → Block Kit, on slack-morphism's models.
 
 mod inbound;
+pub mod manifest;
 pub mod moderators;
 mod render;
 mod text_options;
