@@ -104,7 +104,7 @@ impl EmbeddedStore {
         &self,
         work: impl FnOnce(&Database, Now) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        round_trips::record();
+        let _trip = round_trips::record();
         let db = Arc::clone(&self.db);
         let ms = self.clock.now_ms();
         let now = Now {

@@ -30,6 +30,7 @@ use crate::reply::{Reply, Response};
 use crate::slack::SlackModerators;
 use crate::slack::web::{RecordingSlackWeb, SlackWeb};
 use crate::store::{NewItem, Store, WriteOp, round_trips};
+use crate::telemetry::metrics::{self, MetricSet, Unit};
 use crate::verify::{DiscordVerifier, Rejection, SlackVerifier, discord_headers, slack_headers};
 
 pub use response::{EdgeResponse, Route};
@@ -142,12 +143,24 @@ impl Edge {
             store_round_trips = field::Empty,
         );
         let (mut response, trips) =
-            round_trips::measure(self.route(route, headers, body, received_at))
+            round_trips::measure_timed(self.route(route, headers, body, received_at))
                 .instrument(span.clone())
                 .await;
         span.record("status", response.status.as_u16());
-        span.record("store_round_trips", trips);
-        response.store_round_trips = trips;
+        span.record("store_round_trips", trips.count);
+        response.store_round_trips = trips.count;
+        if let Some(name) = route.metric_name() {
+            MetricSet::new()
+                .dimension("Route", name)
+                .value(
+                    "AckLatency",
+                    Unit::Milliseconds,
+                    millis(received_at.elapsed()),
+                )
+                .value("StoreRoundTrips", Unit::Count, f64::from(trips.count))
+                .value("StoreLatency", Unit::Milliseconds, millis(trips.latency))
+                .emit();
+        }
         tracing::debug!(parent: &span, elapsed_us = received_at.elapsed().as_micros() as u64, "answered");
         response
     }
@@ -236,7 +249,10 @@ impl Edge {
             body,
             self.clock.now_secs(),
         )
-        .map_err(|rejection| unauthorized(&rejection))
+        .map_err(|rejection| {
+            metrics::count("SignatureRejected", &[("Platform", platform.as_str())]);
+            unauthorized(&rejection)
+        })
     }
 
     async fn dispatch(&self, invocation: &Invocation, received_at: Instant) -> Response {
@@ -281,6 +297,7 @@ impl Edge {
                 retry_after_ms,
             }) => {
                 tracing::info!(?scope, retry_after_ms, "rate limited");
+                metrics::count("RateLimited", &[("Platform", invocation.platform.as_str())]);
                 let name = spec.map_or("", |s| s.name);
                 Reply::ephemeral(limited_message(scope, name, retry_after_ms)).into()
             }
@@ -336,4 +353,9 @@ fn record_invocation(invocation: &Invocation) {
     let span = tracing::Span::current();
     span.record("interaction_id", invocation.id.as_str());
     span.record("tenant", invocation.tenant.as_str());
+}
+
+/// A duration in milliseconds with microsecond precision, as metrics carry it.
+fn millis(d: std::time::Duration) -> f64 {
+    d.as_micros() as f64 / 1000.0
 }

@@ -33,6 +33,17 @@ impl Route {
         }
     }
 
+    /// The route's name in metrics (`Route` dimension); the health check has none.
+    pub fn metric_name(self) -> Option<&'static str> {
+        match self {
+            Route::DiscordInteractions => Some("discord"),
+            Route::SlackCommands => Some("slack_commands"),
+            Route::SlackInteractions => Some("slack_interactions"),
+            Route::SlackEvents => Some("slack_events"),
+            Route::Health => None,
+        }
+    }
+
     pub fn from_path(path: &str) -> Option<Route> {
         // Tolerate one trailing slash: people paste URLs both ways into the platforms' settings.
         let path = path

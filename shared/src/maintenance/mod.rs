@@ -155,6 +155,18 @@ impl Report {
     }
 
     /// The count called `name` (0 if never counted).
+    /// One `MaintenanceItems` metric set per kind counted (zeros too, so a quiet run shows).
+    fn emit_metrics(&self) {
+        use crate::telemetry::metrics::{MetricSet, Unit};
+        for (kind, count) in &self.counts {
+            MetricSet::new()
+                .dimension("Sweep", self.sweep.as_str())
+                .dimension("Kind", *kind)
+                .value("MaintenanceItems", Unit::Count, *count as f64)
+                .emit();
+        }
+    }
+
     pub fn count(&self, name: &str) -> u64 {
         self.counts
             .iter()
@@ -239,6 +251,7 @@ impl Maintenance {
         .instrument(span)
         .await;
         tracing::info!(job = %job, counts = ?report.counts, more = report.more, "maintenance run done");
+        report.emit_metrics();
         report
     }
 

@@ -94,7 +94,14 @@ impl Worker {
     pub async fn handle(&self, job: &Job, deadline: Instant) -> Outcome {
         let span =
             tracing::info_span!("job", id = job.id, platform = %job.platform, tenant = job.tenant);
-        self.handle_in_span(job, deadline).instrument(span).await
+        let outcome = self.handle_in_span(job, deadline).instrument(span).await;
+        let name = match &outcome {
+            Outcome::Done => "done",
+            Outcome::Duplicate => "duplicate",
+            Outcome::RetryLater(_) => "retry",
+        };
+        crate::telemetry::metrics::count("JobOutcome", &[("Outcome", name)]);
+        outcome
     }
 
     async fn handle_in_span(&self, job: &Job, deadline: Instant) -> Outcome {

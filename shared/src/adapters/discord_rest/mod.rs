@@ -310,6 +310,13 @@ impl DiscordRest {
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let wait = answer.retry_after.unwrap_or(Duration::from_secs(1));
                 tracing::warn!(route = %route.template, scope = ?answer.scope, wait_ms = wait.as_millis() as u64, "Discord answered 429");
+                crate::telemetry::metrics::count(
+                    "Platform429",
+                    &[
+                        ("Platform", "discord"),
+                        ("Bucket", &route.template.to_string()),
+                    ],
+                );
                 // `take_slot` now holds the request back until the wait is over.
                 if attempts < MAX_ATTEMPTS && fits(now + wait, deadline) {
                     continue;

@@ -78,7 +78,7 @@ impl DynamoStore {
         max_ahead_ms: i64,
     ) -> Result<Settled<i64>, StoreError> {
         let write = AdvanceWrite::new(key, guess.shape, now, step_ms, max_ahead_ms)?;
-        round_trips::record();
+        let _trip = round_trips::record();
         match write.update {
             None => {
                 let result = self

@@ -49,7 +49,7 @@ impl DynamoStore {
             if let Some(exp) = expires_at {
                 request = request.expression_attribute_values(":exp", number(exp));
             }
-            round_trips::record();
+            let _trip = round_trips::record();
             match settle("UpdateItem", request.send().await)? {
                 Settled::Done(output) => {
                     let attrs = output.attributes.unwrap_or_default();
@@ -104,7 +104,7 @@ impl DynamoStore {
     ) -> Result<bool, StoreError> {
         let mut counter = NewItem::new(key.clone(), Value::from(by));
         counter.expires_at = expires_at;
-        round_trips::record();
+        let _trip = round_trips::record();
         let result = self
             .client
             .put_item()

@@ -125,7 +125,7 @@ impl DynamoStore {
 impl Store for DynamoStore {
     async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
         let now = self.now();
-        round_trips::record();
+        let _trip = round_trips::record();
         let output = self
             .client
             .get_item()
@@ -145,7 +145,7 @@ impl Store for DynamoStore {
     async fn create(&self, item: NewItem) -> Result<Item, StoreError> {
         let now = self.now();
         let attrs = item_attributes(&item, 1)?;
-        round_trips::record();
+        let _trip = round_trips::record();
         let result = self
             .client
             .put_item()
@@ -168,7 +168,7 @@ impl Store for DynamoStore {
         // PutItem replaces the whole item, so a cleared due entry (or expiry) disappears with it.
         let attrs = item_attributes(&item, version)?;
         let condition = version_condition();
-        round_trips::record();
+        let _trip = round_trips::record();
         let result = self
             .client
             .put_item()
@@ -207,7 +207,7 @@ impl Store for DynamoStore {
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 );
         }
-        round_trips::record();
+        let _trip = round_trips::record();
         match settle("DeleteItem", request.send().await)? {
             Settled::Done(_) => Ok(()),
             Settled::ConditionFailed(old) => Err(StoreError::VersionConflict {
@@ -273,7 +273,7 @@ impl Store for DynamoStore {
             request =
                 request.expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.into()));
         }
-        round_trips::record();
+        let _trip = round_trips::record();
         let output = request
             .send()
             .await
@@ -293,7 +293,7 @@ impl Store for DynamoStore {
         };
         let now = self.now();
         let key_condition = "#dq = :q AND #da <= :by";
-        round_trips::record();
+        let _trip = round_trips::record();
         // A GSI cannot be read consistently: an item written a moment ago may be missing from
         // the first sweep that follows it, and shows up in the next.
         let output = self
@@ -322,7 +322,7 @@ impl Store for DynamoStore {
             Some(cursor) => Some(decode_cursor(cursor, &[], &["pk", "sk"])?),
             None => None,
         };
-        round_trips::record();
+        let _trip = round_trips::record();
         // No filter: the caller wants expired items, and live ones it may judge itself (an
         // audit entry past a retention shortened since it was written). A filter would not
         // save read capacity anyway, which DynamoDB charges for every item evaluated. Eventually
@@ -341,7 +341,7 @@ impl Store for DynamoStore {
 
     async fn delete_expired(&self, key: &ItemKey) -> Result<bool, StoreError> {
         let now = self.now();
-        round_trips::record();
+        let _trip = round_trips::record();
         let result = self
             .client
             .delete_item()

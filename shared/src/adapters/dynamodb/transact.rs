@@ -41,7 +41,7 @@ impl DynamoStore {
                 .zip(&plans)
                 .map(|(op, plan)| self.transact_item(op, *plan, now))
                 .collect::<Result<Vec<_>, _>>()?;
-            round_trips::record();
+            let _trip = round_trips::record();
             let result = self
                 .client
                 .transact_write_items()

@@ -355,6 +355,14 @@ impl SlackApiClient {
                         key = pace.map(|(key, _)| key),
                         "Slack answered 429"
                     );
+                    // By method: the pacing key's channel would make a metric per channel.
+                    let bucket = pace.map_or("response_url", |(key, _)| {
+                        key.split(' ').next().unwrap_or(key)
+                    });
+                    crate::telemetry::metrics::count(
+                        "Platform429",
+                        &[("Platform", "slack"), ("Bucket", bucket)],
+                    );
                     if let Some((key, policy)) = pace {
                         self.pacer
                             .push_back(key, policy, Instant::now(), retry_after);
