@@ -30,6 +30,7 @@ use axum::response::{IntoResponse, Response};
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::eventbridge::EventBridgeBus;
 use gavel_shared::adapters::scheduler::{EventBridgeScheduler, ScheduleTarget};
+use gavel_shared::adapters::secrets::SecretsManager;
 use gavel_shared::clock::ManualClock;
 use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::Serves;
@@ -50,6 +51,7 @@ use serde_json::{Value, json};
 
 const BUS: &str = "gavel-least-jobs";
 const GROUP: &str = "gavel-least-once";
+const SECRETS: &str = "gavel/least";
 const TARGET: &str = "1174109840998400077";
 const HOUR_MS: i64 = 3_600_000;
 
@@ -59,6 +61,9 @@ struct Principal {
     secret_key: String,
     #[serde(default)]
     granted: Vec<String>,
+    /// The function's `{NAME}_ID` variables: the secrets its cold start reads.
+    #[serde(default)]
+    secret_ids: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,8 +80,8 @@ struct Seen {
 
 struct Proxy {
     upstream: String,
-    /// Access key → (function, what the template grants it).
-    principals: BTreeMap<String, (String, BTreeSet<String>)>,
+    /// Access key → (function, what the template grants it, the secrets it names).
+    principals: BTreeMap<String, (String, BTreeSet<String>, BTreeSet<String>)>,
     http: reqwest::Client,
     seen: Mutex<Seen>,
 }
@@ -149,9 +154,11 @@ async fn relay(
         proxy
             .principals
             .get(&key)
-            .map(|(function, granted)| (function.clone(), granted.clone(), service))
+            .map(|(function, granted, secrets)| {
+                (function.clone(), granted.clone(), secrets.clone(), service)
+            })
     });
-    if let Some((function, granted, service)) = &principal {
+    if let Some((function, granted, secrets, service)) = &principal {
         let action = action_of(service, &method, &uri, &headers, &parsed);
         let mut calls = vec![action.clone()];
         if action == "dynamodb:TransactWriteItems" {
@@ -174,6 +181,16 @@ async fn relay(
             .entry(function.clone())
             .or_default()
             .extend(calls.iter().cloned());
+        // moto does not check resources; the template grants each function only the secrets
+        // it names, and this checks that it reads no other.
+        if action == "secretsmanager:GetSecretValue"
+            && let Some(id) = parsed["SecretId"].as_str()
+            && !secrets.contains(id)
+        {
+            let why = format!("{function}: read the secret {id}, which it is not given");
+            seen.refused.push(why.clone());
+            return denied(why);
+        }
         if action == "dynamodb:TransactWriteItems"
             && let Some(missing) = calls.iter().find(|c| !granted.contains(*c))
         {
@@ -256,6 +273,24 @@ fn events_client(endpoint: &str, p: &Principal) -> aws_sdk_eventbridge::Client {
     use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
     aws_sdk_eventbridge::Client::from_conf(
         aws_sdk_eventbridge::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                &p.access_key,
+                &p.secret_key,
+                None,
+                None,
+                "least",
+            ))
+            .endpoint_url(endpoint)
+            .build(),
+    )
+}
+
+fn secrets_client(endpoint: &str, p: &Principal) -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new(
@@ -594,6 +629,7 @@ async fn each_function_runs_on_exactly_what_the_template_grants_it() {
         .arg(root.join("template.yaml"))
         .arg(BUS)
         .arg(GROUP)
+        .arg(SECRETS)
         .output()
         .expect("iam_setup.py runs");
     assert!(
@@ -608,7 +644,11 @@ async fn each_function_runs_on_exactly_what_the_template_grants_it() {
         .map(|(name, p)| {
             (
                 p.access_key.clone(),
-                (name.clone(), p.granted.iter().cloned().collect()),
+                (
+                    name.clone(),
+                    p.granted.iter().cloned().collect(),
+                    p.secret_ids.values().cloned().collect(),
+                ),
             )
         })
         .collect();
@@ -638,6 +678,28 @@ async fn each_function_runs_on_exactly_what_the_template_grants_it() {
     let guild = snowflake();
     let team = format!("T{}", &snowflake()[10..]);
 
+    // Each function's cold start reads the secrets the template names for it, under its own
+    // credentials.
+    for (name, principal) in &setup.functions {
+        let client = secrets_client(&endpoint, principal);
+        let ids = principal.secret_ids.clone();
+        let loaded = SecretsManager::new(client)
+            .load(|variable| ids.get(variable).cloned())
+            .await
+            .unwrap_or_else(|e| panic!("{name}'s cold start: {e}"));
+        assert_eq!(
+            loaded.len(),
+            principal.secret_ids.len(),
+            "{name}: {loaded:?}"
+        );
+    }
+    // The public endpoints never hold the Discord bot token.
+    let edge_reads_token =
+        SecretsManager::new(secrets_client(&endpoint, &p("DiscordInteractionsFunction")))
+            .value(&format!("{SECRETS}/discord-bot-token"))
+            .await;
+    assert!(edge_reads_token.is_err(), "{edge_reads_token:?}");
+    proxy.seen().refused.clear();
     let discord = function(&endpoint, &p("DiscordInteractionsFunction"), &clock);
     discord_paths(&edge(&discord, &clock, Serves::Discord), &clock, &guild).await;
     let slack = function(&endpoint, &p("SlackFunction"), &clock);

@@ -149,6 +149,7 @@ impl EdgeSettings {
     }
 }
 
+/// Through the adapters' reader, so a secret loaded from Secrets Manager at cold start counts.
 fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    crate::adapters::env::var(name)
 }

@@ -15,7 +15,11 @@ index is `dynamodb:Query on the due index`. moto also names a transaction by its
 UpdateItem, DeleteItem or ConditionCheckItem), so a function granted any item write gets it in
 moto, and the test's proxy checks every item of a transaction against the template's grants.
 
-Usage: iam_setup.py ENDPOINT TEMPLATE BUS GROUP
+Each function's entry also carries `secret_ids`: its `{NAME}_ID` environment variables from the
+template, with `${SecretName}` read as PREFIX; the secrets are created (with made-up values) so
+the function's cold start can read them under its own credentials.
+
+Usage: iam_setup.py ENDPOINT TEMPLATE BUS GROUP PREFIX
 """
 
 import json
@@ -29,6 +33,15 @@ ITEM_WRITES = {
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:ConditionCheckItem",
+}
+
+
+# The variables whose values the code reads from Secrets Manager (adapters::secrets).
+SECRET_VARIABLES = {
+    "SLACK_SIGNING_SECRET",
+    "GAVEL_COMPONENT_SECRET",
+    "SLACK_BOT_TOKEN",
+    "DISCORD_BOT_TOKEN",
 }
 
 
@@ -69,6 +82,16 @@ def granted(template):
     return out
 
 
+def secret_ids(function, prefix):
+    """The function's `{NAME}_ID` variables, `${SecretName}` read as `prefix`."""
+    variables = function.get("Properties", {}).get("Environment", {}).get("Variables", {})
+    return {
+        name: str(value).replace("${SecretName}", prefix)
+        for name, value in variables.items()
+        if name.endswith("_ID") and name[: -len("_ID")] in SECRET_VARIABLES
+    }
+
+
 def moto_actions(names):
     """What moto must allow for these grants (see the module docs)."""
     actions = {name.split(" ")[0] for name in names}
@@ -78,7 +101,7 @@ def moto_actions(names):
 
 
 def main():
-    endpoint, template_path, bus, group = sys.argv[1:5]
+    endpoint, template_path, bus, group, prefix = sys.argv[1:6]
     with open(template_path, encoding="utf-8") as f:
         template = yaml.load(f, Loader=TemplateLoader)
     session = boto3.session.Session(
@@ -102,10 +125,15 @@ def main():
         key = iam.create_access_key(UserName=name)["AccessKey"]
         return {"access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"]}
 
+    secrets = session.client("secretsmanager", endpoint_url=endpoint)
+    for value in ["slack-signing-secret", "component-secret", "slack-bot-token", "discord-bot-token"]:
+        secrets.create_secret(Name=f"{prefix}/{value}", SecretString=f"made-up {value} for tests")
+
     functions = {}
     for name, names in granted(template).items():
         creds = user(f"gavel-{name}", moto_actions(names) or ["none:None"])
         creds["granted"] = names
+        creds["secret_ids"] = secret_ids(template["Resources"][name], prefix)
         functions[name] = creds
     print(json.dumps({"functions": functions}))
 

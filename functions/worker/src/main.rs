@@ -12,6 +12,7 @@ use std::time::Duration;
 use gavel_shared::adapters::discord_rest::DiscordRest;
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::scheduler::EventBridgeScheduler;
+use gavel_shared::adapters::secrets::SecretsManager;
 use gavel_shared::adapters::slack_api::SlackApiClient;
 use gavel_shared::clock::{Clock, SystemClock, work_deadline};
 use gavel_shared::jobs::Job;
@@ -26,7 +27,15 @@ const SAFETY_MARGIN: Duration = Duration::from_secs(3);
 async fn main() -> Result<(), lambda_runtime::Error> {
     gavel_shared::telemetry::init_json();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(DynamoStore::from_env(Arc::clone(&clock)).await?);
+    // The bot tokens come from Secrets Manager (their _ID variables), read while the
+    // DynamoDB client is made.
+    let secrets = SecretsManager::from_env().await;
+    let (store, loaded) = tokio::join!(
+        DynamoStore::from_env(Arc::clone(&clock)),
+        secrets.load_configured()
+    );
+    loaded?;
+    let store = Arc::new(store?);
     let discord = Arc::new(DiscordRest::from_env()?);
     let slack = Arc::new(SlackApiClient::from_env()?);
     let mut worker = Worker::new(store, Arc::clone(&clock), Some(discord), Some(slack));

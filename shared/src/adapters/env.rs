@@ -9,10 +9,14 @@
         feature = "dynamodb",
         feature = "eventbridge",
         feature = "scheduler",
+        feature = "secrets",
         feature = "slack-api"
     )),
     allow(dead_code)
 )]
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
 
 /// What is wrong with an adapter's configuration: which setting, and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -41,9 +45,29 @@ pub enum ConfigError {
     HttpClient(String),
 }
 
-/// The variable `name`, unless it is unset or blank.
+/// Values read from a secret store at cold start (see `adapters::secrets`), in place of the
+/// variables of the same names: a Lambda function's secrets never sit in its configuration.
+static OVERLAY: RwLock<BTreeMap<String, String>> = RwLock::new(BTreeMap::new());
+
+/// Sets `name` for every later [`var`] in this process, over the environment.
+pub(crate) fn set_secret(name: &str, value: String) {
+    OVERLAY
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(name.to_owned(), value);
+}
+
+/// The variable `name` (a secret loaded at cold start first, then the environment), unless it
+/// is unset or blank.
 pub(crate) fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    let loaded = OVERLAY
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(name)
+        .cloned();
+    loaded
+        .or_else(|| std::env::var(name).ok())
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// The variable `name`, which must be set.

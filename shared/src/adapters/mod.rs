@@ -13,11 +13,13 @@ pub mod embedded;
 pub mod eventbridge;
 #[cfg(feature = "scheduler")]
 pub mod scheduler;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 
 #[cfg(feature = "slack-api")]
 pub mod slack_api;
 
-mod env;
+pub(crate) mod env;
 pub use self::env::ConfigError;
 
 #[cfg(any(feature = "discord-rest", feature = "slack-api"))]

@@ -9,6 +9,7 @@
 
 mod discord;
 mod response;
+mod rotation;
 mod slack;
 
 use std::sync::Arc;
@@ -34,6 +35,8 @@ use crate::telemetry::metrics::{self, MetricSet, Unit};
 use crate::verify::{DiscordVerifier, Rejection, SlackVerifier, discord_headers, slack_headers};
 
 pub use response::{EdgeResponse, Route};
+use rotation::SlackSecret;
+pub use rotation::{REREAD_SECS, SigningSecretSource};
 
 /// Bodies larger than this are refused with 413 before verification. Discord and Slack payloads
 /// are a few KiB; 1 MiB leaves room for large modals and resolved data without inviting abuse.
@@ -43,7 +46,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// verifiers it holds: each Lambda function holds only its own platform's.
 pub struct Edge {
     discord: Option<DiscordVerifier>,
-    slack: Option<SlackVerifier>,
+    slack: Option<SlackSecret>,
     registry: Arc<CommandRegistry>,
     clock: Arc<dyn Clock>,
     store: Arc<dyn Store>,
@@ -73,7 +76,7 @@ impl Edge {
         );
         Self {
             discord,
-            slack,
+            slack: slack.map(SlackSecret::new),
             registry,
             claims: Claims::new(Arc::clone(&store), Arc::clone(&clock)),
             limiter: RateLimiter::new(Arc::clone(&store), Arc::clone(&clock), Policies::default()),
@@ -112,6 +115,33 @@ impl Edge {
     }
 
     /// Where Slack `response_url` posts and `views.open` calls go.
+    /// Reads the Slack signing secret again from `source` after a signature fails to match
+    /// (at most once a minute), so a rotation takes effect without a deploy.
+    pub fn with_slack_secret_source(mut self, source: Arc<dyn SigningSecretSource>) -> Self {
+        self.slack = self.slack.map(|secret| secret.with_source(source));
+        self
+    }
+
+    /// A Slack request whose signature does not match may be signed with a secret rotated
+    /// since this instance read it: read it again (at most once a minute) before the checks.
+    async fn reread_slack_secret_if_stale(&self, headers: &HeaderMap, body: &[u8]) {
+        // Without a source there is nothing to read again; with one, the extra check costs one
+        // HMAC over a body of at most 1 MiB, microseconds beside the request.
+        let Some(secret) = self.slack.as_ref().filter(|s| s.has_source()) else {
+            return;
+        };
+        let now = self.clock.now_secs();
+        let check = secret.verify(
+            header(headers, slack_headers::SIGNATURE),
+            header(headers, slack_headers::TIMESTAMP),
+            body,
+            now,
+        );
+        if matches!(check, Err(Rejection::BadSignature)) && check_size(body).is_ok() {
+            secret.reread(now).await;
+        }
+    }
+
     pub fn with_slack_web(mut self, web: Arc<dyn SlackWeb>) -> Self {
         self.slack_moderators = self.slack_moderators.asking(Arc::clone(&web));
         self.slack_web = web;
@@ -198,6 +228,7 @@ impl Edge {
                 self.discord_interaction(body, received_at).await
             }
             Route::SlackCommands | Route::SlackInteractions | Route::SlackEvents => {
+                self.reread_slack_secret_if_stale(headers, body).await;
                 let check = self.slack.as_ref().map(|v| {
                     move |sig: Option<&str>, ts: Option<&str>, body: &[u8], now: i64| {
                         v.verify(sig, ts, body, now)

@@ -38,6 +38,11 @@ impl SlackVerifier {
         Ok(Self { mac, window_secs })
     }
 
+    /// How far a timestamp may be from now.
+    pub fn window_secs(&self) -> i64 {
+        self.window_secs
+    }
+
     pub fn verify(
         &self,
         signature: Option<&str>,
