@@ -342,3 +342,21 @@ async fn slack_url_verification_over_http_echoes_the_challenge() {
     assert_eq!(answer.status, 200, "{}", answer.body);
     assert_eq!(answer.json(), json!({ "challenge": "over-http" }));
 }
+
+/// `gavel doctor` against a running server: forged requests refused on every route, signed
+/// Slack requests answered; with the wrong signing secret it says what failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_each_endpoint_as_the_platforms_do() {
+    let server = start().await;
+    gavel_cli::doctor::run(&server.base, None)
+        .await
+        .expect("the refusals pass");
+    gavel_cli::doctor::run(&server.base, Some(gavel_tests::SLACK_TEST_SIGNING_SECRET))
+        .await
+        .expect("signed requests are answered");
+    let wrong = gavel_cli::doctor::run(&server.base, Some("not the secret"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(wrong.contains("2 of 6 checks failed"), "{wrong}");
+}

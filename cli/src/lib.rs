@@ -4,6 +4,7 @@
 pub mod credentials;
 pub mod demo;
 pub mod discord;
+pub mod doctor;
 pub mod job;
 pub mod load;
 pub mod payloads;

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use gavel_cli::credentials::DevCredentials;
 use gavel_cli::payloads::Invoker;
-use gavel_cli::{demo, discord, job, load, send, serve, slack, table};
+use gavel_cli::{demo, discord, doctor, job, load, send, serve, slack, table};
 
 #[derive(Parser)]
 #[command(
@@ -78,6 +78,13 @@ enum Command {
         #[command(subcommand)]
         command: discord::DiscordCommand,
     },
+    /// Check a deployment's endpoints answer as Discord and Slack require (forged requests
+    /// refused; with SLACK_SIGNING_SECRET set, signed ones answered).
+    Doctor {
+        /// The deployment's base URL (the stack's `ApiUrl` output), or a local server's.
+        #[arg(long)]
+        url: String,
+    },
     /// The Slack app: `gavel slack manifest --url https://…` prints its manifest.
     Slack {
         #[command(subcommand)]
@@ -118,6 +125,7 @@ async fn run(cli: Cli) -> Result<()> {
             | Command::Table { .. }
             | Command::Discord { .. }
             | Command::Slack { .. }
+            | Command::Doctor { .. }
             | Command::Job { .. }
     );
     gavel_shared::telemetry::init_human(if quiet { "warn" } else { "info" });
@@ -157,6 +165,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Table { command } => table::run(command).await,
         Command::Discord { command } => discord::run(command).await,
         Command::Slack { command } => slack::run(command),
+        Command::Doctor { url } => {
+            let secret = std::env::var("SLACK_SIGNING_SECRET").ok();
+            doctor::run(&url, secret.as_deref()).await
+        }
         Command::Job { command } => job::run(command).await,
         Command::Load {
             url,

@@ -50,6 +50,7 @@ pub enum ConfigError {
 static OVERLAY: RwLock<BTreeMap<String, String>> = RwLock::new(BTreeMap::new());
 
 /// Sets `name` for every later [`var`] in this process, over the environment.
+#[cfg_attr(not(feature = "secrets"), allow(dead_code))]
 pub(crate) fn set_secret(name: &str, value: String) {
     OVERLAY
         .write()
