@@ -986,7 +986,62 @@ async fn refusals_by_discord_are_told_and_noted(s: Setup) {
     );
 }
 
+/// A captured Slack `/warn` replayed three seconds later (inside the signature window), and
+/// copies of another sent at once, each open one case and send one DM: the trigger id is
+/// claimed in the admission transaction.
+async fn a_replayed_slack_command_acts_once(s: Setup) {
+    let warn = |reason: &str| {
+        let body = payloads::slack_command(
+            "/warn",
+            &format!("<@{SLACK_TARGET}> {reason}"),
+            &snowflake(),
+        );
+        swap(
+            swap(body, payloads::SLACK_USER, SLACK_MOD),
+            payloads::SLACK_TEAM,
+            &s.team,
+        )
+    };
+    let body = warn("spam");
+    let first = requests::slack(&s.first, &s.clock, "/slack/commands", &body).await;
+    assert!(first.text().contains("#1"), "{}", first.text());
+    s.clock.advance_ms(3_000);
+    let replay = requests::slack(&s.second, &s.clock, "/slack/commands", &body).await;
+    assert_eq!(replay.status, 200);
+    assert!(
+        replay.text().contains("already handled"),
+        "{}",
+        replay.text()
+    );
+
+    let copies = warn("flood");
+    let (a, b, c) = tokio::join!(
+        requests::slack(&s.first, &s.clock, "/slack/commands", &copies),
+        requests::slack(&s.second, &s.clock, "/slack/commands", &copies),
+        requests::slack(&s.first, &s.clock, "/slack/commands", &copies),
+    );
+    let opened = [a, b, c]
+        .iter()
+        .filter(|answer| answer.text().contains("#2"))
+        .count();
+    assert_eq!(opened, 1);
+    let cases = s.cases(Platform::Slack);
+    assert!(cases.get(2).await.unwrap().is_some());
+    assert!(
+        cases.get(3).await.unwrap().is_none(),
+        "no case from a replay"
+    );
+    let dms = s
+        .bus
+        .take()
+        .into_iter()
+        .filter(|job| matches!(&job.task, Task::ApplySanction { dm: Some(_), .. }))
+        .count();
+    assert_eq!(dms, 2, "one DM per warning");
+}
+
 gavel_tests::on_both_stores!(
+    a_replayed_slack_command_acts_once,
     warnings_escalate_to_a_mute_applied_with_one_click,
     a_ban_confirmed_by_two_concurrent_clicks_bans_once,
     each_command_refuses_members_without_its_permission,

@@ -19,6 +19,9 @@ pub mod lifetimes {
     pub const DISCORD_INTERACTION_SECS: i64 = 15 * 60;
     /// Slack retries events up to three times over about an hour.
     pub const SLACK_EVENT_SECS: i64 = 2 * 60 * 60;
+    /// A Slack slash command is never retried, but a captured one can be replayed while its
+    /// signature's timestamp is inside the replay window (5 minutes by default): outlive it.
+    pub const SLACK_COMMAND_SECS: i64 = 15 * 60;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

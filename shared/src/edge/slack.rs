@@ -22,15 +22,27 @@ const BOT_LOOKUP_BUDGET: std::time::Duration = std::time::Duration::from_millis(
 impl Edge {
     pub(super) async fn slack_command(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
         let (invocation, response) = match slack::parse_command(body, &self.registry) {
-            // No claim here: Slack never retries a slash command and every invocation has
-            // its own trigger id, so a claim would only cost a round trip. Commands with
-            // effects guard them with their own conditional writes.
+            // Slack never retries a slash command, but a captured request replayed inside the
+            // signature window verifies again: its trigger id (per team) is claimed in the
+            // admission transaction that takes the rate-limit tokens, so a replay acts never
+            // and the claim costs no round trip. Unknown commands take neither: their answer
+            // is help text with no effect.
             Ok(CommandParse::Invocation(mut invocation)) => {
                 record_invocation(&invocation);
                 self.grant_slack_moderators(&mut invocation).await;
                 self.mark_slack_bots(&mut invocation).await;
+                let claim = match &invocation.action {
+                    Action::Command(call) if self.registry.spec(&call.name).is_some() => {
+                        Some(self.claims.claim_item(
+                            "slack:command",
+                            &format!("{}:{}", invocation.tenant, invocation.id),
+                            lifetimes::SLACK_COMMAND_SECS,
+                        ))
+                    }
+                    _ => None,
+                };
                 let response = self
-                    .admit_then_dispatch(&invocation, None, received_at)
+                    .admit_then_dispatch(&invocation, claim, received_at)
                     .await;
                 (Some(invocation), response)
             }
