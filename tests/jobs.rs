@@ -61,6 +61,7 @@ async fn serve_delivering_twice(
         discord_api,
         slack_api,
         deliveries: 2,
+        limits: gavel_cli::serve::ConnectionLimits::default(),
     };
     start_with_parts(
         "127.0.0.1:0".parse().unwrap(),

@@ -71,6 +71,7 @@ pub async fn run() -> Result<()> {
         discord_api: Some(platform.clone()),
         slack_api: Some(platform.clone()),
         deliveries: 2,
+        limits: serve::ConnectionLimits::default(),
     };
     let server =
         serve::start_with_parts("127.0.0.1:0".parse()?, &settings, None, store, parts).await?;

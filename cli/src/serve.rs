@@ -3,12 +3,14 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header::CONTENT_TYPE};
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use gavel_shared::adapters::discord_rest::DiscordRest;
 use gavel_shared::adapters::dynamodb::DynamoStore;
@@ -106,22 +108,81 @@ pub fn resolve_settings(data_dir: &Path) -> Result<ResolvedSettings> {
     })
 }
 
-pub fn router(edge: Arc<Edge>) -> Router {
-    Router::new().fallback(dispatch).with_state(edge)
+/// What keeps one misbehaving client from holding the local server: a client that sends half
+/// its headers, or a `Content-Length` and then nothing, is cut off; past the connection cap new
+/// connections wait in the listen queue until one closes.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// From accepting a connection (or finishing a request on it) to its next request's headers.
+    pub header_timeout: Duration,
+    /// From the headers to the whole body.
+    pub body_timeout: Duration,
+    pub max_connections: usize,
 }
 
-async fn dispatch(State(edge): State<Arc<Edge>>, request: Request) -> Response {
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 256,
+        }
+    }
+}
+
+pub fn router(edge: Arc<Edge>, limits: ConnectionLimits) -> Router {
+    Router::new().fallback(dispatch).with_state((edge, limits))
+}
+
+fn refusal(status: StatusCode, error: &'static str) -> Response {
+    (
+        status,
+        [(CONTENT_TYPE, "application/json")],
+        format!(r#"{{"error":"{error}"}}"#),
+    )
+        .into_response()
+}
+
+async fn dispatch(
+    State((edge, limits)): State<(Arc<Edge>, ConnectionLimits)>,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
+    // A declared length over the cap is refused before a byte of the body is read.
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body is larger than 1 MiB",
+        );
+    }
     // Read one byte past the cap so the edge, not the transport, decides on 413.
-    let body = match to_bytes(body, MAX_BODY_BYTES + 1).await {
-        Ok(bytes) => bytes,
+    let read = tokio::time::timeout(limits.body_timeout, to_bytes(body, MAX_BODY_BYTES + 1)).await;
+    let body = match read {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>())
+                || error.to_string().contains("length limit");
+            return if too_large {
+                refusal(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "request body is larger than 1 MiB",
+                )
+            } else {
+                // A chunked body that does not parse, or a connection cut mid-body.
+                refusal(StatusCode::BAD_REQUEST, "malformed request body")
+            };
+        }
         Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                [(CONTENT_TYPE, "application/json")],
-                r#"{"error":"request body is larger than 1 MiB"}"#,
-            )
-                .into_response();
+            return refusal(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            );
         }
     };
     let answer = edge
@@ -216,6 +277,8 @@ pub struct ServeParts {
     pub slack_api: Option<Arc<dyn SlackApi>>,
     /// Deliveries per job: 1, or 2 to show at-least-once delivery doing no harm.
     pub deliveries: usize,
+    /// Timeouts and the connection cap.
+    pub limits: ConnectionLimits,
 }
 
 impl ServeParts {
@@ -245,6 +308,7 @@ impl ServeParts {
                 recording
             }),
             deliveries: 1,
+            limits: ConnectionLimits::default(),
         })
     }
 }
@@ -282,18 +346,14 @@ pub async fn start_with_parts(
         .await
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
-    let app = router(edge);
+    let app = router(edge, parts.limits);
     let (shutdown, shutdown_requested) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = shutdown_requested => {}
-                }
-            })
-            .await
-    });
+    let task = tokio::spawn(serve_connections(listener, app, parts.limits, async {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = shutdown_requested => {}
+        }
+    }));
     Ok(RunningServer {
         addr,
         dev_credentials,
@@ -304,6 +364,71 @@ pub async fn start_with_parts(
         ticker,
         stop_ticker,
     })
+}
+
+/// Accepts connections until `shutdown`, each served by hyper with a header read timeout,
+/// at most `limits.max_connections` at once. On shutdown, open connections finish the request
+/// in hand and close (keep-alive ones at once), and this returns when the last has: the store
+/// is then no longer held.
+async fn serve_connections(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let slots = limits.max_connections.max(1);
+    let permits = Arc::new(tokio::sync::Semaphore::new(slots));
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // Past the cap, wait for a connection to close before accepting another.
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of descriptors, say: back off a moment rather than spin.
+                    tracing::warn!(%error, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut closed = closed.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_timeout);
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let mut connection = std::pin::pin!(builder.serve_connection(io, service));
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                // The only change ever sent is the one to closing.
+                _ = closed.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = result {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let _ = closing.send(true);
+    // Every slot free again: every connection has ended.
+    let _ = permits.acquire_many(slots as u32).await;
+    Ok(())
 }
 
 /// How often `serve` sweeps for due temporary bans and reminders (every 5 minutes on AWS:
