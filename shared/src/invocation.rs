@@ -206,6 +206,15 @@ pub struct AppContext {
 }
 
 impl Invocation {
+    /// The id to log: Discord's interaction id as it is; a Slack trigger id (which opens a
+    /// modal for 3 seconds) only as a fingerprint.
+    pub fn log_id(&self) -> String {
+        match self.platform {
+            Platform::Discord => self.id.clone(),
+            Platform::Slack => format!("t-{}", crate::telemetry::fingerprint(&self.id)),
+        }
+    }
+
     /// A Discord DM with the app (tenant `dm:{user}`): no community, so nothing that belongs
     /// to one (moderation, the economy).
     pub fn outside_community(&self) -> bool {
@@ -216,7 +225,7 @@ impl Invocation {
 impl fmt::Debug for Invocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Invocation")
-            .field("id", &self.id)
+            .field("id", &self.log_id())
             .field("platform", &self.platform)
             .field("tenant", &self.tenant)
             .field("channel", &self.channel)
@@ -226,7 +235,10 @@ impl fmt::Debug for Invocation {
                 "response_url",
                 &self.response_url.as_ref().map(|_| "<redacted>"),
             )
-            .field("trigger_id", &self.trigger_id)
+            .field(
+                "trigger_id",
+                &self.trigger_id.as_ref().map(|_| "<redacted>"),
+            )
             .field("app", &self.app)
             .field(
                 "interaction_token",
@@ -243,7 +255,7 @@ mod tests {
     #[test]
     fn debug_output_leaves_out_the_interactions_credentials() {
         let invocation = Invocation {
-            id: "1".into(),
+            id: "SECRET-TRIGGER".into(),
             platform: Platform::Slack,
             tenant: "T".into(),
             channel: None,
@@ -256,7 +268,7 @@ mod tests {
                 custom_id: "x".into(),
             },
             response_url: Some("https://hooks.slack.com/actions/T/1/SECRET-URL".into()),
-            trigger_id: Some("1.2.3".into()),
+            trigger_id: Some("SECRET-TRIGGER".into()),
             interaction_token: Some("SECRET-TOKEN".into()),
             app: None,
         };

@@ -19,6 +19,14 @@ pub fn init_json() {
         .try_init();
 }
 
+/// A stand-in for a value that must not be logged but that a reader needs to tell apart from
+/// others (a Slack trigger id is both a request's id and, for 3 seconds, a credential): the
+/// first 12 hex digits of its SHA-256. The same value always gives the same fingerprint.
+pub fn fingerprint(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(value.as_bytes())[..6])
+}
+
 /// Human-readable logs for `gavel` commands, on stderr so stdout stays scriptable.
 /// `default` applies when `RUST_LOG` is unset (the demo wants only warnings; `serve`, info).
 pub fn init_human(default: &str) {

@@ -382,7 +382,7 @@ fn bad_request(problem: impl std::fmt::Display) -> EdgeResponse {
 
 fn record_invocation(invocation: &Invocation) {
     let span = tracing::Span::current();
-    span.record("interaction_id", invocation.id.as_str());
+    span.record("interaction_id", invocation.log_id().as_str());
     span.record("tenant", invocation.tenant.as_str());
 }
 

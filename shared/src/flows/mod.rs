@@ -624,7 +624,7 @@ impl FlowEngine {
     async fn publish(&self, jobs: Vec<Job>) {
         for job in jobs {
             if let Err(error) = self.bus.publish(&job).await {
-                tracing::error!(%error, job = job.id, "could not hand a job to the worker");
+                tracing::error!(%error, job = %job.log_id(), "could not hand a job to the worker");
             }
         }
     }

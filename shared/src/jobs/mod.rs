@@ -191,6 +191,15 @@ impl Job {
     }
 
     /// A job answering `invocation`, keyed by its interaction id.
+    /// The id to log: a Slack job's id holds the command's trigger id, so only its
+    /// fingerprint (see [`Invocation::log_id`]).
+    pub fn log_id(&self) -> String {
+        match self.platform {
+            Platform::Discord => self.id.clone(),
+            Platform::Slack => format!("slack-{}", crate::telemetry::fingerprint(&self.id)),
+        }
+    }
+
     pub fn for_invocation(invocation: &Invocation, task: Task, now_secs: i64) -> Self {
         Self {
             id: format!("{}:{}", invocation.platform, invocation.id),

@@ -358,12 +358,12 @@ pub mod outbox {
     /// the next sweep.
     pub async fn send(store: &dyn Store, bus: &dyn Bus, job: &Job) -> bool {
         if let Err(error) = bus.publish(job).await {
-            tracing::warn!(%error, job = job.id, "job not published; the next sweep will publish it");
+            tracing::warn!(%error, job = %job.log_id(), "job not published; the next sweep will publish it");
             return false;
         }
         if let Err(error) = store.delete(&key(&job.id), None).await {
             // Published: the next sweep publishes it again and the worker's claim absorbs it.
-            tracing::warn!(%error, job = job.id, "published, but the outbox item stays");
+            tracing::warn!(%error, job = %job.log_id(), "published, but the outbox item stays");
         }
         true
     }

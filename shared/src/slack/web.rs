@@ -124,7 +124,8 @@ impl RecordingSlackWeb {
 #[async_trait]
 impl SlackWeb for RecordingSlackWeb {
     async fn respond(&self, response_url: &str, message: &Value) -> Result<(), SlackWebError> {
-        tracing::info!(response_url, %message, "Slack response_url post (recorded, not sent)");
+        // The URL lets anyone post into the channel for 30 minutes: never in a log.
+        tracing::info!(%message, "Slack response_url post (recorded, not sent)");
         self.push(SlackCall::Respond {
             response_url: response_url.to_owned(),
             message: message.clone(),
@@ -133,7 +134,7 @@ impl SlackWeb for RecordingSlackWeb {
     }
 
     async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), SlackWebError> {
-        tracing::info!(trigger_id, %view, "Slack views.open (recorded, not sent)");
+        tracing::info!(%view, "Slack views.open (recorded, not sent)");
         self.push(SlackCall::OpenView {
             trigger_id: trigger_id.to_owned(),
             view: view.clone(),

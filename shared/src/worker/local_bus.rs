@@ -53,14 +53,14 @@ impl InProcessBus {
                     if let Outcome::RetryLater(why) = &outcome
                         && attempt + 1 < LOCAL_ATTEMPTS
                     {
-                        tracing::info!(job = job.id, why, "job will be delivered again");
+                        tracing::info!(job = %job.log_id(), why, "job will be delivered again");
                         tokio::time::sleep(LOCAL_RETRY_DELAY).await;
                         if queue.send((job, attempt + 1)).is_ok() {
                             return;
                         }
                     } else if let Outcome::RetryLater(why) = &outcome {
                         tracing::error!(
-                            job = job.id,
+                            job = %job.log_id(),
                             reply_to = ?job.reply_to,
                             why,
                             "job given up after its retries"

@@ -92,8 +92,7 @@ impl Worker {
 
     /// Handles one delivery of `job`; nothing it does runs past `deadline`.
     pub async fn handle(&self, job: &Job, deadline: Instant) -> Outcome {
-        let span =
-            tracing::info_span!("job", id = job.id, platform = %job.platform, tenant = job.tenant);
+        let span = tracing::info_span!("job", id = %job.log_id(), platform = %job.platform, tenant = job.tenant);
         let outcome = self.handle_in_span(job, deadline).instrument(span).await;
         let name = match &outcome {
             Outcome::Done => "done",

@@ -120,7 +120,7 @@ async fn publish(ctx: &CommandContext<'_>, jobs: Vec<Job>) -> Option<String> {
     let mut failed = false;
     for job in jobs {
         if let Err(error) = ctx.bus.publish(&job).await {
-            tracing::error!(%error, job = job.id, "could not hand a moderation job to the worker");
+            tracing::error!(%error, job = %job.log_id(), "could not hand a moderation job to the worker");
             failed = true;
         }
     }
