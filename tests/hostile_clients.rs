@@ -31,6 +31,7 @@ async fn start() -> RunningServer {
         slack_api: None,
         deliveries: 1,
         limits: LIMITS,
+        max_queued_jobs: gavel_shared::worker::local_bus::MAX_PENDING,
     };
     start_with_parts(
         "127.0.0.1:0".parse().unwrap(),
@@ -145,4 +146,72 @@ async fn past_the_connection_cap_a_client_waits_for_a_free_slot() {
     let answer = read_to_close(&mut waiting).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains(r#""status":"ok""#), "{answer}");
+}
+
+/// A local worker behind by its whole queue takes no more work: requests get 503 with
+/// `Retry-After` at once, rather than piling jobs up in memory.
+#[tokio::test]
+async fn a_full_local_queue_answers_503() {
+    use gavel_tests::faulty::{FailOn, Fault, Faulty, Op};
+    use gavel_tests::payloads::{self, DiscordInvoker};
+    // The worker stalls on every job's claim, so the deliveries stay pending.
+    let inner = Arc::new(EmbeddedStore::in_memory(Arc::new(SystemClock)).unwrap());
+    let store = Faulty::new(
+        inner,
+        FailOn::ops([Op::Create]).sk_prefix("job"),
+        Fault::Stall(Duration::from_secs(30)),
+    );
+    let parts = ServeParts {
+        slack_web: Arc::new(RecordingSlackWeb::new()),
+        discord_api: None,
+        slack_api: None,
+        deliveries: 1,
+        limits: LIMITS,
+        max_queued_jobs: 2,
+    };
+    let server = start_with_parts(
+        "127.0.0.1:0".parse().unwrap(),
+        &test_settings(),
+        None,
+        Arc::new(store),
+        parts,
+    )
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let send = |n: u64| {
+        let body = payloads::discord_command(
+            &format!("15425452969987{n:05}"),
+            "reportchannel",
+            serde_json::json!([{ "name": "channel", "type": 7, "value": "1174109840998400002" }]),
+            DiscordInvoker::Moderator,
+        );
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            .to_string();
+        let mut request = client
+            .post(format!("http://{}/discord/interactions", server.addr))
+            .body(body.clone());
+        for (name, value) in gavel_tests::discord_signed_headers(&ts, &body) {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    for n in 0..2 {
+        let answer = send(n).await.unwrap();
+        assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+    }
+    let refused = send(2).await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert!(refused.text().await.unwrap().contains("worker is behind"));
+    // Reading is not work: the health check still answers.
+    let health = client
+        .get(format!("http://{}/healthz", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
 }

@@ -62,6 +62,7 @@ async fn serve_delivering_twice(
         slack_api,
         deliveries: 2,
         limits: gavel_cli::serve::ConnectionLimits::default(),
+        max_queued_jobs: gavel_shared::worker::local_bus::MAX_PENDING,
     };
     start_with_parts(
         "127.0.0.1:0".parse().unwrap(),

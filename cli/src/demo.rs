@@ -72,6 +72,7 @@ pub async fn run() -> Result<()> {
         slack_api: Some(platform.clone()),
         deliveries: 2,
         limits: serve::ConnectionLimits::default(),
+        max_queued_jobs: gavel_shared::worker::local_bus::MAX_PENDING,
     };
     let server =
         serve::start_with_parts("127.0.0.1:0".parse()?, &settings, None, store, parts).await?;

@@ -130,8 +130,19 @@ impl Default for ConnectionLimits {
     }
 }
 
-pub fn router(edge: Arc<Edge>, limits: ConnectionLimits) -> Router {
-    Router::new().fallback(dispatch).with_state((edge, limits))
+/// What each request is handled with.
+#[derive(Clone)]
+struct Handling {
+    edge: Arc<Edge>,
+    limits: ConnectionLimits,
+    /// The local worker's queue: when it is full, requests are refused with 503 at once.
+    jobs: Arc<InProcessBus>,
+}
+
+fn router(edge: Arc<Edge>, limits: ConnectionLimits, jobs: Arc<InProcessBus>) -> Router {
+    Router::new()
+        .fallback(dispatch)
+        .with_state(Handling { edge, limits, jobs })
 }
 
 fn refusal(status: StatusCode, error: &'static str) -> Response {
@@ -144,10 +155,23 @@ fn refusal(status: StatusCode, error: &'static str) -> Response {
 }
 
 async fn dispatch(
-    State((edge, limits)): State<(Arc<Edge>, ConnectionLimits)>,
+    State(Handling { edge, limits, jobs }): State<Handling>,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
+    // Back-pressure: a worker behind by its whole queue takes no more work; Discord and
+    // Slack show the user a failure rather than the request vanishing into a queue.
+    if jobs.is_full() && parts.method != axum::http::Method::GET {
+        let mut refused = refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the local worker is behind; try again in a moment",
+        );
+        refused.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+        return refused;
+    }
     // A declared length over the cap is refused before a byte of the body is read.
     let declared = parts
         .headers
@@ -279,6 +303,8 @@ pub struct ServeParts {
     pub deliveries: usize,
     /// Timeouts and the connection cap.
     pub limits: ConnectionLimits,
+    /// Job deliveries the local worker may have waiting or running (past it: 503).
+    pub max_queued_jobs: usize,
 }
 
 impl ServeParts {
@@ -309,6 +335,7 @@ impl ServeParts {
             }),
             deliveries: 1,
             limits: ConnectionLimits::default(),
+            max_queued_jobs: gavel_shared::worker::local_bus::MAX_PENDING,
         })
     }
 }
@@ -332,7 +359,7 @@ pub async fn start_with_parts(
         )
         .with_scheduler(schedules.clone()),
     );
-    let bus = InProcessBus::start(worker, parts.deliveries);
+    let bus = InProcessBus::start_bounded(worker, parts.deliveries, parts.max_queued_jobs);
     let maintenance = Maintenance::new(Arc::clone(&store), bus.clone(), Arc::new(SystemClock));
     let (stop_ticker, stopped) = tokio::sync::watch::channel(false);
     let ticker = tokio::spawn(tick(maintenance, Arc::clone(&schedules), stopped));
@@ -346,7 +373,7 @@ pub async fn start_with_parts(
         .await
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr()?;
-    let app = router(edge, parts.limits);
+    let app = router(edge, parts.limits, bus.clone());
     let (shutdown, shutdown_requested) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(serve_connections(listener, app, parts.limits, async {
         tokio::select! {

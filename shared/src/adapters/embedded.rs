@@ -69,13 +69,44 @@ pub struct EmbeddedStore {
     clock: Arc<dyn Clock>,
 }
 
+/// redb's page cache by default: its own default is 1 GiB, which a long-running `gavel serve`
+/// under sustained writes grows into; a community's data is a few megabytes.
+pub const DEFAULT_CACHE_MB: usize = 32;
+
 impl EmbeddedStore {
-    /// Opens (or creates) the store file at `path`.
+    /// Opens (or creates) the store file at `path`, with a page cache of
+    /// `GAVEL_STORE_CACHE_MB` (default [`DEFAULT_CACHE_MB`]).
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Self, StoreError> {
+        let cache_mb = match super::env::var("GAVEL_STORE_CACHE_MB") {
+            None => DEFAULT_CACHE_MB,
+            Some(raw) => raw
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|mb| *mb > 0)
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!(
+                        "GAVEL_STORE_CACHE_MB must be a positive number of megabytes, got {raw:?}"
+                    ))
+                })?,
+        };
+        Self::open_with_cache(path, clock, cache_mb * 1024 * 1024)
+    }
+
+    /// [`open`](Self::open) with a page cache of `cache_bytes`.
+    pub fn open_with_cache(
+        path: &Path,
+        clock: Arc<dyn Clock>,
+        cache_bytes: usize,
+    ) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(backend)?;
         }
-        Self::with_database(Database::create(path).map_err(backend)?, clock)
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(backend)?;
+        Self::with_database(db, clock)
     }
 
     /// A store that lives in memory only: the same code and semantics without a file, for

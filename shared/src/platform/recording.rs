@@ -83,10 +83,50 @@ pub enum PlatformCall {
     },
 }
 
-/// Records every call to either platform, oldest first.
+/// How many calls a recording client keeps: enough for any test or demo to read back, and a
+/// bound, so a `gavel serve` left running for days keeps its memory flat.
+pub const RECENT_CALLS: usize = 1000;
+
+/// The last [`RECENT_CALLS`] calls a recording client received, oldest first.
+#[derive(Debug)]
+pub struct Recent<T> {
+    calls: Mutex<std::collections::VecDeque<T>>,
+}
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Self {
+            calls: Mutex::new(std::collections::VecDeque::new()),
+        }
+    }
+}
+
+impl<T: Clone> Recent<T> {
+    pub fn push(&self, call: T) {
+        let mut calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if calls.len() == RECENT_CALLS {
+            calls.pop_front();
+        }
+        calls.push_back(call);
+    }
+
+    pub fn all(&self) -> Vec<T> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+}
+
+/// Records the calls to either platform (the last [`RECENT_CALLS`]), oldest first.
 #[derive(Debug)]
 pub struct RecordingPlatform {
-    calls: Mutex<Vec<PlatformCall>>,
+    calls: Recent<PlatformCall>,
     next_id: AtomicU64,
     guild_owner: String,
 }
@@ -94,7 +134,7 @@ pub struct RecordingPlatform {
 impl Default for RecordingPlatform {
     fn default() -> Self {
         Self {
-            calls: Mutex::default(),
+            calls: Recent::default(),
             next_id: AtomicU64::default(),
             guild_owner: NOBODY.to_owned(),
         }
@@ -113,18 +153,12 @@ impl RecordingPlatform {
     }
 
     pub fn calls(&self) -> Vec<PlatformCall> {
-        self.calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.calls.all()
     }
 
     fn push(&self, call: PlatformCall) -> String {
         tracing::info!(?call, "platform call (recorded, not sent)");
-        self.calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(call);
+        self.calls.push(call);
         (self.next_id.fetch_add(1, Ordering::Relaxed) + 1).to_string()
     }
 }
@@ -328,5 +362,22 @@ impl SlackApi for RecordingPlatform {
             channel: channel.to_owned(),
             reply: reply.clone(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorder_keeps_only_the_most_recent_calls() {
+        let recent = Recent::default();
+        for n in 0..RECENT_CALLS + 500 {
+            recent.push(n);
+        }
+        let kept = recent.all();
+        assert_eq!(kept.len(), RECENT_CALLS);
+        assert_eq!(kept.first(), Some(&500));
+        assert_eq!(kept.last(), Some(&(RECENT_CALLS + 499)));
     }
 }

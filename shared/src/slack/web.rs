@@ -11,7 +11,8 @@
 //! for tests.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+
+use crate::platform::recording::Recent;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -76,7 +77,7 @@ pub enum SlackCall {
 /// user group has members unless a builder says so.
 #[derive(Debug, Default)]
 pub struct RecordingSlackWeb {
-    calls: Mutex<Vec<SlackCall>>,
+    calls: Recent<SlackCall>,
     admins: Vec<String>,
     bots: Vec<String>,
     usergroups: HashMap<String, Vec<String>>,
@@ -105,19 +106,13 @@ impl RecordingSlackWeb {
         self
     }
 
-    /// Every call so far, oldest first.
+    /// The calls so far (the last `RECENT_CALLS`, see the platform recorder), oldest first.
     pub fn calls(&self) -> Vec<SlackCall> {
-        self.calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.calls.all()
     }
 
     fn push(&self, call: SlackCall) {
-        self.calls
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(call);
+        self.calls.push(call);
     }
 }
 

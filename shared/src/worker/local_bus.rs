@@ -17,12 +17,16 @@ const LOCAL_JOB_BUDGET: Duration = Duration::from_secs(30);
 /// this many times, as EventBridge and Lambda's async retries would.
 const LOCAL_ATTEMPTS: u32 = 4;
 const LOCAL_RETRY_DELAY: Duration = Duration::from_millis(500);
+/// Deliveries waiting or running at most: past it, publishing is refused (and `gavel serve`
+/// answers 503), so a worker slower than the traffic cannot grow the queue without bound.
+pub const MAX_PENDING: usize = 1000;
 
 /// The local bus: a queue and one worker task. `copies` delivers every job that many times
 /// (2 makes at-least-once delivery visible: the worker must still act once).
 pub struct InProcessBus {
     queue: mpsc::UnboundedSender<(Job, u32)>,
     copies: usize,
+    max_pending: usize,
     pending: Arc<AtomicUsize>,
     idle: Arc<Notify>,
     /// The task that takes jobs off the queue; it holds the worker (and so the store).
@@ -30,8 +34,14 @@ pub struct InProcessBus {
 }
 
 impl InProcessBus {
-    /// Starts the worker task on the current runtime.
+    /// Starts the worker task on the current runtime, taking at most [`MAX_PENDING`]
+    /// deliveries at once.
     pub fn start(worker: Arc<Worker>, copies: usize) -> Arc<Self> {
+        Self::start_bounded(worker, copies, MAX_PENDING)
+    }
+
+    /// [`start`](Self::start) with another bound.
+    pub fn start_bounded(worker: Arc<Worker>, copies: usize, max_pending: usize) -> Arc<Self> {
         let (queue, mut jobs) = mpsc::unbounded_channel::<(Job, u32)>();
         let pending = Arc::new(AtomicUsize::new(0));
         let idle = Arc::new(Notify::new());
@@ -75,6 +85,7 @@ impl InProcessBus {
         Arc::new(Self {
             queue,
             copies: copies.max(1),
+            max_pending: max_pending.max(1),
             pending,
             idle,
             receiver: std::sync::Mutex::new(Some(receiver)),
@@ -96,6 +107,11 @@ impl InProcessBus {
         }
     }
 
+    /// Whether a job published now would be refused.
+    pub fn is_full(&self) -> bool {
+        self.pending.load(Ordering::SeqCst) + self.copies > self.max_pending
+    }
+
     /// Resolves once every published delivery has been handled (tests and the demo).
     pub async fn drained(&self) {
         loop {
@@ -111,6 +127,12 @@ impl InProcessBus {
 #[async_trait]
 impl Bus for InProcessBus {
     async fn publish(&self, job: &Job) -> Result<(), BusError> {
+        if self.is_full() {
+            return Err(BusError::Failed(format!(
+                "the local worker has {} deliveries waiting, its most",
+                self.max_pending
+            )));
+        }
         for _ in 0..self.copies {
             self.pending.fetch_add(1, Ordering::SeqCst);
             if self.queue.send((job.clone(), 0)).is_err() {

@@ -14,7 +14,7 @@
 //! A driver, like the edge and maintenance: it takes jobs (`crate::jobs`) off the bus and
 //! reads and writes moderation's records (`sanctions`) and the schedules (`scheduled`).
 
-mod local_bus;
+pub mod local_bus;
 mod sanctions;
 mod scheduled;
 
