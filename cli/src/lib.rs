@@ -12,4 +12,5 @@ pub mod send;
 pub mod serve;
 pub mod signing;
 pub mod slack;
+pub mod soak;
 pub mod table;

@@ -96,8 +96,9 @@ impl Kind {
     }
 }
 
-pub async fn run(credentials: &DevCredentials, options: LoadOptions) -> Result<()> {
-    let url = reqwest::Url::parse(&options.url)?;
+/// Load is only ever driven at a server on this machine.
+pub fn require_loopback(target: &str) -> Result<()> {
+    let url = reqwest::Url::parse(target)?;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -105,8 +106,13 @@ pub async fn run(credentials: &DevCredentials, options: LoadOptions) -> Result<(
         None => false,
     };
     if !loopback {
-        bail!("gavel load only targets a server on this machine (127.0.0.0/8, ::1 or localhost)");
+        bail!("load is only driven at a server on this machine (127.0.0.0/8, ::1 or localhost)");
     }
+    Ok(())
+}
+
+pub async fn run(credentials: &DevCredentials, options: LoadOptions) -> Result<()> {
+    require_loopback(&options.url)?;
     if options.requests == 0 {
         bail!("--requests must be at least 1");
     }

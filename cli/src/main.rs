@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use gavel_cli::credentials::DevCredentials;
 use gavel_cli::payloads::Invoker;
-use gavel_cli::{demo, discord, doctor, job, load, send, serve, slack, table};
+use gavel_cli::{demo, discord, doctor, job, load, send, serve, slack, soak, table};
 
 #[derive(Parser)]
 #[command(
@@ -73,6 +73,27 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         max_seconds: u64,
     },
+    /// Sustained mixed traffic at a running local server, reporting every window the errors,
+    /// p50/p99 and the server's memory (`scripts/soak.sh` starts the server and runs this).
+    Soak {
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        #[arg(long, default_value = "./.gavel")]
+        data: PathBuf,
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// Seconds per reported window.
+        #[arg(long, default_value_t = 10)]
+        window: u64,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// The server's process id, whose resident memory is reported.
+        #[arg(long)]
+        pid: Option<u32>,
+        /// How much the memory may grow after the warm-up (0.2: 20%).
+        #[arg(long, default_value_t = 0.2)]
+        max_growth: f64,
+    },
     /// Discord application commands: print them, or register them with Discord.
     Discord {
         #[command(subcommand)]
@@ -122,6 +143,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo
             | Command::Send { .. }
             | Command::Load { .. }
+            | Command::Soak { .. }
             | Command::Table { .. }
             | Command::Discord { .. }
             | Command::Slack { .. }
@@ -170,6 +192,30 @@ async fn run(cli: Cli) -> Result<()> {
             doctor::run(&url, secret.as_deref()).await
         }
         Command::Job { command } => job::run(command).await,
+        Command::Soak {
+            url,
+            data,
+            seconds,
+            window,
+            concurrency,
+            pid,
+            max_growth,
+        } => {
+            let credentials = DevCredentials::load(&data)?
+                .with_context(|| format!("no development credentials in {}", data.display()))?;
+            soak::run(
+                &credentials,
+                soak::SoakOptions {
+                    url,
+                    seconds,
+                    window_secs: window,
+                    concurrency,
+                    pid,
+                    max_growth,
+                },
+            )
+            .await
+        }
         Command::Load {
             url,
             data,

@@ -71,7 +71,7 @@ pub struct EmbeddedStore {
 
 /// redb's page cache by default: its own default is 1 GiB, which a long-running `gavel serve`
 /// under sustained writes grows into; a community's data is a few megabytes.
-pub const DEFAULT_CACHE_MB: usize = 32;
+pub const DEFAULT_CACHE_MB: usize = 8;
 
 impl EmbeddedStore {
     /// Opens (or creates) the store file at `path`, with a page cache of
