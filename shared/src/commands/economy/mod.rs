@@ -133,9 +133,10 @@ fn refusal_text(settings: &EconomySettings, refusal: &Refusal) -> String {
             settings.money(settings.max_balance),
             settings.money(*balance)
         ),
+        // To the minute, rounded up: "19 hours, 59 minutes and 59 seconds" says no more.
         Refusal::Cooldown { left_secs } => format!(
             "You already collected your daily. The next one is ready in {}.",
-            duration::words(*left_secs)
+            duration::words(((left_secs + 59) / 60).max(1) * 60)
         ),
         Refusal::Duplicate => "That was already done; it counts once.".to_owned(),
     }
