@@ -82,6 +82,17 @@ async fn half_sent_headers_are_cut_off() {
     assert!(!answer.contains("200 OK"), "{answer}");
 }
 
+/// A connection that sends nothing at all is cut off too, so idle sockets cannot hold every
+/// slot (or descriptor) for ever.
+#[tokio::test]
+async fn a_silent_connection_is_cut_off() {
+    let server = start().await;
+    let mut silent = connect(&server).await;
+    let started = Instant::now();
+    let answer = read_to_close(&mut silent).await;
+    assert!(started.elapsed() >= LIMITS.header_timeout / 2, "{answer:?}");
+}
+
 #[tokio::test]
 async fn a_body_that_never_comes_is_answered_408() {
     let server = start().await;
