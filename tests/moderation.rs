@@ -1040,7 +1040,108 @@ async fn a_replayed_slack_command_acts_once(s: Setup) {
     assert_eq!(dms, 2, "one DM per warning");
 }
 
+impl Setup {
+    /// One Discord interaction (the same id, the same body) delivered five times: twice one
+    /// after the other, then three copies at once, through both edges (two instances). The
+    /// answers, first one first.
+    async fn five_deliveries(&self, name: &str, options: &[(&str, u8, Value)]) -> Vec<Answer> {
+        let options: Vec<Value> = options
+            .iter()
+            .map(|(n, t, v)| json!({ "name": n, "type": t, "value": v }))
+            .collect();
+        let body = self.in_guild(payloads::discord_command(
+            &snowflake(),
+            name,
+            Value::Array(options),
+            DiscordInvoker::Moderator,
+        ));
+        let mut answers = vec![
+            requests::discord(&self.first, &self.clock, &body).await,
+            requests::discord(&self.second, &self.clock, &body).await,
+        ];
+        let (a, b, c) = tokio::join!(
+            requests::discord(&self.first, &self.clock, &body),
+            requests::discord(&self.second, &self.clock, &body),
+            requests::discord(&self.first, &self.clock, &body),
+        );
+        answers.extend([a, b, c]);
+        for repeat in &answers[1..] {
+            assert!(
+                repeat.text().contains("already handled"),
+                "a repeat acts never: {}",
+                repeat.text()
+            );
+        }
+        answers
+    }
+
+    async fn audited(&self, action: AuditAction) -> usize {
+        self.audit(Platform::Discord)
+            .await
+            .iter()
+            .filter(|e| e.action == action)
+            .count()
+    }
+}
+
+/// The exactly-once table in docs/DATA.md, row "case": one case, one job.
+async fn a_repeated_warning_opens_one_case(s: Setup) {
+    s.five_deliveries("warn", &[user(TARGET), reason("spam")])
+        .await;
+    let cases = s.cases(Platform::Discord);
+    assert!(cases.get(1).await.unwrap().is_some());
+    assert!(cases.get(2).await.unwrap().is_none());
+    assert_eq!(s.bus.take().len(), 1, "one job: one DM");
+    assert_eq!(s.audited(AuditAction::Warning).await, 1);
+}
+
+/// Row "unban": one lift, one audit entry.
+async fn a_repeated_unban_lifts_once(s: Setup) {
+    s.five_deliveries("unban", &[user(TARGET), reason("served")])
+        .await;
+    let lifts = s
+        .bus
+        .take()
+        .into_iter()
+        .filter(|job| matches!(job.task, Task::LiftSanction { .. }))
+        .count();
+    assert_eq!(lifts, 1);
+    assert_eq!(s.audited(AuditAction::Unban).await, 1);
+}
+
+/// Row "reminder": one reminder, one schedule.
+async fn a_repeated_reminder_is_set_once(s: Setup) {
+    let options = [
+        ("action", 3, json!("in")),
+        ("duration", 3, json!("2h")),
+        ("text", 3, json!("stand-up")),
+    ];
+    s.five_deliveries("remind", &options).await;
+    let pending =
+        gavel_shared::reminders::Reminders::new(s.store.as_ref(), Platform::Discord, &s.guild)
+            .pending(payloads::DISCORD_MODERATOR)
+            .await
+            .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(s.bus.take().len(), 1, "one schedule asked for");
+}
+
+/// Row "settings change": saved once, audited once.
+async fn a_repeated_settings_change_is_saved_once(s: Setup) {
+    let options = [("setting", 3, json!("decay")), ("value", 3, json!("0.5"))];
+    s.five_deliveries("modconfig", &options).await;
+    assert_eq!(s.audited(AuditAction::ConfigChange).await, 1);
+    let settings = ModSettings::load(s.store.as_ref(), Platform::Discord, &s.guild)
+        .await
+        .unwrap();
+    assert_eq!(settings.1, Some(1), "one write of the settings");
+}
+
 gavel_tests::on_both_stores!(
+    a_repeated_warning_opens_one_case,
+    a_repeated_unban_lifts_once,
+    a_repeated_reminder_is_set_once,
+    a_repeated_settings_change_is_saved_once,
     a_replayed_slack_command_acts_once,
     warnings_escalate_to_a_mute_applied_with_one_click,
     a_ban_confirmed_by_two_concurrent_clicks_bans_once,
