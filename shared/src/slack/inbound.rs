@@ -53,6 +53,14 @@ pub enum CommandParse {
 pub fn parse_command(body: &[u8], registry: &CommandRegistry) -> Result<CommandParse, ParseError> {
     let event: SlackCommandEvent =
         serde_urlencoded::from_bytes(body).map_err(ParseError::SlashCommand)?;
+    // slack-morphism's command model has no Enterprise Grid fields; read them beside it.
+    let grid: GridForm = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let tenant = tenant_of(
+        Some(&event.team_id.0),
+        grid.enterprise_id.as_deref(),
+        grid.is_enterprise_install.as_deref() == Some("true"),
+    )
+    .unwrap_or_else(|| event.team_id.0.clone());
     let name = event
         .command
         .0
@@ -72,7 +80,7 @@ pub fn parse_command(body: &[u8], registry: &CommandRegistry) -> Result<CommandP
     Ok(CommandParse::Invocation(Box::new(Invocation {
         id: event.trigger_id.0,
         platform: Platform::Slack,
-        tenant: event.team_id.0,
+        tenant,
         channel: Some(event.channel_id.0),
         actor: Actor {
             id: event.user_id.0,
@@ -97,6 +105,26 @@ struct InteractionForm {
     payload: String,
 }
 
+/// A slash command's Enterprise Grid fields.
+#[derive(Default, Deserialize)]
+struct GridForm {
+    enterprise_id: Option<String>,
+    is_enterprise_install: Option<String>,
+}
+
+/// The community a Slack request belongs to (`docs/DATA.md`, "Slack Enterprise Grid"): its
+/// workspace, except on an org-wide install, where it is the enterprise. An org-wide install's
+/// clicks and form submissions say `"team": null`, so the enterprise is the one id every
+/// payload of such an install carries; moderation, settings and balances are then the
+/// organisation's. `None` when the payload names neither.
+fn tenant_of(team: Option<&str>, enterprise: Option<&str>, org_wide: bool) -> Option<String> {
+    let non_empty = |id: Option<&str>| id.filter(|id| !id.trim().is_empty()).map(str::to_owned);
+    match (org_wide, non_empty(enterprise)) {
+        (true, Some(enterprise)) => Some(enterprise),
+        (_, enterprise) => non_empty(team).or(enterprise),
+    }
+}
+
 #[derive(Deserialize)]
 struct TypeHead {
     #[serde(rename = "type")]
@@ -114,8 +142,27 @@ pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, ParseError> 
     if head.kind != "block_actions" && head.kind != "view_submission" {
         return Ok(None);
     }
+    let mut payload: serde_json::Value =
+        serde_json::from_str(&form.payload).map_err(ParseError::InteractionPayload)?;
+    let org_wide = payload["is_enterprise_install"] == true;
+    let team = payload["team"]["id"]
+        .as_str()
+        .or(payload["user"]["team_id"].as_str())
+        .map(str::to_owned);
+    let enterprise = payload["enterprise"]["id"]
+        .as_str()
+        .or(payload["user"]["enterprise_id"].as_str())
+        .map(str::to_owned);
+    let tenant = tenant_of(team.as_deref(), enterprise.as_deref(), org_wide);
+    // An org-wide install sends `"team": null`, which slack-morphism refuses; the tenant is
+    // decided above, so give it a team to hold.
+    if payload["team"].is_null()
+        && let Some(tenant) = &tenant
+    {
+        payload["team"] = serde_json::json!({ "id": tenant });
+    }
     let event: SlackInteractionEvent =
-        serde_json::from_str(&form.payload).map_err(|source| ParseError::Payload {
+        serde_json::from_value(payload).map_err(|source| ParseError::Payload {
             kind: head.kind,
             source,
         })?;
@@ -134,7 +181,7 @@ pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, ParseError> 
             Some(Invocation {
                 id: ev.trigger_id.0.clone(),
                 platform: Platform::Slack,
-                tenant: ev.team.id.0.clone(),
+                tenant: tenant.clone().unwrap_or_else(|| ev.team.id.0.clone()),
                 channel: ev.channel.as_ref().map(|c| c.id.0.clone()),
                 actor: actor(ev.user.as_ref().ok_or(ParseError::NoUser)?.id.0.clone()),
                 action: Action::Component {
@@ -166,7 +213,7 @@ pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, ParseError> 
             Some(Invocation {
                 id: ev.view.state_params.id.0.clone(),
                 platform: Platform::Slack,
-                tenant: ev.team.id.0.clone(),
+                tenant: tenant.clone().unwrap_or_else(|| ev.team.id.0.clone()),
                 channel: None,
                 actor: actor(ev.user.id.0.clone()),
                 action: Action::ModalSubmit { custom_id, fields },
@@ -458,6 +505,51 @@ mod tests {
                 ],
             }
         );
+    }
+
+    /// An org-wide Enterprise Grid install: clicks and form submissions say `"team": null`,
+    /// and every payload names the enterprise, which is then the tenant.
+    #[test]
+    fn an_org_wide_grid_install_is_one_community_and_its_null_team_parses() {
+        let grid = |mut payload: Value| {
+            payload["team"] = Value::Null;
+            payload["is_enterprise_install"] = json!(true);
+            payload["enterprise"] = json!({ "id": "E0GAVELORG", "name": "Gavel Org" });
+            payload["user"]["team_id"] = json!("T0GAVELTST");
+            payload
+        };
+        for payload in [grid(block_actions()), grid(view_submission())] {
+            // What made every click there a 400: slack-morphism alone refuses it.
+            assert!(serde_json::from_value::<SlackInteractionEvent>(payload.clone()).is_err());
+            let invocation = parse_interaction(&interaction_form(&payload))
+                .expect("a Grid payload parses")
+                .expect("a handled kind");
+            assert_eq!(invocation.tenant, "E0GAVELORG");
+        }
+        // The same install's slash commands name the workspace and the enterprise.
+        let mut form: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(&command_form("/ping", "")).unwrap();
+        form.push(("enterprise_id".into(), "E0GAVELORG".into()));
+        form.push(("is_enterprise_install".into(), "true".into()));
+        let body = serde_urlencoded::to_string(&form).unwrap().into_bytes();
+        match parse_command(&body, &CommandRegistry::standard()).unwrap() {
+            CommandParse::Invocation(invocation) => assert_eq!(invocation.tenant, "E0GAVELORG"),
+            other => panic!("{other:?}"),
+        }
+        // A workspace install inside a Grid stays the workspace's community.
+        let mut workspace = block_actions();
+        workspace["is_enterprise_install"] = json!(false);
+        workspace["enterprise"] = json!({ "id": "E0GAVELORG", "name": "Gavel Org" });
+        let invocation = parse_interaction(&interaction_form(&workspace))
+            .unwrap()
+            .unwrap();
+        assert_eq!(invocation.tenant, "T0GAVELTST");
+        assert_eq!(
+            tenant_of(None, Some("E1"), false).as_deref(),
+            Some("E1"),
+            "no team at all: the enterprise"
+        );
+        assert_eq!(tenant_of(Some(" "), None, true), None);
     }
 
     #[test]
