@@ -7,6 +7,7 @@
 //! timestamp (401) → parse (400) → claim the request's id (one store round trip; a repeat is
 //! answered without acting) → dispatch (200).
 
+mod checks;
 mod discord;
 mod response;
 mod rotation;
@@ -34,6 +35,7 @@ use crate::store::{NewItem, Store, WriteOp, round_trips};
 use crate::telemetry::metrics::{self, MetricSet, Unit};
 use crate::verify::{DiscordVerifier, Rejection, SlackVerifier, discord_headers, slack_headers};
 
+use checks::{Refusal, refused};
 pub use response::{EdgeResponse, Route};
 use rotation::SlackSecret;
 pub use rotation::{REREAD_SECS, SigningSecretSource};
@@ -122,26 +124,6 @@ impl Edge {
         self
     }
 
-    /// A Slack request whose signature does not match may be signed with a secret rotated
-    /// since this instance read it: read it again (at most once a minute) before the checks.
-    async fn reread_slack_secret_if_stale(&self, headers: &HeaderMap, body: &[u8]) {
-        // Without a source there is nothing to read again; with one, the extra check costs one
-        // HMAC over a body of at most 1 MiB, microseconds beside the request.
-        let Some(secret) = self.slack.as_ref().filter(|s| s.has_source()) else {
-            return;
-        };
-        let now = self.clock.now_secs();
-        let check = secret.verify(
-            header(headers, slack_headers::SIGNATURE),
-            header(headers, slack_headers::TIMESTAMP),
-            body,
-            now,
-        );
-        if matches!(check, Err(Rejection::BadSignature)) && check_size(body).is_ok() {
-            secret.reread(now).await;
-        }
-    }
-
     pub fn with_slack_web(mut self, web: Arc<dyn SlackWeb>) -> Self {
         self.slack_moderators = self.slack_moderators.asking(Arc::clone(&web));
         self.slack_web = web;
@@ -215,7 +197,7 @@ impl Edge {
                         v.verify(sig, ts, body, now)
                     }
                 });
-                if let Err(refused) = self.verify_request(
+                if let Err(refusal) = self.verify_request(
                     Platform::Discord,
                     check,
                     discord_headers::SIGNATURE,
@@ -223,26 +205,21 @@ impl Edge {
                     headers,
                     body,
                 ) {
-                    return refused;
+                    return refused(Platform::Discord, refusal);
                 }
                 self.discord_interaction(body, received_at).await
             }
             Route::SlackCommands | Route::SlackInteractions | Route::SlackEvents => {
-                self.reread_slack_secret_if_stale(headers, body).await;
-                let check = self.slack.as_ref().map(|v| {
-                    move |sig: Option<&str>, ts: Option<&str>, body: &[u8], now: i64| {
-                        v.verify(sig, ts, body, now)
-                    }
-                });
-                if let Err(refused) = self.verify_request(
-                    Platform::Slack,
-                    check,
-                    slack_headers::SIGNATURE,
-                    slack_headers::TIMESTAMP,
-                    headers,
-                    body,
-                ) {
-                    return refused;
+                let mut verified = self.verify_slack(headers, body);
+                // The request may be signed with a secret rotated since this instance read
+                // it: read it again (at most once a minute) and check once more.
+                if matches!(verified, Err(Refusal::Rejected(Rejection::BadSignature)))
+                    && self.reread_slack_secret().await
+                {
+                    verified = self.verify_slack(headers, body);
+                }
+                if let Err(refusal) = verified {
+                    return refused(Platform::Slack, refusal);
                 }
                 match route {
                     Route::SlackCommands => self.slack_command(body, received_at).await,
@@ -254,36 +231,6 @@ impl Edge {
                 }
             }
         }
-    }
-
-    /// The checks every platform request passes before its body is read: the platform is
-    /// served here (404), the body is within the cap (413), and the signature and timestamp
-    /// verify (401).
-    fn verify_request(
-        &self,
-        platform: Platform,
-        verify: Option<impl Fn(Option<&str>, Option<&str>, &[u8], i64) -> Result<(), Rejection>>,
-        signature_header: &str,
-        timestamp_header: &str,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> Result<(), EdgeResponse> {
-        tracing::Span::current().record("platform", platform.as_str());
-        let Some(verify) = verify else {
-            let message = format!("{} is not served here", platform.name());
-            return Err(EdgeResponse::error(StatusCode::NOT_FOUND, &message));
-        };
-        check_size(body)?;
-        verify(
-            header(headers, signature_header),
-            header(headers, timestamp_header),
-            body,
-            self.clock.now_secs(),
-        )
-        .map_err(|rejection| {
-            metrics::count("SignatureRejected", &[("Platform", platform.as_str())]);
-            unauthorized(&rejection)
-        })
     }
 
     async fn dispatch(&self, invocation: &Invocation, received_at: Instant) -> Response {

@@ -40,10 +40,6 @@ impl SlackSecret {
         self
     }
 
-    pub(super) fn has_source(&self) -> bool {
-        self.source.is_some()
-    }
-
     pub(super) fn verify(
         &self,
         signature: Option<&str>,
