@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::case_kind::Kind;
 use crate::invocation::Platform;
 use crate::store::keys::Community;
-use crate::store::{Item, ItemKey, NewItem, Store, StoreError, WriteOp};
+use crate::store::{ItemKey, Store, StoreError, WriteOp, document};
 
 /// The most a setting's amount may be: far below `i64::MAX`, so that no sum of two balances
 /// or of a balance and a payout can overflow.
@@ -95,34 +95,12 @@ impl EconomySettings {
         platform: Platform,
         tenant: &str,
     ) -> Result<(Self, Option<u64>), StoreError> {
-        match store.get(&Self::key(platform, tenant)).await? {
-            Some(item) => Ok((Self::from_item(&item), Some(item.version))),
-            None => Ok((Self::default(), None)),
-        }
-    }
-
-    /// A document that no longer parses falls back to the defaults (the log says so) rather
-    /// than closing every account.
-    pub fn from_item(item: &Item) -> Self {
-        serde_json::from_value(item.data.clone()).unwrap_or_else(|error| {
-            tracing::error!(%error, "economy settings unreadable; using the defaults");
-            Self::default()
-        })
+        document::load(store, &Self::key(platform, tenant), "economy settings").await
     }
 
     /// The write that saves these settings over `version` (or creates them).
     pub fn write(&self, platform: Platform, tenant: &str, version: Option<u64>) -> WriteOp {
-        let item = NewItem::new(
-            Self::key(platform, tenant),
-            serde_json::to_value(self).unwrap_or_default(),
-        );
-        match version {
-            Some(expected_version) => WriteOp::Update {
-                item,
-                expected_version,
-            },
-            None => WriteOp::Create(item),
-        }
+        document::write(Self::key(platform, tenant), self, version)
     }
 }
 

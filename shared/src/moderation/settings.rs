@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::case::Kind;
 use crate::invocation::Platform;
 use crate::store::keys::Community;
-use crate::store::{Item, ItemKey, NewItem, Store, StoreError};
+use crate::store::{Item, ItemKey, Store, StoreError, document};
 
 /// Points each kind of case adds to a member's score.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,19 +162,13 @@ impl ModSettings {
         platform: Platform,
         tenant: &str,
     ) -> Result<(Self, Option<u64>), StoreError> {
-        match store.get(&Self::key(platform, tenant)).await? {
-            Some(item) => Ok((Self::from_item(&item), Some(item.version))),
-            None => Ok((Self::default(), None)),
-        }
+        document::load(store, &Self::key(platform, tenant), "moderation settings").await
     }
 
     /// A stored document that no longer parses (hand-edited) falls back to the defaults
     /// rather than locking moderators out; the log says so.
     pub fn from_item(item: &Item) -> Self {
-        serde_json::from_value(item.data.clone()).unwrap_or_else(|error| {
-            tracing::error!(%error, "moderation settings unreadable; using the defaults");
-            Self::default()
-        })
+        document::read(item, "moderation settings")
     }
 
     /// The write that saves these settings over `version` (or creates them).
@@ -184,17 +178,7 @@ impl ModSettings {
         tenant: &str,
         version: Option<u64>,
     ) -> crate::store::WriteOp {
-        let item = NewItem::new(
-            Self::key(platform, tenant),
-            serde_json::to_value(self).unwrap_or_default(),
-        );
-        match version {
-            Some(expected_version) => crate::store::WriteOp::Update {
-                item,
-                expected_version,
-            },
-            None => crate::store::WriteOp::Create(item),
-        }
+        document::write(Self::key(platform, tenant), self, version)
     }
 }
 

@@ -16,6 +16,7 @@
 //!   ahead they may run.
 //! - **One operation, one round trip** in the common case; [`round_trips`] counts them.
 
+pub mod document;
 mod error;
 pub mod keys;
 pub mod round_trips;
