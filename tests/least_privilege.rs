@@ -27,6 +27,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use gavel_shared::adapters::aws::emulator_config;
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::eventbridge::EventBridgeBus;
 use gavel_shared::adapters::scheduler::{EventBridgeScheduler, ScheduleTarget};
@@ -252,75 +253,19 @@ async fn start_proxy(proxy: Arc<Proxy>) -> String {
 }
 
 fn dynamo_client(endpoint: &str, p: &Principal) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                &p.access_key,
-                &p.secret_key,
-                None,
-                None,
-                "least",
-            ))
-            .endpoint_url(endpoint)
-            .build(),
-    )
+    aws_sdk_dynamodb::Client::new(&emulator_config(endpoint, &p.access_key, &p.secret_key))
 }
 
 fn events_client(endpoint: &str, p: &Principal) -> aws_sdk_eventbridge::Client {
-    use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
-    aws_sdk_eventbridge::Client::from_conf(
-        aws_sdk_eventbridge::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                &p.access_key,
-                &p.secret_key,
-                None,
-                None,
-                "least",
-            ))
-            .endpoint_url(endpoint)
-            .build(),
-    )
+    aws_sdk_eventbridge::Client::new(&emulator_config(endpoint, &p.access_key, &p.secret_key))
 }
 
 fn secrets_client(endpoint: &str, p: &Principal) -> aws_sdk_secretsmanager::Client {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-    aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                &p.access_key,
-                &p.secret_key,
-                None,
-                None,
-                "least",
-            ))
-            .endpoint_url(endpoint)
-            .build(),
-    )
+    aws_sdk_secretsmanager::Client::new(&emulator_config(endpoint, &p.access_key, &p.secret_key))
 }
 
 fn scheduler_client(endpoint: &str, p: &Principal) -> aws_sdk_scheduler::Client {
-    use aws_sdk_scheduler::config::{BehaviorVersion, Credentials, Region};
-    aws_sdk_scheduler::Client::from_conf(
-        aws_sdk_scheduler::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                &p.access_key,
-                &p.secret_key,
-                None,
-                None,
-                "least",
-            ))
-            .endpoint_url(endpoint)
-            .build(),
-    )
+    aws_sdk_scheduler::Client::new(&emulator_config(endpoint, &p.access_key, &p.secret_key))
 }
 
 /// The function's real bus, with a copy of every job kept for the worker's turn.

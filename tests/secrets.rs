@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use gavel_shared::adapters::aws::{EMULATOR_KEY, emulator_config};
 use gavel_shared::adapters::secrets::{SecretValue, SecretsManager};
 use gavel_shared::clock::{Clock, ManualClock};
 use gavel_shared::commands::CommandRegistry;
@@ -21,15 +22,7 @@ use gavel_tests::{
 use http::Method;
 
 fn admin(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-    aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .endpoint_url(endpoint)
-            .build(),
-    )
+    aws_sdk_secretsmanager::Client::new(&emulator_config(endpoint, EMULATOR_KEY, EMULATOR_KEY))
 }
 
 async fn create(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {

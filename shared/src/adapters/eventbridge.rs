@@ -7,7 +7,8 @@
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_eventbridge::Client;
-use aws_sdk_eventbridge::config::{Credentials, Region};
+
+use super::aws::{EMULATOR_KEY, emulator_config};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use super::env::{self, ConfigError};
@@ -34,15 +35,7 @@ impl EventBridgeBus {
     /// A bus on a local emulator (moto) at `endpoint_url`, with fixed fake credentials; it
     /// creates the bus (idempotently) so tests start from nothing.
     pub async fn on_emulator(endpoint_url: &str, bus_name: &str) -> Result<Self, BusError> {
-        let config = aws_sdk_eventbridge::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                "testing", "testing", None, None, "emulator",
-            ))
-            .endpoint_url(endpoint_url)
-            .build();
-        let client = Client::from_conf(config);
+        let client = Client::new(&emulator_config(endpoint_url, EMULATOR_KEY, EMULATOR_KEY));
         match client.create_event_bus().name(bus_name).send().await {
             Ok(_) => {}
             Err(error) => {

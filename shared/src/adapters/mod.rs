@@ -1,5 +1,12 @@
 //! Adapters that connect the core to a runtime. Each is compiled only where it is used.
 
+#[cfg(any(
+    feature = "dynamodb",
+    feature = "eventbridge",
+    feature = "scheduler",
+    feature = "secrets"
+))]
+pub mod aws;
 #[cfg(feature = "discord-rest")]
 pub mod discord_rest;
 #[cfg(feature = "dynamodb")]

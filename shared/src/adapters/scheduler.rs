@@ -13,7 +13,8 @@
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_scheduler::Client;
-use aws_sdk_scheduler::config::{Credentials, Region};
+
+use super::aws::{EMULATOR_KEY, emulator_config};
 use aws_sdk_scheduler::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_scheduler::operation::create_schedule::CreateScheduleError;
 use aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleError;
@@ -82,15 +83,8 @@ impl EventBridgeScheduler {
 
     /// A scheduler on a local emulator (moto) at `endpoint_url`, with fixed fake credentials.
     pub fn on_emulator(endpoint_url: &str, target: ScheduleTarget) -> Self {
-        let config = aws_sdk_scheduler::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                "testing", "testing", None, None, "emulator",
-            ))
-            .endpoint_url(endpoint_url)
-            .build();
-        Self::new(Client::from_conf(config), target)
+        let config = emulator_config(endpoint_url, EMULATOR_KEY, EMULATOR_KEY);
+        Self::new(Client::new(&config), target)
     }
 
     pub fn client(&self) -> &Client {

@@ -16,8 +16,8 @@
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::config::{Credentials, Region};
 
+use super::aws::{EMULATOR_KEY, emulator_config};
 use super::env::{self, ConfigError};
 use crate::edge::SigningSecretSource;
 
@@ -48,15 +48,11 @@ impl SecretsManager {
 
     /// moto at `endpoint_url`, with fixed fake credentials.
     pub fn on_emulator(endpoint_url: &str) -> Self {
-        let config = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(
-                "testing", "testing", None, None, "emulator",
-            ))
-            .endpoint_url(endpoint_url)
-            .build();
-        Self::new(Client::from_conf(config))
+        Self::new(Client::new(&emulator_config(
+            endpoint_url,
+            EMULATOR_KEY,
+            EMULATOR_KEY,
+        )))
     }
 
     /// The secret `id`'s string.

@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::BehaviorVersion;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+
+use crate::adapters::aws::{EMULATOR_KEY, emulator_config};
 
 use crate::adapters::env::ConfigError;
 
@@ -100,13 +102,8 @@ pub async fn client_from_env(tuning: StoreTuning) -> Client {
 /// `us-east-1`, nothing read from the environment. Each call builds a fresh connection pool,
 /// so each tokio runtime (each test) can have its own.
 pub fn emulator_client(endpoint_url: &str, tuning: StoreTuning) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "testing", "testing", None, None, "emulator",
-        ))
-        .endpoint_url(endpoint_url)
+    let shared = emulator_config(endpoint_url, EMULATOR_KEY, EMULATOR_KEY);
+    let config = aws_sdk_dynamodb::config::Builder::from(&shared)
         .retry_config(tuning.retry_config())
         .timeout_config(tuning.timeout_config())
         .build();
