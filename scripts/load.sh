@@ -17,18 +17,8 @@ cargo build --quiet --profile bench -p gavel-cli
 gavel="$CARGO_TARGET_DIR/release/gavel"
 [[ -x "$gavel" ]] || gavel="$CARGO_TARGET_DIR/bench/gavel"
 
-data="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-RUST_LOG=warn "$gavel" serve --addr "127.0.0.1:$port" --data "$data" >"$data/serve.log" 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
-
-for _ in $(seq 1 100); do
-  if python3 -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=1)" 2>/dev/null; then
-    break
-  fi
-  sleep 0.1
-done
+# shellcheck source=scripts/local-server.sh
+source scripts/local-server.sh
 
 echo "gavel serve on 127.0.0.1:$port (embedded store in $data); $requests requests per kind, concurrency $concurrency"
 "$gavel" load --url "http://127.0.0.1:$port" --data "$data" \

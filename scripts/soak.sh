@@ -27,18 +27,8 @@ case "$profile" in
   *) echo "profile must be bench or dev, got $profile" >&2; exit 2 ;;
 esac
 
-data="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
-RUST_LOG=warn "$gavel" serve --addr "127.0.0.1:$port" --data "$data" >"$data/serve.log" 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
-
-for _ in $(seq 1 100); do
-  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=1)" 2>/dev/null; then
-    break
-  fi
-  sleep 0.1
-done
+# shellcheck source=scripts/local-server.sh
+source scripts/local-server.sh
 
 echo "gavel serve ($profile build) on 127.0.0.1:$port, pid $server; $seconds s of mixed traffic"
 "$gavel" soak --url "http://127.0.0.1:$port" --data "$data" --seconds "$seconds" --pid "$server"
