@@ -131,6 +131,7 @@ impl Setup {
             target: target.to_owned(),
             reason: "posting invite links".to_owned(),
             duration_secs: kind.is_timed().then_some(86_400),
+            source: None,
         };
         record_sanction(&ctx, &sanction)
             .await
@@ -158,6 +159,7 @@ impl Setup {
                 name: "case".to_owned(),
                 options: Vec::new(),
                 bots: Vec::new(),
+                message: None,
             }),
             response_url: None,
             trigger_id: None,

@@ -43,6 +43,7 @@ static BAN: CommandSpec = CommandSpec {
     ],
     requires: Some(Capability::BanMembers),
     context_menu: None,
+    message_menu: None,
 };
 
 #[async_trait]
@@ -101,6 +102,7 @@ fn invocation(name: &str, options: Vec<(String, OptionValue)>, caps: Capabilitie
             name: name.into(),
             options,
             bots: Vec::new(),
+            message: None,
         }),
         response_url: None,
         trigger_id: None,

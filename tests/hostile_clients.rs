@@ -120,6 +120,12 @@ async fn a_declared_length_over_the_cap_is_refused_before_the_body() {
         started.elapsed() < LIMITS.body_timeout,
         "refused at once, not after waiting for the body"
     );
+    // The unread body is still on the wire: the client must not send another request on
+    // this connection (a pooling client did, and lost it).
+    assert!(
+        answer.to_ascii_lowercase().contains("connection: close"),
+        "{answer}"
+    );
 }
 
 #[tokio::test]

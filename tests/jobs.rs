@@ -331,6 +331,16 @@ impl DiscordApi for ScriptedDiscord {
             .await
     }
 
+    async fn delete_message(
+        &self,
+        channel: &str,
+        message: &str,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        DiscordApi::delete_message(&self.recorded, channel, message, reason, deadline).await
+    }
+
     async fn kick_member(
         &self,
         guild: &str,

@@ -101,6 +101,7 @@ impl Setup {
                 name: "tempban".to_owned(),
                 options: vec![],
                 bots: vec![],
+                message: None,
             }),
             response_url: None,
             trigger_id: None,
@@ -147,6 +148,7 @@ impl Setup {
             target: target.to_owned(),
             reason: "testing".to_owned(),
             duration_secs: secs,
+            source: None,
         };
         record_sanction(&ctx, &sanction).await.unwrap().case.number
     }
@@ -910,6 +912,7 @@ async fn the_worker_schedules_a_bans_end_and_a_reminder() {
         target: target.clone(),
         reason: "testing".into(),
         duration_secs: Some(HOUR),
+        source: None,
     };
     let prepared = record_sanction(&ctx, &sanction).await.unwrap();
     let job = ctx.job(prepared.task, 0, gavel_shared::jobs::ReplyTarget::Nobody);

@@ -179,10 +179,10 @@ async fn dispatch(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-        return refusal(
+        return closing(refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
             "request body is larger than 1 MiB",
-        );
+        ));
     }
     // Read one byte past the cap so the edge, not the transport, decides on 413.
     let read = tokio::time::timeout(limits.body_timeout, to_bytes(body, MAX_BODY_BYTES + 1)).await;
@@ -192,7 +192,7 @@ async fn dispatch(
             let too_large = std::error::Error::source(&error)
                 .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>())
                 || error.to_string().contains("length limit");
-            return if too_large {
+            return closing(if too_large {
                 refusal(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "request body is larger than 1 MiB",
@@ -200,13 +200,13 @@ async fn dispatch(
             } else {
                 // A chunked body that does not parse, or a connection cut mid-body.
                 refusal(StatusCode::BAD_REQUEST, "malformed request body")
-            };
+            });
         }
         Err(_) => {
-            return refusal(
+            return closing(refusal(
                 StatusCode::REQUEST_TIMEOUT,
                 "the request body did not arrive in time",
-            );
+            ));
         }
     };
     let answer = edge
@@ -220,6 +220,18 @@ async fn dispatch(
             content_type.parse().expect("static content type"),
         );
     }
+    response
+}
+
+/// A refusal sent before the body was read to its end: the rest of it is still on the wire,
+/// so the connection cannot carry another request. `Connection: close` tells the client so;
+/// without it, a client that pools connections sends its next request on this one as hyper
+/// closes it, and that request fails with "connection closed before message completed".
+fn closing(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
     response
 }
 

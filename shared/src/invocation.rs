@@ -140,6 +140,16 @@ impl OptionValue {
     }
 }
 
+/// The message a message context-menu command was used on: Discord sends it, content included, in the payload's resolved data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetMessage {
+    pub id: String,
+    pub channel: String,
+    pub author: String,
+    pub author_is_bot: bool,
+    pub content: String,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct CommandCall {
     /// Lower-case name without the leading slash.
@@ -148,6 +158,8 @@ pub struct CommandCall {
     /// The users named in the options whom the platform marks as bots (Discord's resolved
     /// users say so; a Slack command's text does not), so a payment to one is refused.
     pub bots: Vec<String>,
+    /// The message a message context-menu command was used on.
+    pub message: Option<TargetMessage>,
 }
 
 impl CommandCall {

@@ -19,6 +19,7 @@ static SPEC: CommandSpec = CommandSpec {
     }],
     requires: None,
     context_menu: None,
+    message_menu: None,
 };
 
 #[async_trait]

@@ -5,8 +5,10 @@
 //! command's text against the same option list.
 
 pub mod appeal;
+pub mod automod;
 mod economy;
 mod help;
+mod mentions;
 mod modconfig;
 pub mod moderation;
 mod ping;
@@ -22,7 +24,7 @@ use crate::clock::Clock;
 use crate::flows::FlowEngine;
 use crate::invocation::{Action, Capability, CommandCall, Invocation};
 use crate::jobs::Bus;
-use crate::moderation::{AuditAction, AuditEntry, ModSettings, SettingsCache};
+use crate::moderation::{AuditAction, AuditEntry, ModSettings, RulesCache, SettingsCache};
 use crate::reply::{Reply, Response};
 use crate::store::{Store, WriteOp};
 
@@ -71,6 +73,9 @@ pub struct CommandSpec {
     /// The name of the Discord user context-menu command ("Warn member") that runs this
     /// command with the clicked member as `user`, if any.
     pub context_menu: Option<&'static str>,
+    /// The name of the Discord message context-menu command ("Report message") that runs
+    /// this command on the clicked message (`CommandCall::message`), if any.
+    pub message_menu: Option<&'static str>,
 }
 
 impl CommandSpec {
@@ -138,6 +143,7 @@ pub trait Command: Send + Sync {
 pub struct CommandRegistry {
     commands: Vec<Box<dyn Command>>,
     settings: SettingsCache,
+    automod: RulesCache,
 }
 
 impl CommandRegistry {
@@ -145,6 +151,7 @@ impl CommandRegistry {
         Self {
             commands,
             settings: SettingsCache::new(),
+            automod: RulesCache::default(),
         }
     }
 
@@ -173,6 +180,7 @@ impl CommandRegistry {
         commands.push(Box::new(Pay::new()));
         commands.push(Box::new(Leaderboard));
         commands.push(Box::new(Economy));
+        commands.push(Box::new(automod::Automod));
         Self::new(commands)
     }
 
@@ -180,6 +188,12 @@ impl CommandRegistry {
     /// minute; `/modconfig` replaces it when it saves).
     pub fn settings_cache(&self) -> &SettingsCache {
         &self.settings
+    }
+
+    /// This instance's compiled AutoMod rules per community (read at most once a minute;
+    /// `/automod` replaces them when it saves).
+    pub fn automod_rules(&self) -> &RulesCache {
+        &self.automod
     }
 
     /// Registers every command's flows with `engine`.
@@ -213,9 +227,10 @@ impl CommandRegistry {
             .find(|c| {
                 let spec = c.spec();
                 spec.name.eq_ignore_ascii_case(name)
-                    || spec
-                        .context_menu
-                        .is_some_and(|menu| menu.eq_ignore_ascii_case(name))
+                    || [spec.context_menu, spec.message_menu]
+                        .into_iter()
+                        .flatten()
+                        .any(|menu| menu.eq_ignore_ascii_case(name))
             })
             .map(|c| c.as_ref())
     }

@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use super::mentions::{channel_id, user_id, usergroup_id};
 use super::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
 use crate::invocation::{Capability, OptionValue, Platform};
 use crate::moderation::settings::{
@@ -63,6 +64,7 @@ static SPEC: CommandSpec = CommandSpec {
     ],
     requires: Some(Capability::ManageGuild),
     context_menu: None,
+    message_menu: None,
 };
 
 const MAX_WEIGHT: u32 = 100;
@@ -514,7 +516,7 @@ fn apply_moderators(list: &mut Vec<String>, text: &str) -> Result<(), String> {
     }
     let mut users = Vec::new();
     for word in rest {
-        let user = user_id(word).ok_or_else(|| {
+        let user = user_id(word, Platform::Slack).ok_or_else(|| {
             format!(
                 "`{word}` is not a mention of a member. Mention them with @ so that Slack sends \
                  their id (the slash command's *Escape channels, users, and links* option must \
@@ -627,53 +629,6 @@ fn optional(text: &str, parse: impl Fn(&str) -> Option<String>) -> Option<Option
     } else {
         parse(text).map(Some)
     }
-}
-
-/// A channel as each platform sends it when typed into text: Discord `<#123…>`, Slack
-/// `<#C123|name>` (or the bare id).
-fn channel_id(text: &str, platform: Platform) -> Option<String> {
-    let id = match text.strip_prefix("<#").and_then(|t| t.strip_suffix('>')) {
-        Some(inner) => inner.split('|').next()?,
-        None => text,
-    };
-    let valid = match platform {
-        Platform::Discord => {
-            (15..=21).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
-        }
-        Platform::Slack => slack_id(id, &['C', 'G']),
-    };
-    valid.then(|| id.to_owned())
-}
-
-/// A Slack member: `<@U123>`, `<@U123|name>` or the bare id.
-fn user_id(text: &str) -> Option<String> {
-    let id = match text.strip_prefix("<@").and_then(|t| t.strip_suffix('>')) {
-        Some(inner) => inner.split('|').next()?,
-        None => text,
-    };
-    slack_id(id, &['U', 'W']).then(|| id.to_owned())
-}
-
-/// A Slack user group: `<!subteam^S123|@mods>`, `<!subteam^S123>` or the bare id.
-fn usergroup_id(text: &str) -> Option<String> {
-    let id = match text
-        .strip_prefix("<!subteam^")
-        .and_then(|t| t.strip_suffix('>'))
-    {
-        Some(inner) => inner.split('|').next()?,
-        None => text,
-    };
-    slack_id(id, &['S']).then(|| id.to_owned())
-}
-
-/// Slack ids are upper-case letters and digits after a letter that says what they are.
-fn slack_id(id: &str, prefixes: &[char]) -> bool {
-    id.len() >= 3
-        && id.len() <= 24
-        && id.starts_with(prefixes)
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -797,34 +752,6 @@ mod tests {
         );
         let err = applied(Setting::AppealCooldown, "soon", Platform::Discord).unwrap_err();
         assert!(err.contains("`30m`"), "{err}");
-    }
-
-    #[test]
-    fn channels_users_and_groups_are_read_as_each_platform_sends_them() {
-        assert_eq!(
-            channel_id("<#1174109840998400002>", Platform::Discord),
-            Some("1174109840998400002".into())
-        );
-        assert_eq!(
-            channel_id("<#C0MODLOG|mod-log>", Platform::Slack),
-            Some("C0MODLOG".into())
-        );
-        assert_eq!(
-            channel_id("C0MODLOG", Platform::Slack),
-            Some("C0MODLOG".into())
-        );
-        assert_eq!(channel_id("#mod-log", Platform::Slack), None);
-        assert_eq!(channel_id("<#C0MODLOG>", Platform::Discord), None);
-        assert_eq!(channel_id("<#U0SOMEONE>", Platform::Slack), None);
-        assert_eq!(user_id("<@U0ANN|ann>"), Some("U0ANN".into()));
-        assert_eq!(user_id("W0ENTERPRISE"), Some("W0ENTERPRISE".into()));
-        assert_eq!(user_id("@ann"), None);
-        assert_eq!(
-            usergroup_id("<!subteam^S0MODS|@mods>"),
-            Some("S0MODS".into())
-        );
-        assert_eq!(usergroup_id("S0MODS"), Some("S0MODS".into()));
-        assert_eq!(usergroup_id("<!here>"), None);
     }
 
     #[test]

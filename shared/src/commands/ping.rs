@@ -14,6 +14,7 @@ static SPEC: CommandSpec = CommandSpec {
     options: &[],
     requires: None,
     context_menu: None,
+    message_menu: None,
 };
 
 #[async_trait]

@@ -41,6 +41,7 @@ static SPEC: CommandSpec = CommandSpec {
     ],
     requires: None,
     context_menu: None,
+    message_menu: None,
 };
 
 pub struct Remind;

@@ -15,7 +15,7 @@ use super::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
 use crate::flows::confirm::{Confirmation, ConfirmedAction, Performed};
 use crate::flows::form::{Check, Field, FormFlow, FormRun, FormSpec, Length, Parsed, Values};
 use crate::flows::{FlowEngine, StepContext};
-use crate::invocation::{Capability, Invocation, OptionValue};
+use crate::invocation::{Capability, Invocation, OptionValue, TargetMessage};
 use crate::jobs::{Job, ReplyTarget, Task};
 use crate::reply::{ButtonStyle, Reply, Response};
 use crate::store::keys::Community;
@@ -53,6 +53,7 @@ static SPEC: CommandSpec = CommandSpec {
     ],
     requires: None,
     context_menu: None,
+    message_menu: Some("Report message"),
 };
 
 static LIST_SPEC: CommandSpec = CommandSpec {
@@ -61,6 +62,7 @@ static LIST_SPEC: CommandSpec = CommandSpec {
     options: &[],
     requires: Some(Capability::ModerateMembers),
     context_menu: None,
+    message_menu: None,
 };
 
 /// What a report records.
@@ -105,6 +107,9 @@ impl Command for Report {
     }
 
     async fn run(&self, ctx: &CommandContext<'_>) -> Response {
+        if let Some(message) = &ctx.call.message {
+            return self.report_message(ctx, message).await;
+        }
         let Some(OptionValue::User(target)) = ctx.call.option("user") else {
             return Reply::ephemeral("Say who you are reporting: `/report @user [reason]`.").into();
         };
@@ -148,6 +153,48 @@ impl Command for Report {
             }
         }
     }
+}
+
+impl Report {
+    /// **Report message**: the report's reason is the message's snapshot and what AutoMod
+    /// makes of it; the member confirms before it is sent, as with a typed reason.
+    async fn report_message(&self, ctx: &CommandContext<'_>, message: &TargetMessage) -> Response {
+        if message.author == ctx.invocation.actor.id {
+            return Reply::ephemeral("You cannot report your own message.").into();
+        }
+        if message.author_is_bot {
+            return Reply::ephemeral(
+                "That message is a bot's; tell the moderators directly if it misbehaves.",
+            )
+            .into();
+        }
+        let draft =
+            Draft {
+                target: message.author.clone(),
+                reason: super::automod::report_draft(ctx, message).await,
+                evidence: ctx.invocation.channel.as_ref().and_then(|_| {
+                    message_link(&ctx.invocation.tenant, &message.channel, &message.id)
+                }),
+                channel: Some(message.channel.clone()),
+            };
+        let view = self.confirm.prompt_view(&draft);
+        ctx.flows
+            .start(
+                self.confirm.as_ref(),
+                ctx.invocation,
+                Confirmation::<FileReport>::pending(draft),
+                view,
+            )
+            .await
+    }
+}
+
+/// A link to a Discord message, for the report's evidence.
+fn message_link(guild: &str, channel: &str, message: &str) -> Option<String> {
+    let ids = [guild, channel, message];
+    ids.iter()
+        .all(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("https://discord.com/channels/{guild}/{channel}/{message}"))
 }
 
 /// Sending a report, behind Confirm / Cancel.

@@ -20,6 +20,7 @@ static SPEC: CommandSpec = CommandSpec {
     }],
     requires: Some(Capability::ManageGuild),
     context_menu: None,
+    message_menu: None,
 };
 
 pub struct ReportChannel;

@@ -125,6 +125,7 @@ fn to_invocation(interaction: Interaction) -> Result<Invocation, ParseError> {
                 name: data.name.to_ascii_lowercase(),
                 options,
                 bots,
+                message: None,
             })
         }
         Some(InteractionData::MessageComponent(data)) => Action::Component {
@@ -318,6 +319,7 @@ mod tests {
                 name: "ping".into(),
                 options: vec![],
                 bots: vec![],
+                message: None,
             })
         );
     }

@@ -114,9 +114,11 @@ pub fn application_commands(registry: &CommandRegistry) -> Result<Value, Registr
     for spec in registry.specs() {
         check(spec)?;
         commands.push(slash_command(spec));
-        if let Some(menu) = spec.context_menu {
+        // Type 2 runs on a member, type 3 on a message.
+        for (kind, menu) in [(2, spec.context_menu), (3, spec.message_menu)] {
+            let Some(menu) = menu else { continue };
             commands.push(json!({
-                "type": 2,
+                "type": kind,
                 "name": menu,
                 "default_member_permissions": permissions(spec),
                 // Guilds only: there is nobody to moderate in a DM.
@@ -157,10 +159,10 @@ fn check(spec: &CommandSpec) -> Result<(), RegistrationError> {
     }
     // A user command's name may have capitals and spaces ("Warn member"); only its length
     // is limited.
-    match spec.context_menu {
-        Some(menu) => check_name_length(command, menu),
-        None => Ok(()),
+    for menu in [spec.context_menu, spec.message_menu].into_iter().flatten() {
+        check_name_length(command, menu)?;
     }
+    Ok(())
 }
 
 fn check_name_length(command: &'static str, name: &'static str) -> Result<(), RegistrationError> {
@@ -393,12 +395,18 @@ mod tests {
         let commands = application_commands(&registry).expect("the shipped commands register");
         let menus = registry
             .specs()
-            .filter(|s| s.context_menu.is_some())
-            .count();
-        assert_eq!(
-            commands.as_array().unwrap().len(),
-            registry.specs().count() + menus
-        );
+            .map(|s| usize::from(s.context_menu.is_some()) + usize::from(s.message_menu.is_some()))
+            .sum::<usize>();
+        let commands = commands.as_array().unwrap();
+        assert_eq!(commands.len(), registry.specs().count() + menus);
+        // Message commands are type 3: "Report message" for members, "Check message" for
+        // moderators.
+        let message_commands: Vec<&str> = commands
+            .iter()
+            .filter(|c| c["type"] == 3)
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        assert_eq!(message_commands, ["Report message", "Check message"]);
     }
 
     /// A registry serving only `spec`: what `gavel discord register` would send for it.
@@ -429,6 +437,7 @@ mod tests {
         options: &[OPTION],
         requires: None,
         context_menu: Some("Warn member"),
+        message_menu: None,
     };
 
     /// What `application_commands` answers for a registry of `spec` alone.
@@ -493,6 +502,7 @@ mod tests {
         );
         static LONG_MENU: CommandSpec = CommandSpec {
             context_menu: Some("Warn this member about what they did"),
+            message_menu: None,
             ..SPEC
         };
         assert_eq!(

@@ -12,6 +12,7 @@ mod discord;
 mod response;
 mod rotation;
 mod slack;
+mod watch;
 
 use std::sync::Arc;
 use std::time::Instant;

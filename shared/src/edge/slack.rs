@@ -110,11 +110,12 @@ impl Edge {
     /// copies, and each must have one effect. A claim that cannot be made is answered 503, so
     /// Slack retries later and nothing is lost.
     pub(super) async fn slack_event(&self, body: &[u8], retry: Option<&str>) -> EdgeResponse {
-        let (event_id, event_type) = match slack::parse_event(body) {
+        let (event_id, event_type, message) = match slack::parse_event(body) {
             Ok(SlackEvent::Callback {
                 event_id,
                 event_type,
-            }) => (event_id, event_type),
+                message,
+            }) => (event_id, event_type, message),
             Ok(SlackEvent::UrlVerification { challenge }) => {
                 #[derive(serde::Serialize)]
                 struct Challenge<'a> {
@@ -140,6 +141,10 @@ impl Edge {
             return EdgeResponse::empty_ok();
         };
         tracing::Span::current().record("interaction_id", event_id.as_str());
+        if let Some(message) = message {
+            // AutoMod: its claims are in the message's own transaction.
+            return self.slack_message(&event_id, &message).await;
+        }
         match self
             .claims
             .claim("slack:event", &event_id, lifetimes::SLACK_EVENT_SECS)

@@ -73,6 +73,15 @@ pub enum Task {
         dm: Option<Reply>,
         modlog: Option<Post>,
     },
+    /// An AutoMod rule deletes what it caught: delete the message, and tell the mod log
+    /// (`modlog`) if it could not be done (on Slack only an admin user token may).
+    DeleteMessage {
+        channel: String,
+        message: String,
+        modlog: Option<String>,
+    },
+    /// `/automod sync`: compile the guild's rules into Discord's native AutoMod.
+    SyncAutomod { guild: String },
     /// A direct message to a member (an appeal's outcome).
     Notify { user: String, message: Reply },
     /// A message in a channel: a mod-log line, an appeal waiting for review with its buttons.

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::audit::{AuditAction, AuditEntry};
-use super::case::{Case, CaseEvent, Kind, Status};
+use super::case::{Case, CaseEvent, Kind, Source, Status};
 use super::cases::{Cases, StoredCase};
 use super::decay_seed::seed_op;
 use super::points;
@@ -31,6 +31,9 @@ pub struct Sanction {
     pub target: String,
     pub reason: String,
     pub duration_secs: Option<i64>,
+    /// An AutoMod rule, when it is the rule's action and no moderator's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
 }
 
 /// Who acts, where, and when.
@@ -222,6 +225,7 @@ pub fn prepare_with(
     );
     case.points = settings.weights.of(sanction.kind);
     case.fine = fine.as_ref().map(|fine| fine.taken);
+    case.source = sanction.source.clone();
     let before = points::score_milli(history.iter().map(|s| &s.case), settings, ctx.now_secs);
     let after = before + i64::from(case.points) * points::MILLI;
     let recommendation = points::recommendation(settings, after, sanction.kind).cloned();
@@ -295,8 +299,12 @@ fn sanction_dm(case: &Case, fine: Option<&str>, ctx: &ModContext<'_>) -> Reply {
         Kind::TempBan => "You were banned for a while",
         Kind::Ban => "You were banned",
     };
+    let by = match case.source {
+        Some(Source::Automod(_)) => "automatically, by the community's AutoMod rules",
+        None => "by the moderators",
+    };
     let mut text = format!(
-        "{} {what} (case #{}) by the moderators.\nReason: {}",
+        "{} {what} (case #{}) {by}.\nReason: {}",
         case.kind.emoji(),
         case.number,
         case.reason

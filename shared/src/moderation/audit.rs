@@ -34,10 +34,13 @@ pub enum AuditAction {
     MoneyGiven,
     /// `/economy take`: money taken from a member's balance.
     MoneyTaken,
+    /// An AutoMod rule caught a message whose action is log only (other actions open a case,
+    /// audited as that case's kind).
+    AutomodHit,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 18] = [
         AuditAction::Note,
         AuditAction::Warning,
         AuditAction::Mute,
@@ -55,6 +58,7 @@ impl AuditAction {
         AuditAction::ThresholdCrossed,
         AuditAction::MoneyGiven,
         AuditAction::MoneyTaken,
+        AuditAction::AutomodHit,
     ];
 
     pub fn label(self) -> &'static str {
@@ -76,6 +80,7 @@ impl AuditAction {
             AuditAction::ThresholdCrossed => "threshold crossed",
             AuditAction::MoneyGiven => "money given",
             AuditAction::MoneyTaken => "money taken",
+            AuditAction::AutomodHit => "automod hit",
         }
     }
 }

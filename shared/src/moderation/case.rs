@@ -69,6 +69,17 @@ pub struct Case {
     /// back when the case is pardoned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fine: Option<i64>,
+    /// What opened the case when no moderator did: an AutoMod rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+}
+
+/// What opened a case on its own. Stored as `{"automod": "<rule id>"}`, so the rule that
+/// caught a member stays on record with the case and its audit entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Automod(String),
 }
 
 impl Case {
@@ -97,6 +108,7 @@ impl Case {
             dm: None,
             decayed_at: None,
             fine: None,
+            source: None,
         }
     }
 

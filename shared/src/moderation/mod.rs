@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod appeal;
 pub mod audit;
+pub mod automod_rules;
 pub mod case;
 pub mod cases;
 pub mod decay_seed;
@@ -17,10 +18,11 @@ pub mod settings;
 pub mod settings_cache;
 
 pub use audit::{AuditAction, AuditEntry};
-pub use case::{Case, CaseEvent, Kind, Status};
+pub use automod_rules::RulesCache;
+pub use case::{Case, CaseEvent, Kind, Source, Status};
 pub use cases::{Cases, StoredCase};
 pub use settings::{ModSettings, Threshold, Weights};
-pub use settings_cache::SettingsCache;
+pub use settings_cache::{CommunityCache, SettingsCache};
 
 /// A Unix time as a calendar date in UTC (`2026-11-24`), readable on both platforms.
 pub fn date(unix_secs: i64) -> String {

@@ -90,6 +90,16 @@ pub trait DiscordApi: Send + Sync {
         deadline: Instant,
     ) -> Result<(), ApiError>;
 
+    /// `DELETE /channels/{channel}/messages/{message}` (Manage Messages): an AutoMod rule that
+    /// deletes what it catches. A message already gone is `Ok`.
+    async fn delete_message(
+        &self,
+        channel: &str,
+        message: &str,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError>;
+
     /// `DELETE /guilds/{guild}/members/{user}`: removes the member (they may join again).
     async fn kick_member(
         &self,
@@ -176,6 +186,16 @@ pub trait SlackApi: Send + Sync {
     /// `chat.postMessage` with `channel` = the user's id: the message goes to the app's DM
     /// with the user. Returns the message's `ts`.
     async fn send_dm(&self, user: &str, text: &str, deadline: Instant) -> Result<String, ApiError>;
+
+    /// `chat.delete` of a member's message (`message` is its `ts`). Only a workspace admin's
+    /// user token may (`SLACK_ADMIN_USER_TOKEN`): a bot token deletes only its own messages.
+    /// A message already gone is `Ok`.
+    async fn delete_message(
+        &self,
+        channel: &str,
+        message: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError>;
 
     /// `conversations.kick`: removes `user` from `channel`. A user already outside the channel
     /// is `Ok`: the state the moderator asked for holds.

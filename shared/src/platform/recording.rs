@@ -77,6 +77,16 @@ pub enum PlatformCall {
         channel: String,
         user: String,
     },
+    /// `chat.delete` with the admin user token.
+    SlackDelete {
+        channel: String,
+        message: String,
+    },
+    DiscordDelete {
+        channel: String,
+        message: String,
+        reason: String,
+    },
     SlackReply {
         channel: String,
         reply: Reply,
@@ -218,6 +228,21 @@ impl DiscordApi for RecordingPlatform {
         Ok(())
     }
 
+    async fn delete_message(
+        &self,
+        channel: &str,
+        message: &str,
+        reason: &str,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::DiscordDelete {
+            channel: channel.to_owned(),
+            message: message.to_owned(),
+            reason: reason.to_owned(),
+        });
+        Ok(())
+    }
+
     async fn kick_member(
         &self,
         guild: &str,
@@ -337,6 +362,19 @@ impl SlackApi for RecordingPlatform {
             user: user.to_owned(),
             text: text.to_owned(),
         }))
+    }
+
+    async fn delete_message(
+        &self,
+        channel: &str,
+        message: &str,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::SlackDelete {
+            channel: channel.to_owned(),
+            message: message.to_owned(),
+        });
+        Ok(())
     }
 
     async fn kick_from_channel(

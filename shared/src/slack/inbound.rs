@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackView};
 
+use super::message_event::{SlackMessage, message_of};
 use super::options_from_text;
 use crate::commands::CommandRegistry;
 use crate::invocation::{
@@ -92,6 +93,7 @@ pub fn parse_command(body: &[u8], registry: &CommandRegistry) -> Result<CommandP
             name,
             options,
             bots: Vec::new(),
+            message: None,
         }),
         response_url: Some(event.response_url.0.to_string()),
         trigger_id: Some(trigger_id),
@@ -117,7 +119,11 @@ struct GridForm {
 /// clicks and form submissions say `"team": null`, so the enterprise is the one id every
 /// payload of such an install carries; moderation, settings and balances are then the
 /// organisation's. `None` when the payload names neither.
-fn tenant_of(team: Option<&str>, enterprise: Option<&str>, org_wide: bool) -> Option<String> {
+pub(super) fn tenant_of(
+    team: Option<&str>,
+    enterprise: Option<&str>,
+    org_wide: bool,
+) -> Option<String> {
     let non_empty = |id: Option<&str>| id.filter(|id| !id.trim().is_empty()).map(str::to_owned);
     match (org_wide, non_empty(enterprise)) {
         (true, Some(enterprise)) => Some(enterprise),
@@ -232,10 +238,12 @@ pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, ParseError> 
 pub enum SlackEvent {
     /// Sent when the Request URL is saved; answer with the challenge.
     UrlVerification { challenge: String },
-    /// A subscribed event; `event_id` is Slack's id for idempotency.
+    /// A subscribed event; `event_id` is Slack's id for idempotency. `message` is a member's
+    /// message for AutoMod to check, when the event is one.
     Callback {
         event_id: Option<String>,
         event_type: Option<String>,
+        message: Option<Box<SlackMessage>>,
     },
     /// Slack telling us it is dropping events for this app; acknowledge and log.
     RateLimited,
@@ -252,18 +260,12 @@ struct EventEnvelope {
     kind: String,
     challenge: Option<String>,
     event_id: Option<String>,
-    event: Option<TypeHeadOpt>,
-}
-
-#[derive(Deserialize)]
-struct TypeHeadOpt {
-    #[serde(rename = "type")]
-    kind: Option<String>,
 }
 
 /// Parses a verified Events API body (JSON).
 pub fn parse_event(body: &[u8]) -> Result<SlackEvent, ParseError> {
-    let envelope: EventEnvelope = serde_json::from_slice(body).map_err(ParseError::Event)?;
+    let body: serde_json::Value = serde_json::from_slice(body).map_err(ParseError::Event)?;
+    let envelope = EventEnvelope::deserialize(&body).map_err(ParseError::Event)?;
     match envelope.kind.as_str() {
         "url_verification" => envelope
             .challenge
@@ -271,7 +273,8 @@ pub fn parse_event(body: &[u8]) -> Result<SlackEvent, ParseError> {
             .ok_or(ParseError::NoChallenge),
         "event_callback" => Ok(SlackEvent::Callback {
             event_id: envelope.event_id,
-            event_type: envelope.event.and_then(|e| e.kind),
+            event_type: body["event"]["type"].as_str().map(str::to_owned),
+            message: message_of(&body).map(Box::new),
         }),
         "app_rate_limited" => Ok(SlackEvent::RateLimited),
         _ => Ok(SlackEvent::Other {
@@ -389,6 +392,7 @@ mod tests {
                 name: "ping".into(),
                 options: vec![],
                 bots: vec![],
+                message: None,
             })
         );
     }
@@ -419,6 +423,7 @@ mod tests {
                 name: "frobnicate".into(),
                 options: vec![],
                 bots: vec![],
+                message: None,
             })
         );
     }
@@ -620,6 +625,7 @@ mod tests {
                 SlackEvent::Callback {
                     event_id: Some("Ev0GAVELTST1".into()),
                     event_type: Some(event_type.into()),
+                    message: None,
                 }
             );
         }
@@ -627,7 +633,8 @@ mod tests {
             parse_event(br#"{"type":"event_callback"}"#).unwrap(),
             SlackEvent::Callback {
                 event_id: None,
-                event_type: None
+                event_type: None,
+                message: None,
             }
         );
     }

@@ -26,15 +26,25 @@ pub const METHOD_SCOPES: &[(&str, &[&str])] = &[
     ("usergroups.users.list", &["usergroups:read"]),
     // Forms: needs only the token, no scope.
     ("views.open", &[]),
+    // Deleting a message AutoMod caught: called with a workspace admin's user token
+    // (`SLACK_ADMIN_USER_TOKEN`, the `chat:write` user scope in [`USER_SCOPES`]), since a bot
+    // token deletes only its own messages; no bot scope.
+    ("chat.delete", &[]),
 ];
+
+/// The user-token scopes: what an admin installing the app grants so that AutoMod may delete
+/// members' messages (their token is `SLACK_ADMIN_USER_TOKEN`).
+pub const USER_SCOPES: &[&str] = &["chat:write"];
 
 /// The scope slash commands need.
 const COMMANDS_SCOPE: &str = "commands";
 
-/// The events Gavel subscribes to. It acknowledges (and claims) every Events API delivery but
-/// acts on none yet, so it asks for none; the request URL is set so adding one needs no new
-/// verification.
-pub const BOT_EVENTS: &[&str] = &[];
+/// The events Gavel subscribes to, and the scope each needs: AutoMod reads the messages of
+/// the public and private channels the app is in.
+pub const EVENT_SCOPES: &[(&str, &str)] = &[
+    ("message.channels", "channels:history"),
+    ("message.groups", "groups:history"),
+];
 
 /// Where the app's requests go: the deployment's base URL (the HTTP API's, or `gavel serve`'s
 /// behind a tunnel).
@@ -60,6 +70,7 @@ pub fn bot_scopes() -> Vec<&'static str> {
     let mut scopes: Vec<&str> = METHOD_SCOPES
         .iter()
         .flat_map(|(_, scopes)| scopes.iter().copied())
+        .chain(EVENT_SCOPES.iter().map(|(_, scope)| *scope))
         .chain([COMMANDS_SCOPE])
         .collect();
     scopes.sort_unstable();
@@ -106,12 +117,12 @@ pub fn manifest(registry: &CommandRegistry, name: &str, urls: &ManifestUrls) -> 
             "slash_commands": commands,
         },
         "oauth_config": {
-            "scopes": { "bot": bot_scopes() },
+            "scopes": { "bot": bot_scopes(), "user": USER_SCOPES },
         },
         "settings": {
             "event_subscriptions": {
                 "request_url": urls.at("/slack/events"),
-                "bot_events": BOT_EVENTS,
+                "bot_events": EVENT_SCOPES.iter().map(|(event, _)| *event).collect::<Vec<_>>(),
             },
             "interactivity": {
                 "is_enabled": true,

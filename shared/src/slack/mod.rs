@@ -3,6 +3,7 @@
 
 mod inbound;
 pub mod manifest;
+mod message_event;
 pub mod moderators;
 mod render;
 mod text_options;
@@ -11,6 +12,7 @@ pub mod web;
 pub use inbound::{
     CommandParse, ParseError, SlackEvent, parse_command, parse_event, parse_interaction,
 };
+pub use message_event::SlackMessage;
 pub use moderators::SlackModerators;
 pub use render::{
     render_command_reply, render_message, render_modal, render_response_url_message,

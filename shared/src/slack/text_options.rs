@@ -201,6 +201,7 @@ mod tests {
         ],
         requires: None,
         context_menu: None,
+        message_menu: None,
     };
 
     #[test]
@@ -265,6 +266,7 @@ mod tests {
             ],
             requires: None,
             context_menu: None,
+            message_menu: None,
         };
         let err = options_from_text(&INFRACTIONS, "bob").unwrap_err();
         assert_eq!(err.problem, TextProblem::NotAUser { option: "user" });
@@ -307,6 +309,7 @@ mod tests {
         ],
         requires: None,
         context_menu: None,
+        message_menu: None,
     };
 
     #[test]
@@ -358,6 +361,7 @@ mod tests {
             ],
             requires: None,
             context_menu: None,
+            message_menu: None,
         };
         let err = options_from_text(&MUTE, "<@U1> soon")
             .unwrap_err()
@@ -376,6 +380,7 @@ mod tests {
             options: &[],
             requires: None,
             context_menu: None,
+            message_menu: None,
         };
         assert!(options_from_text(&PING, "").unwrap().is_empty());
         assert!(

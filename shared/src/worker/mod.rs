@@ -184,6 +184,15 @@ impl Worker {
                 }
                 done
             }
+            Task::DeleteMessage {
+                channel,
+                message,
+                modlog,
+            } => {
+                self.delete_caught(job.platform, channel, message, modlog.as_deref(), deadline)
+                    .await
+            }
+            Task::SyncAutomod { .. } => Err(ApiError::NotSent("merged from automod-native".into())),
             Task::Schedule { wakeup } => self.scheduled().schedule(wakeup).await,
             Task::Unschedule { wakeup } => self.scheduled().unschedule(wakeup).await,
             Task::Remind {
@@ -246,6 +255,43 @@ impl Worker {
                 }
                 self.post(job.platform, &channel, &text, deadline).await?;
                 Ok(format!("Posted in <#{channel}>."))
+            }
+        }
+    }
+
+    /// Deletes a message an AutoMod rule caught. A refusal that will not change on a retry
+    /// (no admin token on Slack, a missing permission) is told to the mod log once, so the
+    /// moderators can delete it themselves.
+    async fn delete_caught(
+        &self,
+        platform: Platform,
+        channel: &str,
+        message: &str,
+        modlog: Option<&str>,
+        deadline: Instant,
+    ) -> Result<String, ApiError> {
+        let deleted = match platform {
+            Platform::Discord => {
+                let api = self.discord.as_ref().ok_or_else(not_configured(platform))?;
+                api.delete_message(channel, message, "AutoMod rule", deadline)
+                    .await
+            }
+            Platform::Slack => {
+                let api = self.slack.as_ref().ok_or_else(not_configured(platform))?;
+                api.delete_message(channel, message, deadline).await
+            }
+        };
+        match deleted {
+            Ok(()) => Ok("Deleted the caught message.".to_owned()),
+            Err(error) if error.is_transient() => Err(error),
+            Err(error) => {
+                if let Some(modlog) = modlog {
+                    let note = format!(
+                        "⚠️ AutoMod could not delete the caught message in <#{channel}>: {error}. Please delete it yourselves."
+                    );
+                    self.post(platform, modlog, &note, deadline).await?;
+                }
+                Err(error)
             }
         }
     }
@@ -378,5 +424,9 @@ fn failure_message(task: &Task, error: &ApiError) -> String {
             format!("⚠️ I could not schedule that ({why}); the periodic check will handle it.")
         }
         Task::Remind { user, .. } => format!("I could not remind <@{user}>: {why}."),
+        Task::SyncAutomod { .. } => format!("❌ I could not sync the AutoMod rules: {why}."),
+        Task::DeleteMessage { channel, .. } => {
+            format!("❌ I could not delete the message in <#{channel}>: {why}.")
+        }
     }
 }

@@ -115,6 +115,24 @@ impl DiscordApi for DiscordRest {
             .map(|_| ())
     }
 
+    async fn delete_message(
+        &self,
+        channel: &str,
+        message: &str,
+        reason: &str,
+        deadline: std::time::Instant,
+    ) -> Result<(), ApiError> {
+        check_ids(&[("channel", channel), ("message", message)])?;
+        let path = format!("/channels/{channel}/messages/{message}");
+        match self
+            .request(Method::DELETE, &path, None, Some(reason), deadline)
+            .await
+        {
+            Ok(_) | Err(ApiError::NotFound(_)) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn kick_member(
         &self,
         guild: &str,

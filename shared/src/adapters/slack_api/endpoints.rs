@@ -57,6 +57,36 @@ impl SlackApi for SlackApiClient {
         }
     }
 
+    async fn delete_message(
+        &self,
+        channel: &str,
+        message: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        check_slack_id("channel", channel, CHANNEL_PREFIXES)?;
+        if message.is_empty() || !message.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return Err(ApiError::NotSent(format!(
+                "{message:?} is not a message ts"
+            )));
+        }
+        let args = json!({ "channel": channel, "ts": message, "as_user": true });
+        let answer = self
+            .delete_as_admin(&args, DELETE_REFUSALS, deadline)
+            .await?;
+        match refused_code(&answer) {
+            None => Ok(()),
+            // Already gone: what the rule asked for holds.
+            Some("message_not_found") => Ok(()),
+            Some("cant_delete_message") => Err(ApiError::Forbidden {
+                message: "the admin user token may not delete that message (workspace policy, or the token's user is not an admin)".to_owned(),
+            }),
+            Some(code) => Err(ApiError::Rejected {
+                status: 200,
+                message: format!("Slack refused to delete the message: {code}"),
+            }),
+        }
+    }
+
     async fn kick_from_channel(
         &self,
         channel: &str,
@@ -145,6 +175,8 @@ const DM_REFUSALS: &[&str] = &[
 /// or D (a DM); user groups S.
 pub(super) const USER_PREFIXES: &[char] = &['U', 'W'];
 const CHANNEL_PREFIXES: &[char] = &['C', 'G', 'D'];
+/// `chat.delete` codes read here rather than as generic refusals.
+const DELETE_REFUSALS: &[&str] = &["message_not_found", "cant_delete_message"];
 pub(super) const USERGROUP_PREFIXES: &[char] = &['S'];
 
 impl SlackApiClient {
@@ -174,6 +206,7 @@ impl SlackApiClient {
             &policy,
             WebArgs::Json(&args),
             handled,
+            false,
             deadline,
         )
         .await

@@ -58,6 +58,16 @@ impl SlackApiClient {
                 }
             }
             "invalid_auth" | "not_authed" | "token_revoked" | "token_expired" | "account_inactive"
+                if matches!(endpoint, Endpoint::WebApi { admin: true, .. }) =>
+            {
+                ApiError::Rejected {
+                    status,
+                    message: format!(
+                        "Slack refused the admin user token ({code}); replace SLACK_ADMIN_USER_TOKEN"
+                    ),
+                }
+            }
+            "invalid_auth" | "not_authed" | "token_revoked" | "token_expired" | "account_inactive"
                 if matches!(endpoint, Endpoint::WebApi { .. }) =>
             {
                 self.refuse_token(code);

@@ -99,7 +99,12 @@ enum Endpoint {
     /// `{api_base}/{method}`: JSON with `ok`, errors as `ok: false` with HTTP 200. The error
     /// codes in `handled` mean something particular to the caller, which reads them itself:
     /// such an answer comes back as it is, `ok: false` included.
-    WebApi { handled: &'static [&'static str] },
+    /// `admin`: called with the workspace admin's user token (`chat.delete` of a member's
+    /// message), whose refusal must not stop the bot token's calls.
+    WebApi {
+        handled: &'static [&'static str],
+        admin: bool,
+    },
     /// An interaction's `response_url`: plain `ok`, or an error status or code.
     ResponseUrl,
 }
@@ -127,6 +132,9 @@ pub struct SlackApiClient {
     http: reqwest::Client,
     api_base: String,
     token: Option<String>,
+    /// `SLACK_ADMIN_USER_TOKEN` (`xoxp-…` of a workspace admin): only it can delete members'
+    /// messages; a bot token deletes only its own.
+    admin_token: Option<String>,
     response_url_prefixes: Vec<String>,
     limits: SlackApiLimits,
     pacer: Pacer,
@@ -144,6 +152,10 @@ impl std::fmt::Debug for SlackApiClient {
         f.debug_struct("SlackApiClient")
             .field("api_base", &self.api_base)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("response_url_prefixes", &self.response_url_prefixes)
             .field("limits", &self.limits)
             .finish_non_exhaustive()
@@ -171,6 +183,7 @@ impl SlackApiClient {
             http,
             api_base: api_base.into().trim_end_matches('/').to_owned(),
             token: bot_token.filter(|t| !t.trim().is_empty()),
+            admin_token: None,
             response_url_prefixes,
             limits: SlackApiLimits::default(),
             pacer: Pacer::new(),
@@ -181,13 +194,20 @@ impl SlackApiClient {
     }
 
     /// `SLACK_API_BASE` (default [`DEFAULT_API_BASE`]), `SLACK_BOT_TOKEN`,
-    /// `SLACK_RESPONSE_URL_PREFIX`.
+    /// `SLACK_RESPONSE_URL_PREFIX`, `SLACK_ADMIN_USER_TOKEN`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(
+        Ok(Self::new(
             env::var("SLACK_API_BASE").unwrap_or_else(|| DEFAULT_API_BASE.to_owned()),
             env::var("SLACK_BOT_TOKEN"),
             env::var("SLACK_RESPONSE_URL_PREFIX"),
-        )
+        )?
+        .with_admin_token(env::var("SLACK_ADMIN_USER_TOKEN")))
+    }
+
+    /// Deletes members' messages with a workspace admin's user token (`chat.delete`).
+    pub fn with_admin_token(mut self, token: Option<String>) -> Self {
+        self.admin_token = token.filter(|t| !t.trim().is_empty());
+        self
     }
 
     /// Replaces the pace the client keeps (tests use short intervals).
@@ -229,8 +249,28 @@ impl SlackApiClient {
             )));
         }
         let policy = self.limits.tier(tier);
-        self.web_api(method, method, &policy, args, handled, deadline)
+        self.web_api(method, method, &policy, args, handled, false, deadline)
             .await
+    }
+
+    /// `chat.delete` of a member's message, with the admin user token.
+    pub(super) async fn delete_as_admin(
+        &self,
+        args: &Value,
+        handled: &'static [&'static str],
+        deadline: Instant,
+    ) -> Result<Value, ApiError> {
+        let policy = self.limits.tier(Tier::Three);
+        self.web_api(
+            "chat.delete",
+            "chat.delete",
+            &policy,
+            WebArgs::Json(args),
+            handled,
+            true,
+            deadline,
+        )
+        .await
     }
 
     /// A bot-token call to `{api_base}/{method}`, paced under `key`.
@@ -241,14 +281,23 @@ impl SlackApiClient {
         policy: &BucketPolicy,
         args: WebArgs<'_>,
         handled: &'static [&'static str],
+        admin: bool,
         deadline: Instant,
     ) -> Result<Value, ApiError> {
-        let Some(token) = &self.token else {
-            return Err(ApiError::NotSent(
-                "SLACK_BOT_TOKEN is not set, so Gavel cannot call Slack's Web API".to_owned(),
-            ));
+        let token = if admin {
+            self.admin_token.as_ref().ok_or_else(|| {
+                ApiError::NotSent(
+                    "SLACK_ADMIN_USER_TOKEN is not set, and a bot token can delete only its own messages".to_owned(),
+                )
+            })?
+        } else {
+            self.token.as_ref().ok_or_else(|| {
+                ApiError::NotSent(
+                    "SLACK_BOT_TOKEN is not set, so Gavel cannot call Slack's Web API".to_owned(),
+                )
+            })?
         };
-        if let Some(code) = self.refused_token() {
+        if let Some(code) = self.refused_token().filter(|_| !admin) {
             return Err(ApiError::NotSent(format!(
                 "Slack refused the bot token earlier ({code}); replace SLACK_BOT_TOKEN and restart"
             )));
@@ -260,7 +309,7 @@ impl SlackApiClient {
             })?),
             WebArgs::Json(_) => None,
         };
-        let endpoint = Endpoint::WebApi { handled };
+        let endpoint = Endpoint::WebApi { handled, admin };
         self.send(endpoint, Some((key, policy)), deadline, || {
             let request = self.http.post(&url).bearer_auth(token);
             match (args, &form) {
@@ -421,7 +470,7 @@ impl SlackApiClient {
                     .unwrap_or("unknown_error")
             });
         if let Some(code) = code {
-            if let (Endpoint::WebApi { handled }, Some(answer)) = (endpoint, &json)
+            if let (Endpoint::WebApi { handled, .. }, Some(answer)) = (endpoint, &json)
                 && handled.contains(&code)
             {
                 return Attempt::Done(Ok(answer.clone()));

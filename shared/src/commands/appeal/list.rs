@@ -18,6 +18,7 @@ static LIST_SPEC: CommandSpec = CommandSpec {
     options: &[],
     requires: Some(Capability::ModerateMembers),
     context_menu: None,
+    message_menu: None,
 };
 
 /// `/appeals`: the appeals waiting for a decision, oldest first, each with its own Accept and

@@ -56,6 +56,7 @@ static SPEC: CommandSpec = CommandSpec {
     ],
     requires: None,
     context_menu: None,
+    message_menu: None,
 };
 
 /// `/appeal`.

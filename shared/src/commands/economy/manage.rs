@@ -73,6 +73,7 @@ static ECONOMY: CommandSpec = CommandSpec {
     ],
     requires: Some(Capability::ManageGuild),
     context_menu: None,
+    message_menu: None,
 };
 
 const MAX_NAME_CHARS: usize = 32;

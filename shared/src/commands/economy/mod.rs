@@ -38,6 +38,7 @@ static BALANCE: CommandSpec = CommandSpec {
     }],
     requires: None,
     context_menu: None,
+    message_menu: None,
 };
 
 static DAILY: CommandSpec = CommandSpec {
@@ -46,6 +47,7 @@ static DAILY: CommandSpec = CommandSpec {
     options: &[],
     requires: None,
     context_menu: None,
+    message_menu: None,
 };
 
 static LEADERBOARD: CommandSpec = CommandSpec {
@@ -59,6 +61,7 @@ static LEADERBOARD: CommandSpec = CommandSpec {
     }],
     requires: None,
     context_menu: None,
+    message_menu: None,
 };
 
 /// The economy belongs to a community: in a DM with the app there is none.

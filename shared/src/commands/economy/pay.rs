@@ -50,6 +50,7 @@ static PAY: CommandSpec = CommandSpec {
     ],
     requires: None,
     context_menu: None,
+    message_menu: None,
 };
 
 /// A payment waiting for Confirm.

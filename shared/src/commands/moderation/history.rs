@@ -29,6 +29,7 @@ static SPEC: CommandSpec = CommandSpec {
     }],
     requires: Some(Capability::ModerateMembers),
     context_menu: Some("Infractions"),
+    message_menu: None,
 };
 
 /// `/infractions`.

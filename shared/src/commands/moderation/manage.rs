@@ -35,6 +35,7 @@ static PARDON: CommandSpec = CommandSpec {
     ],
     requires: Some(Capability::ModerateMembers),
     context_menu: None,
+    message_menu: None,
 };
 
 static UNBAN: CommandSpec = CommandSpec {
@@ -56,6 +57,7 @@ static UNBAN: CommandSpec = CommandSpec {
     ],
     requires: Some(Capability::BanMembers),
     context_menu: None,
+    message_menu: None,
 };
 
 static CASE_SPEC: CommandSpec = CommandSpec {
@@ -89,6 +91,7 @@ static CASE_SPEC: CommandSpec = CommandSpec {
     ],
     requires: Some(Capability::ModerateMembers),
     context_menu: None,
+    message_menu: None,
 };
 
 fn number_of(ctx: &CommandContext<'_>, name: &str) -> Result<u64, Response> {

@@ -62,6 +62,7 @@ static NOTE: CommandSpec = CommandSpec {
     options: &[USER, REASON],
     requires: Some(Capability::ModerateMembers),
     context_menu: None,
+    message_menu: None,
 };
 static WARN: CommandSpec = CommandSpec {
     name: "warn",
@@ -69,6 +70,7 @@ static WARN: CommandSpec = CommandSpec {
     options: &[USER, REASON],
     requires: Some(Capability::ModerateMembers),
     context_menu: Some("Warn member"),
+    message_menu: None,
 };
 static MUTE: CommandSpec = CommandSpec {
     name: "mute",
@@ -76,6 +78,7 @@ static MUTE: CommandSpec = CommandSpec {
     options: &[USER, DURATION, REASON],
     requires: Some(Capability::ModerateMembers),
     context_menu: Some("Mute member"),
+    message_menu: None,
 };
 static KICK: CommandSpec = CommandSpec {
     name: "kick",
@@ -83,6 +86,7 @@ static KICK: CommandSpec = CommandSpec {
     options: &[USER, REASON],
     requires: Some(Capability::KickMembers),
     context_menu: None,
+    message_menu: None,
 };
 static TEMPBAN: CommandSpec = CommandSpec {
     name: "tempban",
@@ -90,6 +94,7 @@ static TEMPBAN: CommandSpec = CommandSpec {
     options: &[USER, DURATION, REASON],
     requires: Some(Capability::BanMembers),
     context_menu: None,
+    message_menu: None,
 };
 static BAN: CommandSpec = CommandSpec {
     name: "ban",
@@ -97,6 +102,7 @@ static BAN: CommandSpec = CommandSpec {
     options: &[USER, REASON],
     requires: Some(Capability::BanMembers),
     context_menu: Some("Ban member"),
+    message_menu: None,
 };
 
 /// The command for one kind of case, with the flows it draws. The flows are shared by every
@@ -209,6 +215,7 @@ impl Command for SanctionCommand {
             target,
             reason: reason.to_owned(),
             duration_secs,
+            source: None,
         };
         if matches!(kind, Kind::Ban | Kind::TempBan) {
             let view = self.flows.confirm.prompt_view(&sanction);
@@ -341,6 +348,7 @@ fn escalation_of(sanction: &Sanction, threshold: &Threshold) -> Sanction {
             threshold.points, sanction.reason
         ),
         duration_secs: threshold_duration(threshold),
+        source: None,
     }
 }
 
@@ -618,6 +626,7 @@ impl FormSpec for SanctionForm {
             target: sanctioned.target,
             reason: values.text(REASON_FIELD).unwrap_or_default(),
             duration_secs: values.number(DURATION_FIELD),
+            source: None,
         };
         let mut done = perform_sanction(ctx, &sanction).await?;
         done.jobs = done
@@ -644,6 +653,7 @@ mod tests {
             target: "u".into(),
             reason: "spam".into(),
             duration_secs: None,
+            source: None,
         };
         let settings = ModSettings::default();
         let mute = escalation_of(&warned, &settings.thresholds[0]);
