@@ -2,6 +2,7 @@
 //! platforms, printed as a transcript. Exits non-zero if any step answers differently than a
 //! correct deployment would.
 
+mod automod;
 mod economy;
 mod moderation;
 
@@ -120,6 +121,7 @@ pub async fn run() -> Result<()> {
     tour.moderation::<moderation::Slack>(&platform, &server.jobs)
         .await?;
     tour.economy().await?;
+    tour.automod(&platform, &server.jobs).await?;
     failures += tour.failures;
     let total = tour.number;
 

@@ -270,3 +270,25 @@ fn slack_user(invoker: Invoker) -> &'static str {
         SLACK_USER
     }
 }
+
+/// An Events API delivery of a member's message in the demo channel, as Slack sends it.
+pub fn slack_message_event(event_id: &str, ts: &str, text: &str) -> Vec<u8> {
+    json!({
+        "token": "local",
+        "team_id": SLACK_TEAM,
+        "api_app_id": "A0GAVELDEV",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": crate::signing::unix_now(),
+        "authorizations": [{
+            "enterprise_id": null, "team_id": SLACK_TEAM, "user_id": "U0GAVELBOT",
+            "is_bot": true, "is_enterprise_install": false
+        }],
+        "event": {
+            "type": "message", "channel": SLACK_CHANNEL, "user": SLACK_USER, "text": text,
+            "ts": ts, "event_ts": ts, "channel_type": "channel"
+        }
+    })
+    .to_string()
+    .into_bytes()
+}

@@ -1,0 +1,169 @@
+//! The demo's AutoMod section: a moderator bans a phrase and tries an obfuscated text with
+//! `/automod test`; a member's Slack message with it is delivered three times (a retry and a
+//! copy under another event id) and acts once: one case, one DM, one mod-log post with the
+//! follow-up buttons; a clean message is left alone.
+
+use anyhow::Result;
+use gavel_shared::commands::CommandRegistry;
+use gavel_shared::edge::Route;
+use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
+use gavel_shared::worker::InProcessBus;
+
+use super::{FlowTour, count, discord_text, first_line, slack_text};
+use crate::payloads::{self, Invoker};
+use crate::signing::{sign_slack, unix_now};
+
+/// Where the demo communities' mod log is.
+const SLACK_MODLOG: &str = "C0GAVELMODLOG";
+
+impl FlowTour<'_> {
+    pub(super) async fn automod(
+        &mut self,
+        platform: &RecordingPlatform,
+        jobs: &InProcessBus,
+    ) -> Result<()> {
+        println!("AutoMod: rules that watch Slack messages and explain every catch.\n");
+        let registry = CommandRegistry::standard();
+        let moderator = Invoker { moderator: true };
+        let commands = Route::SlackCommands.path();
+
+        let modlog = self
+            .slack(
+                "Slack: a moderator sets the mod-log channel",
+                commands,
+                payloads::slack_command(
+                    &format!("/modconfig modlog <#{SLACK_MODLOG}|mod-log>"),
+                    moderator,
+                )?,
+            )
+            .await?;
+        self.check(
+            slack_text(&modlog).contains("modlog"),
+            first_line(slack_text(&modlog)),
+        );
+        let added = self
+            .slack(
+                "Slack: /automod add-word free nitro (the first word picks the action)",
+                commands,
+                payloads::slack_command("/automod add-word free nitro", moderator)?,
+            )
+            .await?;
+        let text = slack_text(&added);
+        self.check(
+            text.contains("`free nitro` is now banned"),
+            first_line(text),
+        );
+        let tried = self
+            .slack(
+                "Slack: /automod test fr33 n1tr0 explains the match",
+                commands,
+                payloads::slack_command("/automod test fr33 n1tr0", moderator)?,
+            )
+            .await?;
+        let text = slack_text(&tried);
+        self.check(
+            text.contains("free nitro") && text.contains("substitution"),
+            text.lines().nth(1).unwrap_or(text),
+        );
+
+        let before = platform.calls().len();
+        let message = |event_id| {
+            payloads::slack_message_event(event_id, "1764000000.000900", "get your fr33 n1tr0 here")
+        };
+        let mut statuses = Vec::new();
+        for (title, event_id) in [
+            (
+                "Slack: a member's message with the phrase arrives (message event)",
+                "Ev0DEMO1",
+            ),
+            ("Slack: the same delivery again (a retry)", "Ev0DEMO1"),
+            (
+                "Slack: a copy of the message under another event id",
+                "Ev0DEMO2",
+            ),
+        ] {
+            self.title(title);
+            let status = self.send_event(message(event_id)).await?;
+            statuses.push(status);
+            self.check(status == 200, "200, acknowledged inside Slack's 3 seconds");
+        }
+        jobs.drained().await;
+        let calls: Vec<PlatformCall> = platform.calls().into_iter().skip(before).collect();
+        let dms = count(&calls, |c| matches!(c, PlatformCall::SlackDm { .. }));
+        let post = calls.iter().find_map(|c| match c {
+            PlatformCall::SlackReply { channel, reply } if channel == SLACK_MODLOG => Some(reply),
+            _ => None,
+        });
+        let posts = count(
+            &calls,
+            |c| matches!(c, PlatformCall::SlackReply { channel, .. } if channel == SLACK_MODLOG),
+        );
+        self.title("Slack: three deliveries, one effect (the worker ran every job twice)");
+        let buttons = post
+            .map(|p| {
+                p.buttons
+                    .iter()
+                    .map(|b| format!("[{}]", b.label))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        self.check(
+            dms == 1 && posts == 1 && buttons.contains("Dismiss"),
+            &format!(
+                "one warning case, one DM, one mod-log post: {} {buttons}",
+                post.map(|p| first_line(&p.text).to_owned())
+                    .unwrap_or_default()
+            ),
+        );
+
+        self.title("Slack: an ordinary message (\"a classic from Scunthorpe\") is left alone");
+        let before = platform.calls().len();
+        let status = self
+            .send_event(payloads::slack_message_event(
+                "Ev0DEMO3",
+                "1764000001.000900",
+                "a classic from Scunthorpe",
+            ))
+            .await?;
+        jobs.drained().await;
+        let quiet = platform.calls().len() == before;
+        self.check(status == 200 && quiet, "200, and no platform call");
+
+        let discord = |line: &str| payloads::discord_command(&registry, line, moderator);
+        let added = self
+            .discord(
+                "Discord: /automod action=add-word value=scam",
+                discord("/automod action=add-word value=scam")?,
+            )
+            .await?;
+        self.check(
+            discord_text(&added).contains("`scam` is now banned"),
+            first_line(discord_text(&added)),
+        );
+        let tried = self
+            .discord(
+                "Discord: /automod action=test value=sc\u{200b}4m (a zero-width space inside)",
+                discord("/automod action=test value=sc\u{200b}4m")?,
+            )
+            .await?;
+        let text = discord_text(&tried);
+        self.check(text.contains("`scam`"), text.lines().nth(1).unwrap_or(text));
+        println!();
+        Ok(())
+    }
+
+    /// An Events API delivery, signed as Slack signs it; its status.
+    async fn send_event(&self, body: Vec<u8>) -> Result<u16> {
+        let request = sign_slack(
+            &self.credentials.slack_signing_secret,
+            Route::SlackEvents.path(),
+            "application/json",
+            body,
+            unix_now(),
+        );
+        Ok(crate::send::post(self.client, self.base, &request)
+            .await?
+            .status)
+    }
+}
