@@ -158,6 +158,7 @@ impl Setup {
                 name: "case".to_owned(),
                 options: Vec::new(),
                 bots: Vec::new(),
+                message: None,
             }),
             response_url: None,
             trigger_id: None,

@@ -139,6 +139,7 @@ impl World {
                 name: name.to_owned(),
                 options,
                 bots: vec![BOT.to_owned()],
+                message: None,
             }),
         )
     }

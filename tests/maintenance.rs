@@ -101,6 +101,7 @@ impl Setup {
                 name: "tempban".to_owned(),
                 options: vec![],
                 bots: vec![],
+                message: None,
             }),
             response_url: None,
             trigger_id: None,

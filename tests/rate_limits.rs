@@ -56,6 +56,7 @@ fn invocation(tenant: &str, user: &str, command: &str) -> Invocation {
             name: command.to_owned(),
             options: Vec::new(),
             bots: Vec::new(),
+            message: None,
         }),
         response_url: None,
         trigger_id: None,
