@@ -142,6 +142,11 @@ impl Setup {
         requests::discord(&self.first, &self.clock, &body).await
     }
 
+    async fn send(&self, body: Vec<u8>) -> Answer {
+        let body = swap(body, payloads::DISCORD_GUILD, &self.guild);
+        requests::discord(&self.first, &self.clock, &body).await
+    }
+
     async fn automod(&self, action: &str, rule: Option<&str>, value: Option<&str>) -> Answer {
         let mut options = vec![json!({ "name": "action", "type": 3, "value": action })];
         if let Some(rule) = rule {
@@ -433,7 +438,132 @@ async fn automod_changes_are_audited_and_tested(s: Setup) {
     );
 }
 
+/// A Discord message command (`name`) on a message by `author` saying `content`.
+fn message_command(name: &str, author: &str, content: &str, invoker: DiscordInvoker) -> Vec<u8> {
+    let body =
+        payloads::discord_command(&snowflake_from("15425452969988"), name, json!([]), invoker);
+    let mut value: Value = serde_json::from_slice(&body).unwrap();
+    let message = "1174109840998400050";
+    value["data"]["type"] = json!(3);
+    value["data"]["target_id"] = json!(message);
+    value["data"]["resolved"] = json!({ "messages": { message: {
+        "id": message, "channel_id": payloads::DISCORD_CHANNEL, "content": content,
+        "author": { "id": author, "username": "bob", "discriminator": "0", "avatar": null },
+        "attachments": [], "embeds": [], "mentions": [], "mention_roles": [],
+        "pinned": false, "mention_everyone": false, "tts": false, "type": 0,
+        "timestamp": "2025-11-24T15:59:00.000000+00:00", "edited_timestamp": null, "flags": 0
+    } } });
+    value.to_string().into_bytes()
+}
+
+/// **Report message** files a report holding the message and what AutoMod made of it;
+/// **Check message** shows a moderator the hits with one-click follow-ups.
+async fn report_message_and_check_message(s: Setup) {
+    const BOB: &str = "1174109840998400020";
+    s.save_rules(Platform::Discord, &s.guild, &banned(&["free nitro"]))
+        .await;
+    let report = s
+        .send(message_command(
+            "Report message",
+            BOB,
+            "claim your fr33 n1tr0",
+            DiscordInvoker::Member,
+        ))
+        .await;
+    let shown = report.body.to_string();
+    assert!(shown.contains("Send this report about"), "{shown}");
+    assert!(shown.contains("matched the banned phrase"), "{shown}");
+    let confirm = report.buttons()[0].clone();
+    let click = payloads::discord_component(
+        &snowflake_from("15425452969988"),
+        &confirm,
+        DiscordInvoker::Member,
+    );
+    let sent = s.send(click).await;
+    assert!(
+        text_of(&sent).contains("was sent to the moderators"),
+        "{}",
+        text_of(&sent)
+    );
+    let delivered = s
+        .bus
+        .take()
+        .into_iter()
+        .find_map(|job| match job.task {
+            gavel_shared::jobs::Task::DeliverReport { target, reason, .. } => {
+                Some((target, reason))
+            }
+            _ => None,
+        })
+        .expect("the report goes to the report channel");
+    assert_eq!(delivered.0, BOB);
+    assert!(
+        delivered.1.contains("fr33 n1tr0") && delivered.1.contains("AutoMod"),
+        "{}",
+        delivered.1
+    );
+
+    let own = s
+        .send(message_command(
+            "Report message",
+            payloads::DISCORD_MEMBER,
+            "free nitro",
+            DiscordInvoker::Member,
+        ))
+        .await;
+    assert!(
+        text_of(&own).contains("your own message"),
+        "{}",
+        text_of(&own)
+    );
+
+    let check = s
+        .send(message_command(
+            "Check message",
+            BOB,
+            "claim your fr33 n1tr0",
+            DiscordInvoker::Moderator,
+        ))
+        .await;
+    assert!(
+        text_of(&check).contains("breaks 1 rule"),
+        "{}",
+        text_of(&check)
+    );
+    let buttons = check.buttons();
+    assert_eq!(buttons.len(), 3, "{:?}", check.body);
+    let warn = payloads::discord_component(
+        &snowflake_from("15425452969988"),
+        &buttons[0],
+        DiscordInvoker::Moderator,
+    );
+    let warned = s.send(warn.clone()).await;
+    assert!(
+        text_of(&warned).contains("followed this catch up"),
+        "{}",
+        text_of(&warned)
+    );
+    let cases = s.cases(Platform::Discord).all_of(BOB).await.unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].case.kind, Kind::Warning);
+    assert_eq!(cases[0].case.moderator, payloads::DISCORD_MODERATOR);
+    let member_check = s
+        .send(message_command(
+            "Check message",
+            BOB,
+            "x",
+            DiscordInvoker::Member,
+        ))
+        .await;
+    assert!(
+        text_of(&member_check).contains("Manage Server"),
+        "{}",
+        text_of(&member_check)
+    );
+}
+
 gavel_tests::on_both_stores!(
+    report_message_and_check_message,
     a_caught_message_delivered_three_times_acts_once,
     clean_exempt_and_own_messages_are_left_alone,
     a_flood_across_two_instances_trips_once_per_window,

@@ -15,6 +15,7 @@ use gavel_shared::flows::FlowEngine;
 use gavel_shared::flows::component_id::ComponentKey;
 use gavel_shared::invocation::{
     Action, Actor, Capabilities, Capability, CommandCall, Invocation, OptionValue, Platform,
+    TargetMessage,
 };
 use gavel_shared::reply::{Reply, Response};
 use gavel_shared::store::StoreError;
@@ -220,6 +221,42 @@ async fn an_unknown_command_suggests_a_close_one_within_distance_two() {
             reply.text
         );
     }
+}
+
+/// A message context-menu command has no slash to type: an unknown one is told it is a message
+/// action Gavel does not have, not offered a slash command's did-you-mean.
+#[tokio::test]
+async fn an_unknown_message_action_is_named_as_one() {
+    let mut invocation = invocation("pin message", vec![], Capabilities::NONE);
+    let Action::Command(call) = &mut invocation.action else {
+        unreachable!("the helper builds a command");
+    };
+    call.message = Some(TargetMessage {
+        id: "1174109840998400050".into(),
+        channel: "1174109840998400002".into(),
+        author: "1174109840998400020".into(),
+        author_is_bot: false,
+        content: "hello".into(),
+    });
+    let reply = reply_of(
+        registry()
+            .dispatch(&invocation, Instant::now(), &flows())
+            .await,
+    );
+    assert!(reply.is_ephemeral());
+    assert!(
+        reply
+            .text
+            .starts_with("Gavel has no message action called “pin message”"),
+        "{}",
+        reply.text
+    );
+    assert!(!reply.text.contains("Did you mean"), "{}", reply.text);
+    assert!(
+        !reply.text.contains("I don't know the command"),
+        "{}",
+        reply.text
+    );
 }
 
 #[tokio::test]

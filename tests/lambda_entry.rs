@@ -7,6 +7,7 @@ use gavel_shared::adapters::lambda::handle_http_event;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::edge::{Edge, MAX_BODY_BYTES, Route};
 use gavel_shared::invocation::{Action, Platform};
+use gavel_shared::slack::SlackInteraction;
 use gavel_shared::verify::{discord_headers, slack_headers};
 use gavel_tests::events::{FORM, JSON, catalogue, http_api_event};
 use gavel_tests::{
@@ -154,9 +155,11 @@ async fn slack_event_callback_is_acknowledged_with_an_empty_200() {
 async fn slack_block_actions_is_acknowledged_with_an_empty_200() {
     let event = load_event("slack-interaction-block-actions.json");
     // The fixture is a real button click, not a payload kind the parser drops.
-    let invocation = gavel_shared::slack::parse_interaction(&event_body(&event))
-        .expect("the fixture parses")
-        .expect("block_actions becomes an invocation");
+    let SlackInteraction::Invocation(invocation) =
+        gavel_shared::slack::parse_interaction(&event_body(&event)).expect("the fixture parses")
+    else {
+        panic!("block_actions becomes an invocation");
+    };
     assert_eq!(
         invocation.action,
         Action::Component {

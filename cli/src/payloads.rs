@@ -292,3 +292,27 @@ pub fn slack_message_event(event_id: &str, ts: &str, text: &str) -> Vec<u8> {
     .to_string()
     .into_bytes()
 }
+
+/// A message command (`name`, such as "Report message") on a message by `author` saying
+/// `content`: Discord sends the message, content included, in the resolved data.
+pub fn discord_message_command(
+    name: &str,
+    author: &str,
+    content: &str,
+    invoker: Invoker,
+) -> Result<Vec<u8>> {
+    let message = snowflake();
+    discord_of_kind(
+        2,
+        json!({
+            "id": snowflake(), "name": name, "type": 3, "target_id": message,
+            "resolved": { "messages": { message.clone(): {
+                "id": message, "channel_id": DEMO_CHANNEL, "content": content,
+                "author": { "id": author, "username": "someone", "discriminator": "0", "avatar": null },
+                "attachments": [], "embeds": [], "mentions": [], "mention_roles": [],
+                "timestamp": "2026-12-02T10:00:00.000000+00:00", "type": 0
+            } } }
+        }),
+        invoker,
+    )
+}

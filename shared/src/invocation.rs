@@ -140,16 +140,6 @@ impl OptionValue {
     }
 }
 
-/// The message a message context-menu command was used on: Discord sends it, content included, in the payload's resolved data.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TargetMessage {
-    pub id: String,
-    pub channel: String,
-    pub author: String,
-    pub author_is_bot: bool,
-    pub content: String,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct CommandCall {
     /// Lower-case name without the leading slash.
@@ -158,8 +148,19 @@ pub struct CommandCall {
     /// The users named in the options whom the platform marks as bots (Discord's resolved
     /// users say so; a Slack command's text does not), so a payment to one is refused.
     pub bots: Vec<String>,
-    /// The message a message context-menu command was used on.
+    /// Discord's message context-menu commands: the message the command was used on (its
+    /// author is also the `user` option). `None` for every other command.
     pub message: Option<TargetMessage>,
+}
+
+/// The message a message context-menu command was used on: Discord sends it, content included, in the payload's resolved data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetMessage {
+    pub id: String,
+    pub channel: String,
+    pub author: String,
+    pub author_is_bot: bool,
+    pub content: String,
 }
 
 impl CommandCall {

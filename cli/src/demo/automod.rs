@@ -13,6 +13,8 @@ use super::{FlowTour, count, discord_text, first_line, slack_text};
 use crate::payloads::{self, Invoker};
 use crate::signing::{sign_slack, unix_now};
 
+/// The member whose message is reported on Discord.
+const REPORTED: &str = "100000000000000078";
 /// Where the demo communities' mod log is.
 const SLACK_MODLOG: &str = "C0GAVELMODLOG";
 
@@ -149,6 +151,40 @@ impl FlowTour<'_> {
             .await?;
         let text = discord_text(&tried);
         self.check(text.contains("`scam`"), text.lines().nth(1).unwrap_or(text));
+
+        let member = Invoker { moderator: false };
+        let reported = self
+            .discord(
+                "Discord: a member uses Report message on a message (HTTP-only: Discord sends its content)",
+                payloads::discord_message_command(
+                    "Report message",
+                    REPORTED,
+                    "this is a sc4m, DM me",
+                    member,
+                )?,
+            )
+            .await?;
+        let shown = reported.to_string();
+        self.check(
+            shown.contains("Send this report about") && shown.contains("`scam`"),
+            "asked to confirm a report that quotes the message and what AutoMod matched",
+        );
+        let checked = self
+            .discord(
+                "Discord: a moderator uses Check message on it",
+                payloads::discord_message_command(
+                    "Check message",
+                    REPORTED,
+                    "this is a sc4m, DM me",
+                    moderator,
+                )?,
+            )
+            .await?;
+        let text = discord_text(&checked);
+        self.check(
+            text.contains("breaks 1 rule") && super::discord_labels(&checked).contains("[Warn]"),
+            &format!("{} {}", first_line(text), super::discord_labels(&checked)),
+        );
         println!();
         Ok(())
     }

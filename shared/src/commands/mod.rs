@@ -262,6 +262,9 @@ impl CommandRegistry {
         flows: &FlowEngine,
     ) -> Response {
         let Some(command) = self.find(&call.name) else {
+            if call.message.is_some() {
+                return unknown_message_action(&call.name).into();
+            }
             return self.unknown_command(invocation, &call.name).into();
         };
         let ctx = CommandContext {
@@ -345,6 +348,17 @@ impl CommandRegistry {
         ));
         Reply::ephemeral(text)
     }
+}
+
+/// A message context-menu command Gavel does not know: one a Discord client still lists from
+/// its cached command list after an update removed it. It has no slash to type, so the slash
+/// command's did-you-mean would only confuse.
+fn unknown_message_action(name: &str) -> Reply {
+    Reply::ephemeral(format!(
+        "Gavel has no message action called “{name}” (it may have been removed in an update). \
+         The ones it offers are under Apps when you right-click a message (long-press on \
+         mobile); `/help` lists its commands."
+    ))
 }
 
 fn may_run(spec: &CommandSpec, invocation: &Invocation) -> bool {

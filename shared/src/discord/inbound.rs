@@ -1,16 +1,18 @@
 //! A verified Discord interaction body, read into [`DiscordInbound`]: a ping, an autocomplete
-//! request, or an [`Invocation`] with its actor, tenant and capabilities.
+//! request, a kind Gavel does not handle, or an [`Invocation`] with its actor, tenant and
+//! capabilities. The body is read leniently ([`payload`](super::payload)): fields Gavel does
+//! not use may be absent or of any shape.
 
 use serde::Deserialize;
-use twilight_model::application::interaction::application_command::{
-    CommandDataOption, CommandOptionValue,
-};
-use twilight_model::application::interaction::{Interaction, InteractionData, InteractionType};
 use twilight_model::guild::Permissions;
 
+use super::payload::{
+    CommandKind, ComponentKind, OptionKind, RawComponent, RawData, RawInteraction, RawMessage,
+    RawOption,
+};
 use crate::invocation::{
     Action, Actor, AppContext, Capabilities, Capability, CommandCall, Invocation, OptionValue,
-    Platform,
+    Platform, TargetMessage,
 };
 
 /// What a verified Discord request turned out to be.
@@ -21,10 +23,15 @@ pub enum DiscordInbound {
     /// Type 4: the user is typing an option; no command offers suggestions yet.
     Autocomplete,
     Invocation(Box<Invocation>),
+    /// An interaction type this version of Gavel does not know (Discord adds them): answered
+    /// politely rather than refused, so the user learns why nothing happened.
+    Unsupported {
+        kind: u8,
+    },
 }
 
-/// Just the `type` field, so a PING is answered without building the full model (a bare
-/// `{"type":1}` lacks fields twilight-model requires, and the ping path stays cheap).
+/// Just the `type` field, so a PING is answered without reading anything else (a bare
+/// `{"type":1}` is a valid ping, and the ping path stays cheap).
 #[derive(Deserialize)]
 struct Head {
     #[serde(rename = "type")]
@@ -38,163 +45,236 @@ pub enum ParseError {
     /// Not JSON with a numeric `type`.
     #[error("not an interaction: {0}")]
     NotAnInteraction(#[source] serde_json::Error),
-    /// A `type`, but not a body twilight-model accepts as an interaction.
+    /// A `type`, but not the fields every interaction has (`id`, `application_id`, `token`),
+    /// or one of Gavel's fields of the wrong shape.
     #[error("malformed interaction: {0}")]
     Malformed(#[source] serde_json::Error),
-    #[error("unsupported interaction type {0:?}")]
-    UnsupportedType(InteractionType),
     #[error("interaction has no user")]
     NoUser,
     #[error("interaction has no data")]
     NoData,
 }
 
+/// Discord's interaction types that Gavel handles.
+const PING: u8 = 1;
+const APPLICATION_COMMAND: u8 = 2;
+const MESSAGE_COMPONENT: u8 = 3;
+const AUTOCOMPLETE: u8 = 4;
+const MODAL_SUBMIT: u8 = 5;
+
 /// Parses a verified interaction body. Errors are for a 400 answer and the log.
 pub fn parse_interaction(body: &[u8]) -> Result<DiscordInbound, ParseError> {
     let head: Head = serde_json::from_slice(body).map_err(ParseError::NotAnInteraction)?;
-    if head.kind == 1 {
+    if head.kind == PING {
         return Ok(DiscordInbound::Ping);
     }
-    let interaction: Interaction = serde_json::from_slice(body).map_err(ParseError::Malformed)?;
-    match interaction.kind {
-        InteractionType::Ping => Ok(DiscordInbound::Ping),
-        InteractionType::ApplicationCommandAutocomplete => Ok(DiscordInbound::Autocomplete),
-        InteractionType::ApplicationCommand
-        | InteractionType::MessageComponent
-        | InteractionType::ModalSubmit => {
-            to_invocation(interaction).map(|i| DiscordInbound::Invocation(Box::new(i)))
+    let interaction: RawInteraction =
+        serde_json::from_slice(body).map_err(ParseError::Malformed)?;
+    match head.kind {
+        AUTOCOMPLETE => Ok(DiscordInbound::Autocomplete),
+        APPLICATION_COMMAND | MESSAGE_COMPONENT | MODAL_SUBMIT => {
+            to_invocation(head.kind, interaction).map(|i| DiscordInbound::Invocation(Box::new(i)))
         }
-        other => Err(ParseError::UnsupportedType(other)),
+        kind => Ok(DiscordInbound::Unsupported { kind }),
     }
 }
 
-fn to_invocation(interaction: Interaction) -> Result<Invocation, ParseError> {
-    let user = interaction
-        .member
-        .as_ref()
-        .and_then(|m| m.user.as_ref())
-        .or(interaction.user.as_ref())
-        .ok_or(ParseError::NoUser)?;
+fn to_invocation(kind: u8, interaction: RawInteraction) -> Result<Invocation, ParseError> {
+    let RawInteraction {
+        id,
+        application_id,
+        token,
+        guild_id,
+        channel,
+        channel_id,
+        member,
+        user,
+        app_permissions,
+        data,
+    } = interaction;
+    let member = member.unwrap_or_default();
+    let user = member.user.or(user).ok_or(ParseError::NoUser)?;
     let actor = Actor {
         id: user.id.to_string(),
-        display_name: interaction
-            .member
-            .as_ref()
-            .and_then(|m| m.nick.clone())
-            .or_else(|| user.global_name.clone())
-            .or_else(|| Some(user.name.clone())),
+        display_name: member.nick.or(user.global_name).or(user.username),
         // Outside a guild there is no one to moderate, so no capabilities.
-        capabilities: interaction
-            .member
-            .as_ref()
-            .and_then(|m| m.permissions)
+        capabilities: member
+            .permissions
+            .0
             .map(capabilities_of)
             .unwrap_or_default(),
     };
     // Only in a guild does the app have permissions worth checking.
-    let app = match (interaction.guild_id, interaction.app_permissions) {
+    let app = match (&guild_id, app_permissions.0) {
         (Some(_), Some(perms)) => Some(AppContext {
-            user_id: interaction.application_id.to_string(),
+            user_id: application_id.to_string(),
             capabilities: capabilities_of(perms),
         }),
         _ => None,
     };
-    let tenant = match interaction.guild_id {
+    let tenant = match &guild_id {
         Some(guild) => guild.to_string(),
         None => format!("dm:{}", actor.id),
     };
-    let action = match interaction.data {
-        Some(InteractionData::ApplicationCommand(data)) => {
-            let mut options = Vec::new();
-            flatten_options(data.options, &mut options);
-            // A user context-menu command targets a user without an option; give it the
-            // same shape as the slash command's `user` option.
-            if let Some(target) = data.target_id {
-                options.push(("user".to_owned(), OptionValue::User(target.to_string())));
-            }
-            // Discord marks bot accounts among the users an interaction names.
-            let mut bots: Vec<String> = data
-                .resolved
-                .iter()
-                .flat_map(|resolved| resolved.users.values())
-                .filter(|user| user.bot)
-                .map(|user| user.id.to_string())
-                .collect();
-            bots.sort();
-            Action::Command(CommandCall {
-                name: data.name.to_ascii_lowercase(),
-                options,
-                bots,
-                message: None,
-            })
-        }
-        Some(InteractionData::MessageComponent(data)) => Action::Component {
-            custom_id: data.custom_id,
+    let channel = channel
+        .and_then(|c| c.id)
+        .or(channel_id)
+        .map(|c| c.to_string());
+    let data = data.ok_or(ParseError::NoData)?;
+    let action = match kind {
+        APPLICATION_COMMAND => Action::Command(command_call(data, channel.as_deref())?),
+        MESSAGE_COMPONENT => Action::Component {
+            custom_id: data.custom_id.ok_or(ParseError::NoData)?,
         },
-        Some(InteractionData::ModalSubmit(data)) => {
+        _ => {
             let mut fields = Vec::new();
-            collect_modal_fields(&data.components, &mut fields);
+            collect_modal_fields(data.components, &mut fields);
             Action::ModalSubmit {
-                custom_id: data.custom_id,
+                custom_id: data.custom_id.ok_or(ParseError::NoData)?,
                 fields,
             }
         }
-        // Not #[non_exhaustive] today, but Discord adds interaction kinds; keep this total.
-        #[allow(unreachable_patterns)]
-        Some(_) | None => return Err(ParseError::NoData),
     };
     Ok(Invocation {
-        id: interaction.id.to_string(),
+        id: id.to_string(),
         platform: Platform::Discord,
         tenant,
-        channel: interaction.channel.map(|c| c.id.to_string()),
+        channel,
         actor,
         action,
         response_url: None,
         trigger_id: None,
-        interaction_token: Some(interaction.token),
+        interaction_token: Some(token),
         app,
     })
 }
 
+fn command_call(data: RawData, channel: Option<&str>) -> Result<CommandCall, ParseError> {
+    let name = data.name.ok_or(ParseError::NoData)?.to_ascii_lowercase();
+    let mut options = Vec::new();
+    flatten_options(data.options, &mut options);
+    // A message command names its message only by `target_id`; when `data.type` is missing,
+    // a target found among the resolved messages says it is one all the same.
+    let target = data.target_id.map(|t| t.to_string());
+    let message = match (data.kind, &target) {
+        (Some(CommandKind::Message) | None, Some(target)) => data
+            .resolved
+            .messages
+            .get(target)
+            .and_then(|entry| RawMessage::deserialize(entry).ok())
+            .map(|raw| TargetMessage {
+                id: target.clone(),
+                channel: raw
+                    .channel_id
+                    .map(|c| c.to_string())
+                    .or_else(|| channel.map(str::to_owned))
+                    .unwrap_or_default(),
+                author: raw.author.id.to_string(),
+                author_is_bot: raw.author.bot,
+                content: raw.content,
+            }),
+        _ => None,
+    };
+    // A context-menu command targets a user (or a message, whose author is then the user)
+    // without an option; give it the same shape as the slash command's `user` option, so
+    // moderation flows see whom it is about.
+    match (&message, target) {
+        (Some(message), _) => {
+            options.push(("user".to_owned(), OptionValue::User(message.author.clone())))
+        }
+        (None, Some(target)) if data.kind != Some(CommandKind::Message) => {
+            options.push(("user".to_owned(), OptionValue::User(target)))
+        }
+        _ => {}
+    }
+    // Discord marks bot accounts among the users an interaction names.
+    let mut bots: Vec<String> = data
+        .resolved
+        .users
+        .iter()
+        .filter(|(_, user)| user["bot"] == true)
+        .map(|(id, _)| id.clone())
+        .collect();
+    if let Some(message) = message.as_ref().filter(|m| m.author_is_bot)
+        && !bots.contains(&message.author)
+    {
+        bots.push(message.author.clone());
+    }
+    bots.sort();
+    Ok(CommandCall {
+        name,
+        options,
+        bots,
+        message,
+    })
+}
+
 /// Subcommands become a `subcommand` option followed by their own options, so handlers see one
-/// flat list on both platforms.
-fn flatten_options(options: Vec<CommandDataOption>, out: &mut Vec<(String, OptionValue)>) {
+/// flat list on both platforms. Options of a type Gavel does not know, or whose value does not
+/// fit their type, are left out: no handler reads them.
+fn flatten_options(options: Vec<RawOption>, out: &mut Vec<(String, OptionValue)>) {
     for option in options {
-        let value = match option.value {
-            CommandOptionValue::SubCommand(inner) | CommandOptionValue::SubCommandGroup(inner) => {
+        // Half-typed autocomplete values carry nothing a handler uses.
+        if option.focused {
+            continue;
+        }
+        let value = option.value.as_ref();
+        let text = || value.and_then(|v| v.as_str()).map(str::to_owned);
+        let id = || {
+            value.and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => n.as_u64().map(|n| n.to_string()),
+                _ => None,
+            })
+        };
+        let value = match option.kind {
+            OptionKind::SubCommand | OptionKind::SubCommandGroup => {
                 out.push(("subcommand".to_owned(), OptionValue::String(option.name)));
-                flatten_options(inner, out);
+                flatten_options(option.options, out);
                 continue;
             }
-            CommandOptionValue::String(s) => OptionValue::String(s),
-            CommandOptionValue::Integer(i) => OptionValue::Integer(i),
-            CommandOptionValue::Number(n) => OptionValue::Number(n),
-            CommandOptionValue::Boolean(b) => OptionValue::Boolean(b),
-            CommandOptionValue::User(id) => OptionValue::User(id.to_string()),
-            CommandOptionValue::Mentionable(id) => OptionValue::User(id.to_string()),
-            CommandOptionValue::Channel(id) => OptionValue::Channel(id.to_string()),
-            CommandOptionValue::Role(id) => OptionValue::Role(id.to_string()),
-            // Attachments and half-typed autocomplete values carry nothing a handler uses.
-            CommandOptionValue::Attachment(_) | CommandOptionValue::Focused(..) => continue,
+            OptionKind::String => text().map(OptionValue::String),
+            OptionKind::Integer => value.and_then(|v| v.as_i64()).map(OptionValue::Integer),
+            OptionKind::Number => value.and_then(|v| v.as_f64()).map(OptionValue::Number),
+            OptionKind::Boolean => value.and_then(|v| v.as_bool()).map(OptionValue::Boolean),
+            OptionKind::User | OptionKind::Mentionable => id().map(OptionValue::User),
+            OptionKind::Channel => id().map(OptionValue::Channel),
+            OptionKind::Role => id().map(OptionValue::Role),
+            // Attachments carry nothing a handler uses.
+            OptionKind::Attachment | OptionKind::Other(_) => None,
         };
-        out.push((option.name, value));
+        if let Some(value) = value {
+            out.push((option.name, value));
+        }
     }
 }
 
-fn collect_modal_fields(
-    components: &[twilight_model::application::interaction::modal::ModalInteractionComponent],
-    out: &mut Vec<(String, String)>,
-) {
-    use twilight_model::application::interaction::modal::ModalInteractionComponent as C;
+/// Text inputs, and the selects a label may hold, from a submitted modal's rows and labels,
+/// in order. A select's several values are joined with commas, the way Slack forms' are:
+/// they are ids or Gavel's own option values, neither of which holds a comma. Components of
+/// other types (text displays, file uploads, types Discord adds later) are skipped.
+fn collect_modal_fields(components: Vec<RawComponent>, out: &mut Vec<(String, String)>) {
     for component in components {
-        match component {
-            C::ActionRow(row) => collect_modal_fields(&row.components, out),
-            C::Label(label) => {
-                collect_modal_fields(std::slice::from_ref(label.component.as_ref()), out)
+        match component.kind {
+            ComponentKind::ActionRow => collect_modal_fields(component.components, out),
+            ComponentKind::Label => {
+                collect_modal_fields(component.component.into_iter().map(|c| *c).collect(), out)
             }
-            C::TextInput(input) => out.push((input.custom_id.clone(), input.value.clone())),
-            _ => {}
+            ComponentKind::TextInput => {
+                if let Some(custom_id) = component.custom_id {
+                    out.push((custom_id, component.value.unwrap_or_default()));
+                }
+            }
+            ComponentKind::StringSelect
+            | ComponentKind::UserSelect
+            | ComponentKind::RoleSelect
+            | ComponentKind::MentionableSelect
+            | ComponentKind::ChannelSelect => {
+                if let Some(custom_id) = component.custom_id {
+                    out.push((custom_id, component.values.join(",")));
+                }
+            }
+            ComponentKind::Other(_) => {}
         }
     }
 }
@@ -613,7 +693,7 @@ mod tests {
                 "{body:?}: {err}"
             );
         }
-        // Well-formed head, but not an interaction twilight-model accepts.
+        // Well-formed head, but without the fields every interaction has.
         for body in [&br#"{"type":2,"id":"1"}"#[..], br#"{"type":9}"#] {
             let err = parse_interaction(body).unwrap_err();
             assert!(matches!(err, ParseError::Malformed(_)), "{err:?}");
@@ -631,5 +711,201 @@ mod tests {
         let err = parse(&value).unwrap_err();
         assert!(matches!(err, ParseError::NoUser), "{err:?}");
         assert_eq!(err.to_string(), "interaction has no user");
+    }
+
+    #[test]
+    fn fields_gavel_does_not_read_may_be_missing() {
+        // What twilight-model required and Discord leaves out, or may leave out tomorrow.
+        let mut value = command("ping", json!([]));
+        for (object, key) in [
+            (None, "attachment_size_limit"),
+            (None, "authorizing_integration_owners"),
+            (None, "entitlements"),
+            (None, "locale"),
+            (None, "guild_locale"),
+            (None, "context"),
+            (None, "version"),
+            (None, "channel_id"),
+            (Some("member"), "joined_at"),
+            (Some("member"), "deaf"),
+            (Some("member"), "mute"),
+            (Some("member"), "roles"),
+            (Some("member"), "flags"),
+        ] {
+            let target = match object {
+                Some(object) => &mut value[object],
+                None => &mut value,
+            };
+            target.as_object_mut().unwrap().remove(key);
+            let invocation = invocation(&value);
+            assert_eq!(invocation.actor.id, USER, "without {key}");
+            assert_eq!(
+                invocation.channel.as_deref(),
+                Some(CHANNEL),
+                "without {key}"
+            );
+        }
+        for key in ["discriminator", "avatar", "global_name", "username"] {
+            value["member"]["user"].as_object_mut().unwrap().remove(key);
+        }
+        let invocation = invocation(&value);
+        assert_eq!(invocation.actor.display_name, None);
+        assert_eq!(call(&value).name, "ping");
+    }
+
+    #[test]
+    fn unknown_fields_and_enum_values_are_ignored() {
+        let mut value = command("ping", json!([{ "name": "x", "type": 99, "value": [1] }]));
+        value["context"] = json!(9);
+        value["channel"]["type"] = json!(99);
+        value["locale"] = json!("xx-XX");
+        value["a_field_discord_adds"] = json!({ "nested": [1, 2] });
+        value["member"]["user"]["flags_v2"] = json!(123);
+        value["data"]["type"] = json!(42);
+        let call = call(&value);
+        assert_eq!(call.name, "ping");
+        // The option of an unknown type is left out, not the command refused.
+        assert_eq!(call.options, vec![]);
+    }
+
+    #[test]
+    fn options_whose_value_does_not_fit_their_type_are_left_out() {
+        let options = json!([
+            { "name": "points", "type": 4, "value": "three" },
+            { "name": "user", "type": 6, "value": "1174109840998400020" },
+            { "name": "broken" },
+        ]);
+        assert_eq!(
+            call(&command("warn", options)).options,
+            vec![(
+                "user".into(),
+                OptionValue::User("1174109840998400020".into())
+            )]
+        );
+    }
+
+    #[test]
+    fn an_unknown_interaction_type_is_unsupported_not_an_error() {
+        let value = interaction(6, json!({ "something": "new" }));
+        assert_eq!(
+            parse(&value).unwrap(),
+            DiscordInbound::Unsupported { kind: 6 }
+        );
+    }
+
+    #[test]
+    fn a_message_context_menu_names_the_message_and_its_author() {
+        let value = interaction(
+            2,
+            json!({
+                "id": "1174109840998400102",
+                "name": "Report message",
+                "type": 3,
+                "target_id": "1174109840998400050",
+                "resolved": { "messages": {
+                    "1174109840998400050": {
+                        "id": "1174109840998400050",
+                        "channel_id": CHANNEL,
+                        "content": "buy cheap followers at example.com",
+                        "author": {
+                            "id": "1174109840998400020", "username": "spammer",
+                            "discriminator": "0", "avatar": null, "bot": true
+                        },
+                        "type": 0, "embeds": [], "attachments": [], "flags": 0
+                    }
+                } }
+            }),
+        );
+        let call = call(&value);
+        assert_eq!(call.name, "report message");
+        assert_eq!(
+            call.message,
+            Some(TargetMessage {
+                id: "1174109840998400050".into(),
+                channel: CHANNEL.into(),
+                author: "1174109840998400020".into(),
+                author_is_bot: true,
+                content: "buy cheap followers at example.com".into(),
+            })
+        );
+        // Moderation flows see the author as the target, as with a user context menu.
+        assert_eq!(
+            call.option("user"),
+            Some(&OptionValue::User("1174109840998400020".into()))
+        );
+        assert_eq!(call.bots, vec!["1174109840998400020".to_owned()]);
+
+        // Without `data.type`, the resolved message still says what the target is.
+        let mut untyped = value.clone();
+        untyped["data"].as_object_mut().unwrap().remove("type");
+        assert_eq!(self::call(&untyped).message, call.message);
+        // Without the resolved message there is no message, and the target id is not taken
+        // for a user.
+        let mut bare = value;
+        bare["data"].as_object_mut().unwrap().remove("resolved");
+        let bare = self::call(&bare);
+        assert_eq!(bare.message, None);
+        assert_eq!(bare.option("user"), None);
+    }
+
+    #[test]
+    fn other_commands_name_no_message() {
+        assert_eq!(call(&command("ping", json!([]))).message, None);
+    }
+
+    #[test]
+    fn modal_submissions_skip_unknown_components_and_read_selects() {
+        let value = interaction(
+            5,
+            json!({
+                "custom_id": "gavel:note",
+                "components": [
+                    { "type": 99, "id": 1, "value": { "a": "shape Gavel does not know" } },
+                    { "type": 18, "id": 2, "component":
+                        { "type": 3, "id": 3, "custom_id": "kind", "values": ["spam", "scam"] }
+                    },
+                    { "type": 18, "id": 4, "component": { "type": 77, "custom_id": "future" } },
+                    { "type": 1, "id": 5, "components": [
+                        { "type": 98, "custom_id": "also_future", "value": 7 },
+                        { "type": 4, "id": 6, "custom_id": "reason", "value": "spam" }
+                    ] },
+                    "not even an object"
+                ]
+            }),
+        );
+        assert_eq!(
+            invocation(&value).action,
+            Action::ModalSubmit {
+                custom_id: "gavel:note".into(),
+                fields: vec![
+                    ("kind".into(), "spam,scam".into()),
+                    ("reason".into(), "spam".into()),
+                ],
+            }
+        );
+    }
+
+    #[test]
+    fn snowflakes_must_be_ids() {
+        for id in [json!("12a4"), json!(""), json!(-5), json!(true)] {
+            let mut value = command("ping", json!([]));
+            value["guild_id"] = id.clone();
+            let err = parse(&value).unwrap_err();
+            assert!(matches!(err, ParseError::Malformed(_)), "{id}: {err:?}");
+        }
+        // Numbers are ids too.
+        let mut value = command("ping", json!([]));
+        value["guild_id"] = json!(1174109840998400001u64);
+        assert_eq!(invocation(&value).tenant, GUILD);
+    }
+
+    #[test]
+    fn a_click_or_command_without_its_data_is_an_error() {
+        let mut value = interaction(3, json!({ "component_type": 2 }));
+        assert!(matches!(parse(&value), Err(ParseError::NoData)));
+        value.as_object_mut().unwrap().remove("data");
+        assert!(matches!(parse(&value), Err(ParseError::NoData)));
+        let nameless = interaction(2, json!({ "type": 1 }));
+        assert!(matches!(parse(&nameless), Err(ParseError::NoData)));
     }
 }

@@ -1,7 +1,9 @@
 //! Discord interactions: payload → [`Invocation`](crate::invocation::Invocation), and
-//! [`Reply`](crate::reply::Reply) → interaction response, on twilight-model's types.
+//! [`Reply`](crate::reply::Reply) → interaction response. Payloads are read with Gavel's own
+//! lenient model; answers and registrations are written with twilight-model's types.
 
 mod inbound;
+mod payload;
 pub mod registration;
 mod render;
 

@@ -3,10 +3,11 @@
 
 use std::time::Instant;
 
-use super::{Edge, EdgeResponse, bad_request, record_invocation};
+use super::{Edge, EdgeResponse, UNSUPPORTED_TEXT, bad_request, record_invocation};
 use crate::discord::{self, DiscordInbound};
 use crate::idempotency::lifetimes;
 use crate::invocation::Action;
+use crate::reply::Reply;
 
 impl Edge {
     pub(super) async fn discord_interaction(
@@ -22,6 +23,17 @@ impl Edge {
                 return EdgeResponse::serialized(&discord::autocomplete_empty());
             }
             Ok(DiscordInbound::Invocation(invocation)) => invocation,
+            // A verified request of a kind Discord added after this version: say so, in a
+            // message only the user sees, instead of a 400 that Discord shows as "This
+            // interaction failed".
+            Ok(DiscordInbound::Unsupported { kind }) => {
+                tracing::info!(
+                    kind,
+                    "unsupported Discord interaction type answered politely"
+                );
+                let reply = Reply::ephemeral(UNSUPPORTED_TEXT);
+                return EdgeResponse::serialized(&discord::render_reply(&reply));
+            }
             Err(problem) => return bad_request(&problem),
         };
         record_invocation(&invocation);

@@ -323,6 +323,10 @@ fn unauthorized(rejection: &Rejection) -> EdgeResponse {
     EdgeResponse::error(StatusCode::UNAUTHORIZED, "invalid request signature")
 }
 
+/// The answer, where the platform shows one, to a verified interaction of a kind Gavel does not
+/// know: the platforms add kinds, and a 400 would show the user only a generic failure.
+const UNSUPPORTED_TEXT: &str = "Gavel can't handle this kind of interaction yet.";
+
 fn bad_request(problem: impl std::fmt::Display) -> EdgeResponse {
     tracing::info!(%problem, "signed request could not be parsed");
     EdgeResponse::error(StatusCode::BAD_REQUEST, &problem.to_string())

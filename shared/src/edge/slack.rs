@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use http::StatusCode;
 
-use super::{Edge, EdgeResponse, bad_request, record_invocation};
+use super::{Edge, EdgeResponse, UNSUPPORTED_TEXT, bad_request, record_invocation};
 use crate::commands::{Command, Help};
 use crate::idempotency::{Claim, lifetimes};
 use crate::invocation::{Action, Capabilities, Invocation, OptionValue};
 use crate::reply::{Modal, Reply, Response};
-use crate::slack::{self, CommandParse, SlackEvent};
+use crate::slack::{self, CommandParse, SlackEvent, SlackInteraction};
 
 /// How long a command waits to learn whether the users it names are bots.
 const BOT_LOOKUP_BUDGET: std::time::Duration = std::time::Duration::from_millis(800);
@@ -76,8 +76,21 @@ impl Edge {
         received_at: Instant,
     ) -> EdgeResponse {
         let mut invocation = match slack::parse_interaction(body) {
-            Ok(Some(invocation)) => invocation,
-            Ok(None) => return EdgeResponse::empty_ok(),
+            Ok(SlackInteraction::Invocation(invocation)) => *invocation,
+            Ok(SlackInteraction::Unhandled { kind, notice_url }) => {
+                tracing::info!(
+                    kind,
+                    "Slack interaction of a kind Gavel does not handle acknowledged"
+                );
+                if let Some(url) = notice_url {
+                    let notice = Response::Message(Reply::ephemeral(UNSUPPORTED_TEXT));
+                    let message = slack::render_response_url_message(&notice);
+                    if let Err(error) = self.slack_web.respond(&url, &message).await {
+                        tracing::warn!(%error, "response_url post failed");
+                    }
+                }
+                return EdgeResponse::empty_ok();
+            }
             Err(problem) => return bad_request(&problem),
         };
         record_invocation(&invocation);

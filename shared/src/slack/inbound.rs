@@ -2,7 +2,7 @@
 //! payloads (`payload=` JSON in a form) and Events API deliveries (JSON).
 
 use serde::Deserialize;
-use slack_morphism::prelude::{SlackCommandEvent, SlackInteractionEvent, SlackView};
+use slack_morphism::prelude::SlackCommandEvent;
 
 use super::message_event::{SlackMessage, message_of};
 use super::options_from_text;
@@ -24,7 +24,8 @@ pub enum ParseError {
     /// The `payload` is not JSON with a string `type`.
     #[error("malformed interaction payload: {0}")]
     InteractionPayload(#[source] serde_json::Error),
-    /// A payload of a kind Gavel handles that slack-morphism does not accept.
+    /// A payload of a kind Gavel handles without the fields it needs (a click's `trigger_id`,
+    /// a submission's `user` and `view.id`).
     #[error("malformed {kind} payload: {source}")]
     Payload {
         kind: String,
@@ -35,6 +36,9 @@ pub enum ParseError {
     NoAction,
     #[error("block_actions without a user")]
     NoUser,
+    /// Neither `team`, the user's `team_id` nor an enterprise: no community to act in.
+    #[error("{0} without a team")]
+    NoTeam(String),
     /// The Events API body is not JSON with a string `type`.
     #[error("malformed event: {0}")]
     Event(#[source] serde_json::Error),
@@ -137,100 +141,219 @@ struct TypeHead {
     kind: String,
 }
 
-/// Parses a verified interactivity body (`payload=` JSON in a form). Returns `None` for payload
-/// kinds Gavel does not act on (shortcuts, view_closed, …), which are acknowledged and dropped.
-pub fn parse_interaction(body: &[u8]) -> Result<Option<Invocation>, ParseError> {
+/// What a verified interactivity payload turned out to be.
+#[derive(Debug, PartialEq)]
+pub enum SlackInteraction {
+    /// A click (`block_actions`) or a form submission (`view_submission`).
+    Invocation(Box<Invocation>),
+    /// A kind Gavel does not act on (shortcuts, `view_closed`, `block_suggestion`, kinds Slack
+    /// adds later): acknowledged, never refused. `notice_url` is the payload's `response_url`
+    /// when it has one and a message there is what the user expects, so they can be told
+    /// Gavel cannot handle it; Slack shows nothing from the HTTP body of these.
+    Unhandled {
+        kind: String,
+        notice_url: Option<String>,
+    },
+}
+
+/// The kinds that must get no message even when they carry a `response_url`: Gavel's own
+/// forms closing, and the requests for a select's options, whose answer is the option list.
+const SILENT_KINDS: [&str; 2] = ["view_closed", "block_suggestion"];
+
+/// Gavel's own read model of a `block_actions` payload: the fields it acts on, the rest
+/// ignored. slack-morphism's requires fields Gavel does not use (`api_app_id`, `container`,
+/// `team`) and models every block and element strictly, so a block type Slack adds to a
+/// message would fail the click; this one cannot.
+#[derive(Deserialize)]
+struct BlockActionsPayload {
+    trigger_id: String,
+    #[serde(default)]
+    user: Option<SlackUser>,
+    #[serde(default)]
+    channel: Option<SlackId>,
+    #[serde(default)]
+    container: Option<SlackContainer>,
+    #[serde(default)]
+    response_url: Option<String>,
+    #[serde(default)]
+    actions: Vec<serde_json::Value>,
+}
+
+/// A `view_submission` payload, read the same way.
+#[derive(Deserialize)]
+struct ViewSubmissionPayload {
+    user: SlackUser,
+    view: SubmittedView,
+    #[serde(default)]
+    trigger_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SubmittedView {
+    id: String,
+    #[serde(default)]
+    callback_id: Option<String>,
+    #[serde(default)]
+    state: Option<ViewState>,
+}
+
+#[derive(Deserialize)]
+struct ViewState {
+    /// Block id → action id → the element's state.
+    #[serde(default)]
+    values: std::collections::BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+struct SlackUser {
+    id: String,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct SlackId {
+    id: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct SlackContainer {
+    channel_id: Option<String>,
+}
+
+/// Parses a verified interactivity body (`payload=` JSON in a form). Kinds Gavel does not act
+/// on are [`SlackInteraction::Unhandled`], whatever else their payload holds.
+pub fn parse_interaction(body: &[u8]) -> Result<SlackInteraction, ParseError> {
     let form: InteractionForm =
         serde_urlencoded::from_bytes(body).map_err(ParseError::InteractionForm)?;
-    let head: TypeHead =
+    let payload: serde_json::Value =
         serde_json::from_str(&form.payload).map_err(ParseError::InteractionPayload)?;
-    // slack-morphism's enum has no fallback variant, so only hand it the kinds we handle.
-    if head.kind != "block_actions" && head.kind != "view_submission" {
-        return Ok(None);
+    let head = TypeHead::deserialize(&payload).map_err(ParseError::InteractionPayload)?;
+    let kind = head.kind;
+    if kind != "block_actions" && kind != "view_submission" {
+        let notice_url = payload["response_url"]
+            .as_str()
+            .filter(|_| !SILENT_KINDS.contains(&kind.as_str()))
+            .map(str::to_owned);
+        return Ok(SlackInteraction::Unhandled { kind, notice_url });
     }
-    let mut payload: serde_json::Value =
-        serde_json::from_str(&form.payload).map_err(ParseError::InteractionPayload)?;
+    let malformed = |source| ParseError::Payload {
+        kind: kind.clone(),
+        source,
+    };
+    // An org-wide Grid install sends `"team": null`: the workspace is then in the user's
+    // `team_id`, and the community is the enterprise (`tenant_of`).
     let org_wide = payload["is_enterprise_install"] == true;
     let team = payload["team"]["id"]
         .as_str()
-        .or(payload["user"]["team_id"].as_str())
-        .map(str::to_owned);
+        .or(payload["user"]["team_id"].as_str());
     let enterprise = payload["enterprise"]["id"]
         .as_str()
-        .or(payload["user"]["enterprise_id"].as_str())
-        .map(str::to_owned);
-    let tenant = tenant_of(team.as_deref(), enterprise.as_deref(), org_wide);
-    // An org-wide install sends `"team": null`, which slack-morphism refuses; the tenant is
-    // decided above, so give it a team to hold.
-    if payload["team"].is_null()
-        && let Some(tenant) = &tenant
-    {
-        payload["team"] = serde_json::json!({ "id": tenant });
-    }
-    let event: SlackInteractionEvent =
-        serde_json::from_value(payload).map_err(|source| ParseError::Payload {
-            kind: head.kind,
-            source,
-        })?;
+        .or(payload["user"]["enterprise_id"].as_str());
+    let tenant = tenant_of(team, enterprise, org_wide);
     let actor = |id: String| Actor {
         id,
         display_name: None,
         capabilities: Capabilities::NONE,
     };
-    Ok(match event {
-        SlackInteractionEvent::BlockActions(ev) => {
-            let action = ev
-                .actions
-                .as_ref()
-                .and_then(|a| a.first())
-                .ok_or(ParseError::NoAction)?;
-            Some(Invocation {
-                id: ev.trigger_id.0.clone(),
-                platform: Platform::Slack,
-                tenant: tenant.clone().unwrap_or_else(|| ev.team.id.0.clone()),
-                channel: ev.channel.as_ref().map(|c| c.id.0.clone()),
-                actor: actor(ev.user.as_ref().ok_or(ParseError::NoUser)?.id.0.clone()),
-                action: Action::Component {
-                    custom_id: action.action_id.0.clone(),
-                },
-                response_url: ev.response_url.as_ref().map(|u| u.0.to_string()),
-                trigger_id: Some(ev.trigger_id.0.clone()),
-                interaction_token: None,
-                app: None,
-            })
+    let invocation = if kind == "block_actions" {
+        let ev = BlockActionsPayload::deserialize(&payload).map_err(malformed)?;
+        // The first action that names itself: Slack sends one per click.
+        let custom_id = ev
+            .actions
+            .iter()
+            .find_map(|action| action["action_id"].as_str())
+            .ok_or(ParseError::NoAction)?
+            .to_owned();
+        let user = ev.user.ok_or(ParseError::NoUser)?;
+        Invocation {
+            id: ev.trigger_id.clone(),
+            platform: Platform::Slack,
+            tenant: tenant.ok_or(ParseError::NoTeam(kind))?,
+            channel: ev
+                .channel
+                .and_then(|c| c.id)
+                .or(ev.container.and_then(|c| c.channel_id)),
+            actor: actor(user.id),
+            action: Action::Component { custom_id },
+            response_url: ev.response_url,
+            trigger_id: Some(ev.trigger_id),
+            interaction_token: None,
+            app: None,
         }
-        SlackInteractionEvent::ViewSubmission(ev) => {
-            let custom_id = match &ev.view.view {
-                SlackView::Modal(modal) => modal.callback_id.as_ref().map(|c| c.0.clone()),
-                SlackView::Home(_) => None,
-            }
-            .unwrap_or_default();
-            let mut fields = Vec::new();
-            if let Some(state) = &ev.view.state_params.state {
-                for actions in state.values.values() {
-                    for (action_id, value) in actions {
-                        if let Some(v) = &value.value {
-                            fields.push((action_id.0.clone(), v.clone()));
-                        }
-                    }
-                }
-            }
-            fields.sort();
-            Some(Invocation {
-                id: ev.view.state_params.id.0.clone(),
-                platform: Platform::Slack,
-                tenant: tenant.clone().unwrap_or_else(|| ev.team.id.0.clone()),
-                channel: None,
-                actor: actor(ev.user.id.0.clone()),
-                action: Action::ModalSubmit { custom_id, fields },
-                response_url: None,
-                trigger_id: ev.trigger_id.as_ref().map(|t| t.0.clone()),
-                interaction_token: None,
-                app: None,
-            })
+    } else {
+        let ev = ViewSubmissionPayload::deserialize(&payload).map_err(malformed)?;
+        let mut fields: Vec<(String, String)> = ev
+            .view
+            .state
+            .into_iter()
+            .flat_map(|state| state.values.into_values())
+            .flatten()
+            .filter_map(|(action_id, element)| Some((action_id, state_value(&element)?)))
+            .collect();
+        fields.sort();
+        Invocation {
+            id: ev.view.id,
+            platform: Platform::Slack,
+            tenant: tenant.ok_or(ParseError::NoTeam(kind))?,
+            channel: None,
+            actor: actor(ev.user.id),
+            action: Action::ModalSubmit {
+                custom_id: ev.view.callback_id.unwrap_or_default(),
+                fields,
+            },
+            response_url: None,
+            trigger_id: ev.trigger_id,
+            interaction_token: None,
+            app: None,
         }
-        _ => None,
-    })
+    };
+    Ok(SlackInteraction::Invocation(Box::new(invocation)))
+}
+
+/// What one input in a submitted form holds, as text: a text input's value, a select's or
+/// radio group's chosen option value or id, a picker's date (`2025-11-24`), time (`16:00`) or
+/// date and time (Unix seconds). Several chosen values (multi-selects, checkboxes) are joined
+/// with commas: the form fields are one string each, the same on both platforms, and the
+/// values are Slack ids or Gavel's own option values, none of which holds a comma. `None`
+/// for an input left empty and for element types Gavel does not know.
+fn state_value(element: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    let text = |key: &str| element.get(key).and_then(Value::as_str).map(str::to_owned);
+    let list = |key: &str, inner: Option<&str>| {
+        let items = element.get(key)?.as_array()?;
+        let values: Vec<&str> = items
+            .iter()
+            .filter_map(|item| match inner {
+                Some(inner) => item.get(inner)?.as_str(),
+                None => item.as_str(),
+            })
+            .collect();
+        (!values.is_empty()).then(|| values.join(","))
+    };
+    text("value")
+        .or_else(|| {
+            element
+                .get("selected_option")
+                .and_then(|o| o.get("value"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .or_else(|| text("selected_user"))
+        .or_else(|| text("selected_conversation"))
+        .or_else(|| text("selected_channel"))
+        .or_else(|| text("selected_date"))
+        .or_else(|| text("selected_time"))
+        .or_else(|| {
+            element
+                .get("selected_date_time")
+                .and_then(Value::as_i64)
+                .map(|t| t.to_string())
+        })
+        .or_else(|| list("selected_options", Some("value")))
+        .or_else(|| list("selected_users", None))
+        .or_else(|| list("selected_conversations", None))
+        .or_else(|| list("selected_channels", None))
 }
 
 /// An Events API delivery, reduced to what the edge acts on.
@@ -319,6 +442,14 @@ mod tests {
         serde_urlencoded::to_string([("payload", payload.to_string())])
             .unwrap()
             .into_bytes()
+    }
+
+    /// The invocation a handled payload becomes.
+    fn handled(payload: &Value) -> Invocation {
+        match parse_interaction(&interaction_form(payload)) {
+            Ok(SlackInteraction::Invocation(invocation)) => *invocation,
+            other => panic!("expected an invocation, got {other:?}"),
+        }
     }
 
     fn block_actions() -> Value {
@@ -462,9 +593,7 @@ mod tests {
 
     #[test]
     fn block_actions_become_a_component_action() {
-        let invocation = parse_interaction(&interaction_form(&block_actions()))
-            .unwrap()
-            .expect("block_actions is handled");
+        let invocation = handled(&block_actions());
         assert_eq!(invocation.id, "1764000000.1.def");
         assert_eq!(invocation.tenant, "T0GAVELTST");
         assert_eq!(invocation.channel.as_deref(), Some("C0GAVELTST"));
@@ -493,9 +622,7 @@ mod tests {
 
     #[test]
     fn view_submissions_carry_their_callback_id_and_sorted_filled_fields() {
-        let invocation = parse_interaction(&interaction_form(&view_submission()))
-            .unwrap()
-            .expect("view_submission is handled");
+        let invocation = handled(&view_submission());
         assert_eq!(invocation.id, "V0GAVELTST");
         assert_eq!(invocation.tenant, "T0GAVELTST");
         assert_eq!(invocation.channel, None);
@@ -525,10 +652,13 @@ mod tests {
         };
         for payload in [grid(block_actions()), grid(view_submission())] {
             // What made every click there a 400: slack-morphism alone refuses it.
-            assert!(serde_json::from_value::<SlackInteractionEvent>(payload.clone()).is_err());
-            let invocation = parse_interaction(&interaction_form(&payload))
-                .expect("a Grid payload parses")
-                .expect("a handled kind");
+            assert!(
+                serde_json::from_value::<slack_morphism::prelude::SlackInteractionEvent>(
+                    payload.clone()
+                )
+                .is_err()
+            );
+            let invocation = handled(&payload);
             assert_eq!(invocation.tenant, "E0GAVELORG");
         }
         // The same install's slash commands name the workspace and the enterprise.
@@ -545,9 +675,7 @@ mod tests {
         let mut workspace = block_actions();
         workspace["is_enterprise_install"] = json!(false);
         workspace["enterprise"] = json!({ "id": "E0GAVELORG", "name": "Gavel Org" });
-        let invocation = parse_interaction(&interaction_form(&workspace))
-            .unwrap()
-            .unwrap();
+        let invocation = handled(&workspace);
         assert_eq!(invocation.tenant, "T0GAVELTST");
         assert_eq!(
             tenant_of(None, Some("E1"), false).as_deref(),
@@ -570,10 +698,118 @@ mod tests {
             let payload = json!({ "type": kind });
             assert_eq!(
                 parse_interaction(&interaction_form(&payload)).expect(kind),
-                None,
+                SlackInteraction::Unhandled {
+                    kind: kind.into(),
+                    notice_url: None
+                },
                 "{kind}"
             );
         }
+    }
+
+    #[test]
+    fn unhandled_kinds_with_a_response_url_can_be_told_so_except_silent_ones() {
+        let url = "https://hooks.slack.com/app/T0GAVELTST/3/xyz";
+        for (kind, told) in [
+            ("message_action", true),
+            ("a_kind_slack_adds_tomorrow", true),
+            ("view_closed", false),
+            ("block_suggestion", false),
+        ] {
+            let payload = json!({ "type": kind, "response_url": url, "team": null });
+            assert_eq!(
+                parse_interaction(&interaction_form(&payload)).expect(kind),
+                SlackInteraction::Unhandled {
+                    kind: kind.into(),
+                    notice_url: told.then(|| url.to_owned())
+                },
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_gavel_does_not_read_may_be_missing_or_new() {
+        let mut payload = block_actions();
+        for key in ["api_app_id", "token", "container", "team"] {
+            payload.as_object_mut().unwrap().remove(key);
+        }
+        // A block type slack-morphism does not model, in the clicked message.
+        payload["message"] = json!({
+            "type": "message", "ts": "1764000000.000200",
+            "blocks": [{ "type": "a_block_slack_adds_tomorrow", "block_id": "x" }]
+        });
+        payload["actions"][0]["type"] = json!("a_new_element");
+        let invocation = handled(&payload);
+        // The user's team is the community when the payload's `team` is gone.
+        assert_eq!(invocation.tenant, "T0GAVELTST");
+        assert_eq!(
+            invocation.action,
+            Action::Component {
+                custom_id: "gavel:confirm".into()
+            }
+        );
+        // The channel from the container when `channel` is missing.
+        let mut payload = block_actions();
+        payload.as_object_mut().unwrap().remove("channel");
+        assert_eq!(handled(&payload).channel.as_deref(), Some("C0GAVELTST"));
+    }
+
+    #[test]
+    fn a_payload_naming_no_team_at_all_is_an_error() {
+        let mut payload = block_actions();
+        payload.as_object_mut().unwrap().remove("team");
+        payload["user"].as_object_mut().unwrap().remove("team_id");
+        let err = parse_interaction(&interaction_form(&payload)).unwrap_err();
+        assert!(matches!(err, ParseError::NoTeam(_)), "{err:?}");
+        assert_eq!(err.to_string(), "block_actions without a team");
+    }
+
+    #[test]
+    fn submitted_selects_and_pickers_are_fields_too() {
+        let mut payload = view_submission();
+        payload["view"]["state"]["values"] = json!({
+            "b1": { "kind": { "type": "static_select", "selected_option": {
+                "text": { "type": "plain_text", "text": "Spam" }, "value": "spam" } } },
+            "b2": { "who": { "type": "users_select", "selected_user": "U0GAVELBOB" } },
+            "b3": { "where": { "type": "conversations_select", "selected_conversation": "C0GAVELTST" } },
+            "b4": { "room": { "type": "channels_select", "selected_channel": "C0GAVELTWO" } },
+            "b5": { "tags": { "type": "multi_static_select", "selected_options": [
+                { "value": "links" }, { "value": "caps" } ] } },
+            "b6": { "how": { "type": "radio_buttons", "selected_option": { "value": "dm" } } },
+            "b7": { "flags": { "type": "checkboxes", "selected_options": [{ "value": "notify" }] } },
+            "b8": { "day": { "type": "datepicker", "selected_date": "2025-11-24" } },
+            "b9": { "at": { "type": "timepicker", "selected_time": "16:00" } },
+            "b10": { "when": { "type": "datetimepicker", "selected_date_time": 1764000000 } },
+            "b11": { "people": { "type": "multi_users_select", "selected_users": ["U1", "U2"] } },
+            "b12": {
+                "none": { "type": "checkboxes", "selected_options": [] },
+                "unpicked": { "type": "static_select", "selected_option": null },
+                "future": { "type": "an_element_slack_adds", "selected_thing": { "x": 1 } },
+                "reason": { "type": "plain_text_input", "value": "spam" }
+            }
+        });
+        let Action::ModalSubmit { fields, .. } = handled(&payload).action else {
+            panic!("expected a form submission");
+        };
+        let expected: Vec<(String, String)> = [
+            ("at", "16:00"),
+            ("day", "2025-11-24"),
+            ("flags", "notify"),
+            ("how", "dm"),
+            ("kind", "spam"),
+            ("people", "U1,U2"),
+            ("reason", "spam"),
+            ("room", "C0GAVELTWO"),
+            ("tags", "links,caps"),
+            ("when", "1764000000"),
+            ("where", "C0GAVELTST"),
+            ("who", "U0GAVELBOB"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        assert_eq!(fields, expected);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Slack: slash commands, interactivity payloads and the Events API → domain types, and
-//! [`Reply`](crate::reply::Reply) → Block Kit, on slack-morphism's models.
+//! [`Reply`](crate::reply::Reply) → Block Kit. Interactivity payloads are read with Gavel's own
+//! lenient model; slash commands and answers with slack-morphism's.
 
 mod inbound;
 pub mod manifest;
@@ -10,7 +11,8 @@ mod text_options;
 pub mod web;
 
 pub use inbound::{
-    CommandParse, ParseError, SlackEvent, parse_command, parse_event, parse_interaction,
+    CommandParse, ParseError, SlackEvent, SlackInteraction, parse_command, parse_event,
+    parse_interaction,
 };
 pub use message_event::SlackMessage;
 pub use moderators::SlackModerators;
