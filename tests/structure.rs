@@ -15,7 +15,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("drivers", &["edge", "worker", "maintenance"]),
     ("codecs", &["discord", "slack", "verify", "ratelimit"]),
     ("commands", &["commands"]),
-    ("domain", &["flows", "moderation", "economy", "reminders"]),
+    (
+        "domain",
+        &["flows", "moderation", "economy", "reminders", "automod"],
+    ),
     ("jobs", &["jobs"]),
     ("state", &["idempotency", "store"]),
     (

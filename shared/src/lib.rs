@@ -8,6 +8,7 @@
 //!   [`adapters`] (Lambda events), [`telemetry`].
 
 pub mod adapters;
+pub mod automod;
 pub mod case_kind;
 pub mod clock;
 pub mod commands;
