@@ -42,6 +42,7 @@ pub enum JobArg {
     Decay,
     Cleanup,
     Reminders,
+    AutomodAudit,
 }
 
 impl From<JobArg> for Sweep {
@@ -51,6 +52,7 @@ impl From<JobArg> for Sweep {
             JobArg::Decay => Sweep::Decay,
             JobArg::Cleanup => Sweep::Cleanup,
             JobArg::Reminders => Sweep::Reminders,
+            JobArg::AutomodAudit => Sweep::AutomodAudit,
         }
     }
 }

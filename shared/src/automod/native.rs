@@ -234,7 +234,7 @@ pub fn compile(rules: &Rules, modlog: Option<&str>, slots: Slots) -> Compiled {
                 }
                 if keyword_left == 0 {
                     out.not_compiled.push(format!(
-                        "`{id}`: no keyword rule is left of Discord's {MAX_KEYWORD_RULES}{}",
+                        "`{id}`: no keyword rule is left of Discord's {MAX_KEYWORD_RULES} keyword rules{}",
                         foreign_note(slots)
                     ));
                     continue;

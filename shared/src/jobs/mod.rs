@@ -92,6 +92,11 @@ pub enum Task {
         /// When it was set (Unix seconds), for "set 2 hours ago".
         set_at: i64,
     },
+    /// `/automod sync`: compile the community's rules into the guild's native AutoMod rules
+    /// and tell what was created, updated, deleted and could not be compiled.
+    SyncAutomod { guild: String },
+    /// Read what the guild's native AutoMod rules did (its audit log) into cases.
+    IngestAutomodAudit { guild: String },
 }
 
 /// A message for a channel, prepared by the edge (buttons included, their ids already signed).

@@ -87,7 +87,11 @@ impl Sanctions<'_> {
             | Task::DeliverReport { .. }
             | Task::Schedule { .. }
             | Task::Unschedule { .. }
-            | Task::Remind { .. } => Err(ApiError::NotSent("not a moderation task".to_owned())),
+            | Task::Remind { .. }
+            | Task::SyncAutomod { .. }
+            | Task::IngestAutomodAudit { .. } => {
+                Err(ApiError::NotSent("not a moderation task".to_owned()))
+            }
         }
     }
 
