@@ -26,3 +26,6 @@ pub use rules::{
     MAX_EXEMPT_ROLES, MAX_MENTIONS, MAX_REGEX_CHARS, MAX_REGEXES, MAX_WORD_CHARS, MAX_WORDS, Rule,
     RuleAction, RuleError, RuleKind, Rules,
 };
+
+#[cfg(test)]
+mod tests;
