@@ -1,4 +1,4 @@
-//! `gavel job run expire|decay|cleanup|reminders`: one maintenance job, once, by hand, on the
+//! `gavel job run expire|decay|cleanup|reminders|automod-audit`: one maintenance job, once, by hand, on the
 //! store `gavel serve` uses, with the platform clients `serve` would choose (real ones where
 //! tokens or API bases are set, else recording ones that log the calls). Prints what it did.
 //!

@@ -1,6 +1,6 @@
 //! A community's rules compiled into Discord's native AutoMod, and the plan that brings a
 //! guild's rules there. Pure: the caller lists the guild's rules, asks for a [`Plan`] and applies
-//! it (`crate::worker::automod::sync_native`).
+//! it (the worker's `sync_native`).
 //!
 //! What compiles, one native rule (or more) per enabled Gavel rule, each named
 //! [`NAME_PREFIX`] + the rule's id so sync never touches a rule the guild made itself:
