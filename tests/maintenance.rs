@@ -1031,7 +1031,7 @@ fn the_sample_triggers_parse() {
     assert_eq!(seen, 4);
     // The template's schedules send the same inputs.
     let template = std::fs::read_to_string(moto::workspace_root().join("template.yaml")).unwrap();
-    assert!(template.contains(r#"Input: '{"run": ["expire", "reminders"]}'"#));
+    assert!(template.contains(r#"Input: '{"run": ["expire", "reminders", "automod_audit"]}'"#));
     assert!(template.contains(r#"Input: '{"run": ["decay"]}'"#));
     assert!(template.contains(r#"Input: '{"run": ["cleanup"]}'"#));
 }

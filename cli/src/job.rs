@@ -1,4 +1,4 @@
-//! `gavel job run expire|decay|cleanup|reminders`: one maintenance job, once, by hand, on the
+//! `gavel job run expire|decay|cleanup|reminders|automod-audit`: one maintenance job, once, by hand, on the
 //! store `gavel serve` uses, with the platform clients `serve` would choose (real ones where
 //! tokens or API bases are set, else recording ones that log the calls). Prints what it did.
 //!
@@ -42,6 +42,7 @@ pub enum JobArg {
     Decay,
     Cleanup,
     Reminders,
+    AutomodAudit,
 }
 
 impl From<JobArg> for Sweep {
@@ -51,6 +52,7 @@ impl From<JobArg> for Sweep {
             JobArg::Decay => Sweep::Decay,
             JobArg::Cleanup => Sweep::Cleanup,
             JobArg::Reminders => Sweep::Reminders,
+            JobArg::AutomodAudit => Sweep::AutomodAudit,
         }
     }
 }

@@ -499,7 +499,7 @@ async fn tick(
             last.is_none_or(|t: std::time::Instant| t.elapsed() >= every)
         };
         if due(last_sweep, SWEEP_EVERY) {
-            for job in [Sweep::Expire, Sweep::Reminders] {
+            for job in [Sweep::Expire, Sweep::Reminders, Sweep::AutomodAudit] {
                 report_if_busy(maintenance.run(job, Budget::for_secs(25)).await);
             }
             last_sweep = Some(std::time::Instant::now());

@@ -60,10 +60,10 @@ fn skipped(text: &str) -> Vec<Range<usize>> {
     let mut i = 0;
     while i < bytes.len() {
         let rest = &text[i..];
-        let len = if rest.starts_with("```") {
-            rest[3..].find("```").map_or(rest.len(), |k| k + 6)
-        } else if rest.starts_with('`') {
-            rest[1..].find('`').map_or(1, |k| k + 2)
+        let len = if let Some(fenced) = rest.strip_prefix("```") {
+            fenced.find("```").map_or(rest.len(), |k| k + 6)
+        } else if let Some(inline) = rest.strip_prefix('`') {
+            inline.find('`').map_or(1, |k| k + 2)
         } else if rest.starts_with('<') {
             markup_len(rest)
                 .or_else(|| {

@@ -64,7 +64,8 @@ pub struct Probe {
 }
 
 enum Matcher {
-    Words(WordList),
+    // Boxed: a word list is far larger than the other matchers.
+    Words(Box<WordList>),
     Caps {
         ratio_percent: u8,
         min_letters: u32,
@@ -336,7 +337,7 @@ fn repeat_text(text: &str) -> Option<String> {
 
 fn matcher(rule: &Rule, allow_words: &[String]) -> Result<Matcher, RuleError> {
     Ok(match &rule.kind {
-        RuleKind::Words { words } => Matcher::Words(WordList::new(words, allow_words)),
+        RuleKind::Words { words } => Matcher::Words(Box::new(WordList::new(words, allow_words))),
         RuleKind::Caps {
             ratio_percent,
             min_letters,

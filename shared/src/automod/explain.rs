@@ -12,8 +12,7 @@ const MAX_QUOTE_CHARS: usize = 80;
 /// were there), backticks and line breaks neutralised, long text cut.
 pub fn quote(text: &str) -> String {
     let mut out = String::new();
-    let mut chars = 0;
-    for c in text.chars().filter(|c| !is_invisible(*c)) {
+    for (chars, c) in text.chars().filter(|c| !is_invisible(*c)).enumerate() {
         if chars == MAX_QUOTE_CHARS {
             out.push('…');
             break;
@@ -23,7 +22,6 @@ pub fn quote(text: &str) -> String {
             '\n' | '\r' | '\t' => ' ',
             c => c,
         });
-        chars += 1;
     }
     out
 }

@@ -161,7 +161,7 @@ fn parse(url: &str, span: Range<usize>, has_scheme: bool) -> Option<Link> {
     }
     let ascii_host = idna::domain_to_ascii(&host).unwrap_or_else(|_| host.clone());
     let known = psl::suffix(ascii_host.as_bytes()).is_some_and(|s| s.is_known());
-    if !has_scheme && !known {
+    if !has_scheme && (!known || looks_like_a_file(&ascii_host, &rest[end..])) {
         return None;
     }
     Some(Link {
@@ -170,6 +170,18 @@ fn parse(url: &str, span: Range<usize>, has_scheme: bool) -> Option<Link> {
         ascii_host,
         path: rest[end..].to_lowercase(),
     })
+}
+
+/// File names that are also domain names (`main.rs`, `README.md`, `setup.py`): written without
+/// a scheme or a path in chat they are nearly always files, while a spam link brings a path or a
+/// `www.`.
+fn looks_like_a_file(ascii_host: &str, path: &str) -> bool {
+    const EXTENSIONS: &[&str] = &[
+        "rs", "md", "py", "sh", "js", "ts", "pl", "rb", "cs", "cc", "go", "ps", "so", "zip", "mov",
+        "sql", "php", "java", "kt", "swift", "txt", "json", "yaml", "yml", "toml", "lock", "log",
+    ];
+    let tld = ascii_host.rsplit('.').next().unwrap_or_default();
+    path.is_empty() && !ascii_host.starts_with("www.") && EXTENSIONS.contains(&tld)
 }
 
 /// A host on a list entry: the domain itself or any subdomain of it.
@@ -320,6 +332,11 @@ mod tests {
             ["a.example.org"]
         );
         assert!(hosts("e.g. this, or file.txt and node.js").is_empty());
+        assert!(hosts("edit main.rs and README.md, then run setup.py").is_empty());
+        assert_eq!(
+            hosts("www.example.rs and https://main.rs"),
+            ["www.example.rs", "main.rs"]
+        );
     }
 
     #[test]

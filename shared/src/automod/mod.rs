@@ -6,13 +6,15 @@
 //! - [`rules`]: the settings document, its defaults and its limits;
 //! - [`normalise`]: text as the matchers see it, mapped back to the original bytes;
 //! - [`words`], [`caps`], [`links`], [`mentions`], [`regexes`]: one matcher each;
-//! - [`engine`]: the compiled rules; [`explain`]: the moderator's sentences.
+//! - [`engine`]: the compiled rules; [`explain`]: the moderator's sentences;
+//! - [`native`]: the rules compiled into Discord's native AutoMod, and the sync plan.
 
 pub mod caps;
 pub mod engine;
 pub mod explain;
 pub mod links;
 pub mod mentions;
+pub mod native;
 pub mod normalise;
 pub mod regexes;
 pub mod rules;
@@ -24,3 +26,6 @@ pub use rules::{
     MAX_EXEMPT_ROLES, MAX_MENTIONS, MAX_REGEX_CHARS, MAX_REGEXES, MAX_WORD_CHARS, MAX_WORDS, Rule,
     RuleAction, RuleError, RuleKind, Rules,
 };
+
+#[cfg(test)]
+mod tests;

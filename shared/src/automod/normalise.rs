@@ -52,6 +52,10 @@ impl Token {
     pub fn len(&self) -> usize {
         self.end - self.start
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
 }
 
 #[derive(Debug)]
@@ -95,6 +99,54 @@ fn is_leet_symbol(c: char) -> bool {
 
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || is_leet_symbol(c)
+}
+
+/// The lower-case ASCII letters a non-ASCII character is a look-alike of: its UTS #39 skeleton
+/// when that is ASCII letters, else a small capital's letter (`ɪᴅɪᴏᴛ`), which the confusables
+/// table leaves alone.
+fn ascii_lookalike(c: char) -> Option<Vec<char>> {
+    let mut buf = [0u8; 4];
+    let skeleton: Vec<char> = unicode_security::skeleton(c.encode_utf8(&mut buf))
+        .filter(|s| !is_combining_mark(*s))
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    if !skeleton.is_empty()
+        && skeleton.as_slice() != [c]
+        && skeleton.iter().all(|s| s.is_ascii_alphanumeric())
+    {
+        return Some(skeleton);
+    }
+    const SMALL_CAPITALS: &[(char, char)] = &[
+        ('ᴀ', 'a'),
+        ('ʙ', 'b'),
+        ('ᴄ', 'c'),
+        ('ᴅ', 'd'),
+        ('ᴇ', 'e'),
+        ('ꜰ', 'f'),
+        ('ɢ', 'g'),
+        ('ʜ', 'h'),
+        ('ɪ', 'i'),
+        ('ᴊ', 'j'),
+        ('ᴋ', 'k'),
+        ('ʟ', 'l'),
+        ('ᴍ', 'm'),
+        ('ɴ', 'n'),
+        ('ᴏ', 'o'),
+        ('ᴘ', 'p'),
+        ('ǫ', 'q'),
+        ('ʀ', 'r'),
+        ('ꜱ', 's'),
+        ('ᴛ', 't'),
+        ('ᴜ', 'u'),
+        ('ᴠ', 'v'),
+        ('ᴡ', 'w'),
+        ('ʏ', 'y'),
+        ('ᴢ', 'z'),
+    ];
+    SMALL_CAPITALS
+        .iter()
+        .find(|(small, _)| *small == c)
+        .map(|(_, letter)| vec![*letter])
 }
 
 /// Platform markup that is not prose: `<@U123>`, `<@!123>`, `<@&123>`, `<#C1|x>`, `<!here>`,
@@ -193,6 +245,17 @@ impl Normalised {
             0
         };
         for d in compatible {
+            if !d.is_ascii()
+                && let Some(letters) = ascii_lookalike(d)
+            {
+                // Before lower-casing: Cyrillic `М` looks like `M`, its small form `м` like no
+                // Latin letter at all.
+                let case = if d.is_uppercase() { CASE } else { 0 };
+                for s in letters {
+                    self.push(s, at, end, accent | width | case | LOOKALIKE);
+                }
+                continue;
+            }
             for lower in d.to_lowercase() {
                 let case = if lower != d { CASE } else { 0 };
                 let flags = accent | width | case;
@@ -200,24 +263,13 @@ impl Normalised {
                     self.push(lower, at, end, flags);
                     continue;
                 }
-                let mut buf = [0u8; 4];
-                let mut changed = 0;
-                let mut skeleton: Vec<char> = Vec::new();
-                for s in unicode_security::skeleton(lower.encode_utf8(&mut buf)) {
-                    if is_combining_mark(s) {
-                        continue;
+                if let Some(letters) = ascii_lookalike(lower) {
+                    for s in letters {
+                        self.push(s, at, end, flags | LOOKALIKE);
                     }
-                    skeleton.extend(s.to_lowercase());
+                    continue;
                 }
-                if skeleton.as_slice() != [lower] {
-                    changed = LOOKALIKE;
-                }
-                if skeleton.is_empty() {
-                    self.push(lower, at, end, flags);
-                }
-                for s in skeleton {
-                    self.push(s, at, end, flags | changed);
-                }
+                self.push(lower, at, end, flags);
             }
         }
     }
@@ -321,6 +373,9 @@ mod tests {
         assert_eq!(words("𝐟𝐫𝐞𝐞"), ["free"]);
         assert_eq!(words("café naïve"), ["cafe", "naive"]);
         assert_eq!(words("f̸r̸e̸e̸"), ["free"]);
+        assert_eq!(words("ɪᴅɪᴏᴛ ЅСАМ"), ["idiot", "scam"]);
+        // Only the look-alike letters change: `р` and `е` do, `П`, `и`, `в`, `т` have no Latin twin.
+        assert_eq!(words("Привет"), ["пpивeт"]);
     }
 
     #[test]

@@ -157,7 +157,11 @@ impl WordList {
             by_collapsed: HashMap::new(),
             by_deletion: HashMap::new(),
             by_first: HashMap::new(),
-            fuzzy_lengths: usize::MAX..0,
+            // Empty until a word widens it (start past end).
+            fuzzy_lengths: std::ops::Range {
+                start: usize::MAX,
+                end: 0,
+            },
             spelled: None,
             allow: Vec::new(),
         };

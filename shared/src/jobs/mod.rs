@@ -80,8 +80,6 @@ pub enum Task {
         message: String,
         modlog: Option<String>,
     },
-    /// `/automod sync`: compile the guild's rules into Discord's native AutoMod.
-    SyncAutomod { guild: String },
     /// A direct message to a member (an appeal's outcome).
     Notify { user: String, message: Reply },
     /// A message in a channel: a mod-log line, an appeal waiting for review with its buttons.
@@ -101,6 +99,11 @@ pub enum Task {
         /// When it was set (Unix seconds), for "set 2 hours ago".
         set_at: i64,
     },
+    /// `/automod sync`: compile the community's rules into the guild's native AutoMod rules
+    /// and tell what was created, updated, deleted and could not be compiled.
+    SyncAutomod { guild: String },
+    /// Read what the guild's native AutoMod rules did (its audit log) into cases.
+    IngestAutomodAudit { guild: String },
 }
 
 /// A message for a channel, prepared by the edge (buttons included, their ids already signed).

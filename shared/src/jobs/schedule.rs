@@ -33,14 +33,18 @@ pub enum Sweep {
     Cleanup,
     /// Deliver reminders whose time has come.
     Reminders,
+    /// Hand the worker each guild whose native AutoMod Gavel manages, to read what it did
+    /// from the audit log into cases.
+    AutomodAudit,
 }
 
 impl Sweep {
-    pub const ALL: [Sweep; 4] = [
+    pub const ALL: [Sweep; 5] = [
         Sweep::Expire,
         Sweep::Decay,
         Sweep::Cleanup,
         Sweep::Reminders,
+        Sweep::AutomodAudit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,7 @@ impl Sweep {
             Sweep::Decay => "decay",
             Sweep::Cleanup => "cleanup",
             Sweep::Reminders => "reminders",
+            Sweep::AutomodAudit => "automod_audit",
         }
     }
 

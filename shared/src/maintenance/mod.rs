@@ -1,5 +1,5 @@
 //! Scheduled maintenance: expiry of temporary bans, decay of scores, cleanup of what expired,
-//! and reminders. The jobs run on EventBridge Scheduler schedules on AWS (the maintenance
+//! reminders, and the hand-off of native AutoMod's audit log to the worker. The jobs run on EventBridge Scheduler schedules on AWS (the maintenance
 //! function) and on the ticker of `gavel serve` locally, and `gavel job run` runs one by hand.
 //!
 //! Every job is
@@ -16,6 +16,7 @@
 //!
 //! Nothing here knows AWS: the store, bus, clock and [`Scheduler`](crate::jobs::Scheduler) are ports.
 
+pub mod automod_audit;
 pub mod cleanup;
 pub mod decay;
 pub mod expire;
@@ -246,6 +247,7 @@ impl Maintenance {
                 Sweep::Decay => decay::sweep(self, budget).await,
                 Sweep::Cleanup => cleanup::run(self, budget).await,
                 Sweep::Reminders => reminders::sweep(self, budget).await,
+                Sweep::AutomodAudit => automod_audit::sweep(self, budget).await,
             }
         }
         .instrument(span)

@@ -5,6 +5,7 @@
 //! Adapters: `adapters::discord_rest` and `adapters::slack_api` over HTTPS, with each
 //! platform's rate limits honoured; tests point them at fake APIs.
 
+pub mod automod;
 pub mod recording;
 
 use std::time::Instant;
@@ -12,6 +13,8 @@ use std::time::Instant;
 use async_trait::async_trait;
 
 use crate::reply::Reply;
+
+pub use automod::{AuditLogEntry, AutoModRule};
 
 /// Why a platform call did not happen, sorted by what the worker tells the moderator.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -160,6 +163,74 @@ pub trait DiscordApi: Send + Sync {
         reply: &Reply,
         deadline: Instant,
     ) -> Result<String, ApiError>;
+
+    // Native AutoMod. Default bodies refuse without sending, so a client (a test double) that
+    // only acts on members need not implement them; both real clients do.
+
+    /// `GET /guilds/{guild}/auto-moderation/rules`: every rule of the guild, Gavel's or not.
+    async fn list_automod_rules(
+        &self,
+        guild: &str,
+        deadline: Instant,
+    ) -> Result<Vec<AutoModRule>, ApiError> {
+        let _ = (guild, deadline);
+        Err(no_automod())
+    }
+
+    /// `POST /guilds/{guild}/auto-moderation/rules`; returns the rule as created (with its id).
+    async fn create_automod_rule(
+        &self,
+        guild: &str,
+        rule: &AutoModRule,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<AutoModRule, ApiError> {
+        let _ = (guild, rule, reason, deadline);
+        Err(no_automod())
+    }
+
+    /// `PATCH /guilds/{guild}/auto-moderation/rules/{rule_id}` with `rule`'s body (its
+    /// `trigger_type` is not sent: Discord cannot change it).
+    async fn modify_automod_rule(
+        &self,
+        guild: &str,
+        rule_id: &str,
+        rule: &AutoModRule,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<AutoModRule, ApiError> {
+        let _ = (guild, rule_id, rule, reason, deadline);
+        Err(no_automod())
+    }
+
+    /// `DELETE /guilds/{guild}/auto-moderation/rules/{rule_id}`. A rule already gone is `Ok`.
+    async fn delete_automod_rule(
+        &self,
+        guild: &str,
+        rule_id: &str,
+        reason: &str,
+        deadline: Instant,
+    ) -> Result<(), ApiError> {
+        let _ = (guild, rule_id, reason, deadline);
+        Err(no_automod())
+    }
+
+    /// `GET /guilds/{guild}/audit-logs?action_type={action_type}&after={after}&limit=100`:
+    /// up to 100 entries of that type newer than `after` (all kept ones without), oldest first.
+    async fn audit_log_entries(
+        &self,
+        guild: &str,
+        action_type: u16,
+        after: Option<&str>,
+        deadline: Instant,
+    ) -> Result<Vec<AuditLogEntry>, ApiError> {
+        let _ = (guild, action_type, after, deadline);
+        Err(no_automod())
+    }
+}
+
+fn no_automod() -> ApiError {
+    ApiError::NotSent("this Discord client does not manage AutoMod".to_owned())
 }
 
 /// What the worker needs from Slack's Web API.

@@ -2,13 +2,14 @@
 //! configured (every call is logged, so the worker's effect is visible), and what the demo
 //! prints from. Production uses `adapters::discord_rest` and `adapters::slack_api`.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::{ApiError, DiscordApi, SlackApi};
+use super::{ApiError, AuditLogEntry, AutoModRule, DiscordApi, SlackApi};
 use crate::reply::Reply;
 
 /// The guild owner a recording API reports unless told otherwise: no snowflake is 0, so no
@@ -91,6 +92,19 @@ pub enum PlatformCall {
         channel: String,
         reply: Reply,
     },
+    DiscordAutoModCreate {
+        guild: String,
+        rule: AutoModRule,
+    },
+    DiscordAutoModModify {
+        guild: String,
+        rule_id: String,
+        rule: AutoModRule,
+    },
+    DiscordAutoModDelete {
+        guild: String,
+        rule_id: String,
+    },
 }
 
 /// How many calls a recording client keeps: enough for any test or demo to read back, and a
@@ -139,6 +153,11 @@ pub struct RecordingPlatform {
     calls: Recent<PlatformCall>,
     next_id: AtomicU64,
     guild_owner: String,
+    /// Each guild's native AutoMod rules as the recorded calls left them, so a second sync
+    /// lists what the first created and has nothing to write.
+    automod: Mutex<HashMap<String, Vec<AutoModRule>>>,
+    /// Audit-log entries handed in with [`RecordingPlatform::add_audit_entry`], per guild.
+    audit: Mutex<HashMap<String, Vec<AuditLogEntry>>>,
 }
 
 impl Default for RecordingPlatform {
@@ -147,6 +166,8 @@ impl Default for RecordingPlatform {
             calls: Recent::default(),
             next_id: AtomicU64::default(),
             guild_owner: NOBODY.to_owned(),
+            automod: Mutex::default(),
+            audit: Mutex::default(),
         }
     }
 }
@@ -164,6 +185,20 @@ impl RecordingPlatform {
 
     pub fn calls(&self) -> Vec<PlatformCall> {
         self.calls.all()
+    }
+
+    /// An entry Discord's audit log of `guild` now holds (what a native AutoMod rule did), for
+    /// the demo and tests of reading it.
+    pub fn add_audit_entry(&self, guild: &str, entry: AuditLogEntry) {
+        lock(&self.audit)
+            .entry(guild.to_owned())
+            .or_default()
+            .push(entry);
+    }
+
+    /// The AutoMod rules `guild` has now.
+    pub fn automod_rules(&self, guild: &str) -> Vec<AutoModRule> {
+        lock(&self.automod).get(guild).cloned().unwrap_or_default()
     }
 
     fn push(&self, call: PlatformCall) -> String {
@@ -327,6 +362,109 @@ impl DiscordApi for RecordingPlatform {
             reply: reply.clone(),
         }))
     }
+
+    /// Not recorded: it reads.
+    async fn list_automod_rules(
+        &self,
+        guild: &str,
+        _: Instant,
+    ) -> Result<Vec<AutoModRule>, ApiError> {
+        Ok(self.automod_rules(guild))
+    }
+
+    async fn create_automod_rule(
+        &self,
+        guild: &str,
+        rule: &AutoModRule,
+        _reason: &str,
+        _: Instant,
+    ) -> Result<AutoModRule, ApiError> {
+        let id = self.push(PlatformCall::DiscordAutoModCreate {
+            guild: guild.to_owned(),
+            rule: rule.clone(),
+        });
+        let created = AutoModRule {
+            id: Some(id),
+            ..rule.clone()
+        };
+        lock(&self.automod)
+            .entry(guild.to_owned())
+            .or_default()
+            .push(created.clone());
+        Ok(created)
+    }
+
+    async fn modify_automod_rule(
+        &self,
+        guild: &str,
+        rule_id: &str,
+        rule: &AutoModRule,
+        _reason: &str,
+        _: Instant,
+    ) -> Result<AutoModRule, ApiError> {
+        self.push(PlatformCall::DiscordAutoModModify {
+            guild: guild.to_owned(),
+            rule_id: rule_id.to_owned(),
+            rule: rule.clone(),
+        });
+        let mut rules = lock(&self.automod);
+        let stored = rules
+            .get_mut(guild)
+            .and_then(|rules| rules.iter_mut().find(|r| r.id.as_deref() == Some(rule_id)))
+            .ok_or_else(|| ApiError::NotFound(format!("Unknown Auto Moderation Rule {rule_id}")))?;
+        // As Discord does: the trigger type stays what it was created with.
+        *stored = AutoModRule {
+            id: Some(rule_id.to_owned()),
+            trigger_type: stored.trigger_type,
+            ..rule.clone()
+        };
+        Ok(stored.clone())
+    }
+
+    async fn delete_automod_rule(
+        &self,
+        guild: &str,
+        rule_id: &str,
+        _reason: &str,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::DiscordAutoModDelete {
+            guild: guild.to_owned(),
+            rule_id: rule_id.to_owned(),
+        });
+        if let Some(rules) = lock(&self.automod).get_mut(guild) {
+            rules.retain(|r| r.id.as_deref() != Some(rule_id));
+        }
+        Ok(())
+    }
+
+    /// Not recorded: it reads. Entries of `action_type` newer than `after`, oldest first, at
+    /// most 100, as Discord pages them.
+    async fn audit_log_entries(
+        &self,
+        guild: &str,
+        action_type: u16,
+        after: Option<&str>,
+        _: Instant,
+    ) -> Result<Vec<AuditLogEntry>, ApiError> {
+        let after = after.and_then(|a| a.parse::<u64>().ok()).unwrap_or(0);
+        let mut entries: Vec<AuditLogEntry> = lock(&self.audit)
+            .get(guild)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.action_type == action_type && e.number() > after)
+            .cloned()
+            .collect();
+        entries.sort_by_key(AuditLogEntry::number);
+        entries.truncate(100);
+        Ok(entries)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[async_trait]

@@ -93,6 +93,11 @@ impl<'a> Community<'a> {
         self.under("receipt")
     }
 
+    /// Claims on the Discord audit-log entries of native AutoMod read into cases, one each.
+    pub fn automod_entries(self) -> String {
+        self.under("automod-entry")
+    }
+
     /// The due-index queue that ranks the community's accounts by balance (the leaderboard).
     pub fn balances(self) -> String {
         self.under("balances")

@@ -14,6 +14,7 @@
 //! A driver, like the edge and maintenance: it takes jobs (`crate::jobs`) off the bus and
 //! reads and writes moderation's records (`sanctions`) and the schedules (`scheduled`).
 
+pub mod automod;
 pub mod local_bus;
 mod sanctions;
 mod scheduled;
@@ -192,7 +193,6 @@ impl Worker {
                 self.delete_caught(job.platform, channel, message, modlog.as_deref(), deadline)
                     .await
             }
-            Task::SyncAutomod { .. } => Err(ApiError::NotSent("merged from automod-native".into())),
             Task::Schedule { wakeup } => self.scheduled().schedule(wakeup).await,
             Task::Unschedule { wakeup } => self.scheduled().unschedule(wakeup).await,
             Task::Remind {
@@ -211,6 +211,44 @@ impl Worker {
                         deadline,
                     )
                     .await
+            }
+            Task::SyncAutomod { guild } => {
+                let api = self
+                    .discord
+                    .as_deref()
+                    .ok_or_else(not_configured(Platform::Discord))?;
+                let report = automod::sync_stored(
+                    api,
+                    self.store.as_ref(),
+                    guild,
+                    self.clock.now_secs(),
+                    deadline,
+                )
+                .await?;
+                Ok(fit_message(&report.to_string()))
+            }
+            Task::IngestAutomodAudit { guild } => {
+                let api = self
+                    .discord
+                    .as_deref()
+                    .ok_or_else(not_configured(Platform::Discord))?;
+                let report = automod::ingest_audit_log(
+                    api,
+                    self.store.as_ref(),
+                    guild,
+                    self.clock.now_secs(),
+                    deadline,
+                )
+                .await?;
+                tracing::info!(
+                    recorded = report.recorded.len(),
+                    duplicates = report.duplicates,
+                    skipped = report.skipped,
+                    more = report.more,
+                    "AutoMod audit log read"
+                );
+                // Nobody waits for it: the sweep published it.
+                Ok(String::new())
             }
             Task::SetReportChannel { channel } => {
                 self.post(
@@ -424,9 +462,29 @@ fn failure_message(task: &Task, error: &ApiError) -> String {
             format!("⚠️ I could not schedule that ({why}); the periodic check will handle it.")
         }
         Task::Remind { user, .. } => format!("I could not remind <@{user}>: {why}."),
-        Task::SyncAutomod { .. } => format!("❌ I could not sync the AutoMod rules: {why}."),
+        Task::SyncAutomod { .. } => format!("❌ I could not sync Discord's AutoMod rules: {why}."),
+        Task::IngestAutomodAudit { .. } => {
+            format!("I could not read what AutoMod did: {why}.")
+        }
         Task::DeleteMessage { channel, .. } => {
             format!("❌ I could not delete the message in <#{channel}>: {why}.")
         }
     }
+}
+
+/// Discord's message content holds at most 2000 characters: a long report is cut at a line.
+const MAX_MESSAGE_CHARS: usize = 2000;
+
+fn fit_message(text: &str) -> String {
+    if text.chars().count() <= MAX_MESSAGE_CHARS {
+        return text.to_owned();
+    }
+    let marker = "\n… (more not shown)";
+    let room = MAX_MESSAGE_CHARS - marker.chars().count();
+    let cut: String = text.chars().take(room).collect();
+    let cut = match cut.rfind('\n') {
+        Some(at) => &cut[..at],
+        None => &cut,
+    };
+    format!("{cut}{marker}")
 }

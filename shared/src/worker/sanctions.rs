@@ -89,7 +89,8 @@ impl Sanctions<'_> {
             | Task::Unschedule { .. }
             | Task::Remind { .. }
             | Task::DeleteMessage { .. }
-            | Task::SyncAutomod { .. } => {
+            | Task::SyncAutomod { .. }
+            | Task::IngestAutomodAudit { .. } => {
                 Err(ApiError::NotSent("not a moderation task".to_owned()))
             }
         }

@@ -1,6 +1,6 @@
 //! The endpoints Gavel calls, one method each ([`DiscordApi`]): messages, interaction
-//! answers, moderation (timeout, kick, ban, unban), DMs and the guild owner, each checking its
-//! ids before they go into a path.
+//! answers, moderation (timeout, kick, ban, unban), DMs, the guild owner and native AutoMod
+//! (`automod`), each checking its ids before they go into a path.
 
 use async_trait::async_trait;
 use http::Method;
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::routes::is_snowflake;
 use super::{DiscordReply, DiscordRest, MAX_DELETE_MESSAGE_SECS};
 use crate::discord::render_channel_message;
-use crate::platform::{ApiError, DiscordApi};
+use crate::platform::{ApiError, AuditLogEntry, AutoModRule, DiscordApi};
 use crate::reply::Reply;
 
 /// Discord's JSON error code for "Unknown Ban".
@@ -247,6 +247,57 @@ impl DiscordApi for DiscordRest {
             .await?;
         answered_id(&answer, "id", "posted the message")
     }
+
+    async fn list_automod_rules(
+        &self,
+        guild: &str,
+        deadline: std::time::Instant,
+    ) -> Result<Vec<AutoModRule>, ApiError> {
+        self.automod_list(guild, deadline).await
+    }
+
+    async fn create_automod_rule(
+        &self,
+        guild: &str,
+        rule: &AutoModRule,
+        reason: &str,
+        deadline: std::time::Instant,
+    ) -> Result<AutoModRule, ApiError> {
+        self.automod_create(guild, rule, reason, deadline).await
+    }
+
+    async fn modify_automod_rule(
+        &self,
+        guild: &str,
+        rule_id: &str,
+        rule: &AutoModRule,
+        reason: &str,
+        deadline: std::time::Instant,
+    ) -> Result<AutoModRule, ApiError> {
+        self.automod_modify(guild, rule_id, rule, reason, deadline)
+            .await
+    }
+
+    async fn delete_automod_rule(
+        &self,
+        guild: &str,
+        rule_id: &str,
+        reason: &str,
+        deadline: std::time::Instant,
+    ) -> Result<(), ApiError> {
+        self.automod_delete(guild, rule_id, reason, deadline).await
+    }
+
+    async fn audit_log_entries(
+        &self,
+        guild: &str,
+        action_type: u16,
+        after: Option<&str>,
+        deadline: std::time::Instant,
+    ) -> Result<Vec<AuditLogEntry>, ApiError> {
+        self.automod_audit(guild, action_type, after, deadline)
+            .await
+    }
 }
 
 impl DiscordRest {
@@ -289,7 +340,7 @@ impl DiscordRest {
 }
 
 /// Refuses to send when an id is not a snowflake: it would change the request's path.
-fn check_ids(ids: &[(&str, &str)]) -> Result<(), ApiError> {
+pub(super) fn check_ids(ids: &[(&str, &str)]) -> Result<(), ApiError> {
     match ids.iter().find(|(_, id)| !is_snowflake(id)) {
         Some((kind, id)) => Err(ApiError::NotSent(format!(
             "{id:?} is not a Discord {kind} id"

@@ -47,12 +47,56 @@ pub(super) fn refusal(status: StatusCode, auth: Auth, body: &Value) -> ApiError 
         }),
         _ => ApiError::Rejected {
             status: status.as_u16(),
-            message: match code {
-                Some(code) => format!("{said} (Discord code {code})"),
-                None => said,
+            message: {
+                let mut message = match code {
+                    Some(code) => format!("{said} (Discord code {code})"),
+                    None => said,
+                };
+                // "Invalid Form Body" alone does not say which field; its `errors` tree does.
+                let fields = form_errors(body);
+                if !fields.is_empty() {
+                    let _ = write!(message, ": {}", fields.join("; "));
+                }
+                message
             },
         },
     }
+}
+
+/// Most form errors worth listing in one message; the rest are counted.
+const MAX_FORM_ERRORS: usize = 5;
+
+/// The `errors` tree of Discord's 400 answer flattened to `field.path: message` lines
+/// (`trigger_metadata.keyword_filter.3: Must be 60 or fewer in length.`).
+fn form_errors(body: &Value) -> Vec<String> {
+    fn walk(value: &Value, path: &mut Vec<String>, out: &mut Vec<String>) {
+        let Some(map) = value.as_object() else { return };
+        for (key, child) in map {
+            if key == "_errors" {
+                for error in child.as_array().into_iter().flatten() {
+                    let text = error
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("invalid");
+                    out.push(format!("{}: {text}", path.join(".")));
+                }
+            } else {
+                path.push(key.clone());
+                walk(child, path, out);
+                path.pop();
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(errors) = body.get("errors") {
+        walk(errors, &mut Vec::new(), &mut out);
+    }
+    if out.len() > MAX_FORM_ERRORS {
+        let more = out.len() - MAX_FORM_ERRORS;
+        out.truncate(MAX_FORM_ERRORS);
+        out.push(format!("and {more} more"));
+    }
+    out
 }
 
 fn cannot_message_user(said: &str) -> String {
@@ -129,6 +173,22 @@ mod tests {
             ApiError::Rejected {
                 status: 400,
                 message: "Bad Request".to_owned()
+            }
+        );
+        // Discord's form errors say which field was refused, and why.
+        assert_eq!(
+            refusal(
+                StatusCode::BAD_REQUEST,
+                Auth::Bot,
+                &json!({ "code": 50035, "message": "Invalid Form Body", "errors": {
+                    "trigger_metadata": { "keyword_filter": { "3": { "_errors": [
+                        { "code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 60 or fewer in length." }
+                    ] } } }
+                } })
+            ),
+            ApiError::Rejected {
+                status: 400,
+                message: "Invalid Form Body (Discord code 50035): trigger_metadata.keyword_filter.3: Must be 60 or fewer in length.".to_owned()
             }
         );
         // A webhook's 401 is that interaction's token, not the bot's.

@@ -50,6 +50,7 @@
 
 mod answer;
 mod audit_reason;
+mod automod;
 mod endpoints;
 mod errors;
 mod limits;

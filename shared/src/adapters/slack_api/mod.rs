@@ -273,7 +273,9 @@ impl SlackApiClient {
         .await
     }
 
-    /// A bot-token call to `{api_base}/{method}`, paced under `key`.
+    /// A bot-token (or, with `admin`, admin user token) call to `{api_base}/{method}`, paced
+    /// under `key`.
+    #[allow(clippy::too_many_arguments)]
     async fn web_api(
         &self,
         method: &str,
