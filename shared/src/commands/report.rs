@@ -141,15 +141,7 @@ impl Command for Report {
                     evidence: None,
                     channel: ctx.invocation.channel.clone(),
                 };
-                let view = self.confirm.prompt_view(&draft);
-                ctx.flows
-                    .start(
-                        self.confirm.as_ref(),
-                        ctx.invocation,
-                        Confirmation::<FileReport>::pending(draft),
-                        view,
-                    )
-                    .await
+                self.confirm_draft(ctx, draft).await
             }
         }
     }
@@ -168,15 +160,17 @@ impl Report {
             )
             .into();
         }
-        let draft =
-            Draft {
-                target: message.author.clone(),
-                reason: super::automod::report_draft(ctx, message).await,
-                evidence: ctx.invocation.channel.as_ref().and_then(|_| {
-                    message_link(&ctx.invocation.tenant, &message.channel, &message.id)
-                }),
-                channel: Some(message.channel.clone()),
-            };
+        let draft = Draft {
+            target: message.author.clone(),
+            reason: super::automod::report_draft(ctx, message).await,
+            evidence: message_link(&ctx.invocation.tenant, &message.channel, &message.id),
+            channel: Some(message.channel.clone()),
+        };
+        self.confirm_draft(ctx, draft).await
+    }
+
+    /// Asks the member to confirm `draft` before it is sent.
+    async fn confirm_draft(&self, ctx: &CommandContext<'_>, draft: Draft) -> Response {
         let view = self.confirm.prompt_view(&draft);
         ctx.flows
             .start(

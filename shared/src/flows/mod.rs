@@ -621,7 +621,7 @@ impl FlowEngine {
 
     /// Hands committed work to the worker. A job that cannot be published is logged: its
     /// effect in the store already happened and stays.
-    async fn publish(&self, jobs: Vec<Job>) {
+    pub async fn publish(&self, jobs: Vec<Job>) {
         for job in jobs {
             if let Err(error) = self.bus.publish(&job).await {
                 tracing::error!(%error, job = %job.log_id(), "could not hand a job to the worker");

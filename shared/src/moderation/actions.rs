@@ -22,7 +22,7 @@ use crate::store::{Store, StoreError, WriteOp};
 
 /// How often a direct operation retries when another moderator took the case number first:
 /// each round one of the racing writers wins, so this covers that many moderators at once.
-const NUMBER_RETRIES: usize = 16;
+pub const NUMBER_RETRIES: usize = 16;
 
 /// What a moderator decided, before it is a case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

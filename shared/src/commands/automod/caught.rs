@@ -18,8 +18,8 @@ use crate::idempotency::Claims;
 use crate::invocation::{
     Action, Actor, Capabilities, CommandCall, Invocation, Platform, TargetMessage,
 };
-use crate::jobs::{Job, Post, ReplyTarget, Task};
-use crate::moderation::actions::{ModContext, Sanction, prepare_sanction};
+use crate::jobs::{Post, ReplyTarget, Task};
+use crate::moderation::actions::{ModContext, NUMBER_RETRIES, Sanction, prepare_sanction};
 use crate::moderation::{AuditAction, ModSettings, Source};
 use crate::reply::{Reply, truncate_chars};
 use crate::store::{NewItem, StoreError, WriteOp};
@@ -28,8 +28,6 @@ use crate::store::{NewItem, StoreError, WriteOp};
 const CAUGHT_SECS: i64 = 7 * 86_400;
 /// How much of the message the mod log quotes.
 const QUOTE_CHARS: usize = 300;
-/// Retries when other moderators (or other messages) take the case number first.
-const NUMBER_RETRIES: usize = 16;
 
 /// A message AutoMod caught, and where.
 pub struct Caught<'a> {
@@ -237,7 +235,7 @@ pub async fn act(
         }
         match store.transact(ops).await {
             Ok(()) => {
-                publish(flows, jobs).await;
+                flows.publish(jobs).await;
                 return Ok(outcome);
             }
             Err(StoreError::TransactionConflict { index }) if index == claim_index => {
@@ -251,14 +249,6 @@ pub async fn act(
                 attempt += 1;
             }
             Err(error) => return Err(error),
-        }
-    }
-}
-
-async fn publish(flows: &FlowEngine, jobs: Vec<Job>) {
-    for job in jobs {
-        if let Err(error) = flows.bus().publish(&job).await {
-            tracing::error!(%error, job = %job.log_id(), "could not hand an automod job to the worker");
         }
     }
 }
