@@ -172,13 +172,19 @@ async fn dispatch(
         );
         return refused;
     }
-    // A declared length over the cap is refused before a byte of the body is read.
+    // A declared length over the cap is refused without passing the body on to the edge.
     let declared = parts
         .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+    if let Some(length) = declared.filter(|length| *length > MAX_BODY_BYTES as u64) {
+        // A body a little over the cap is read and dropped first (within the body timeout):
+        // a client still writing it when the connection closes sees a broken pipe instead of
+        // the 413. A larger one is refused before a byte is read.
+        if length <= DRAIN_BYTES as u64 {
+            let _ = tokio::time::timeout(limits.body_timeout, to_bytes(body, DRAIN_BYTES)).await;
+        }
         return closing(refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
             "request body is larger than 1 MiB",
@@ -222,6 +228,9 @@ async fn dispatch(
     }
     response
 }
+
+/// How much of an over-long body is read and dropped before the 413 (see `handle`).
+const DRAIN_BYTES: usize = 2 * MAX_BODY_BYTES;
 
 /// A refusal sent before the body was read to its end: the rest of it is still on the wire,
 /// so the connection cannot carry another request. `Connection: close` tells the client so;
