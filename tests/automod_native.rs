@@ -13,16 +13,14 @@ use gavel_shared::clock::Clock;
 use gavel_shared::invocation::Platform;
 use gavel_shared::jobs::{Job, ReplyTarget, Task};
 use gavel_shared::maintenance::{Budget, Maintenance, Sweep};
-use gavel_shared::moderation::{Cases, Kind};
+use gavel_shared::moderation::{Cases, Kind, automod_rules};
 use gavel_shared::platform::automod::{
     ACTION_TIMEOUT, AutoModAction, AutoModRule, TRIGGER_KEYWORD, TRIGGER_MENTION_SPAM,
     TriggerMetadata,
 };
 use gavel_shared::platform::{ApiError, DiscordApi};
 use gavel_shared::store::{NewItem, create_or_replace};
-use gavel_shared::worker::automod::{
-    AUTOMOD_ACTOR, ingest_audit_log, rules_key, sync_native, sync_stored,
-};
+use gavel_shared::worker::automod::{AUTOMOD_ACTOR, ingest_audit_log, sync_native, sync_stored};
 use gavel_shared::worker::{Outcome, Worker};
 use gavel_tests::doubles::RecordingBus;
 use gavel_tests::harness::Backing;
@@ -639,7 +637,7 @@ async fn the_sweep_hands_synced_guilds_to_the_worker_which_records_and_tells() {
         )],
         allow_words: vec![],
     };
-    let item = NewItem::new(rules_key(Platform::Discord, GUILD), json!(rules));
+    let item = NewItem::new(automod_rules::key(Platform::Discord, GUILD), json!(rules));
     create_or_replace(store.as_ref(), item).await.unwrap();
     let worker = Worker::new(store.clone(), clock.clone(), Some(rest.clone()), None);
 

@@ -75,8 +75,14 @@ pub async fn run() -> Result<()> {
         limits: serve::ConnectionLimits::default(),
         max_queued_jobs: gavel_shared::worker::local_bus::MAX_PENDING,
     };
-    let server =
-        serve::start_with_parts("127.0.0.1:0".parse()?, &settings, None, store, parts).await?;
+    let server = serve::start_with_parts(
+        "127.0.0.1:0".parse()?,
+        &settings,
+        None,
+        store.clone(),
+        parts,
+    )
+    .await?;
     let base = format!("http://{}", server.addr);
     println!(
         "Gavel {} demo: a local server on {base}, driven with signed requests.\n",
@@ -121,7 +127,8 @@ pub async fn run() -> Result<()> {
     tour.moderation::<moderation::Slack>(&platform, &server.jobs)
         .await?;
     tour.economy().await?;
-    tour.automod(&platform, &server.jobs).await?;
+    tour.automod(&platform, &server.jobs, store.as_ref())
+        .await?;
     failures += tour.failures;
     let total = tour.number;
 

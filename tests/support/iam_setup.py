@@ -42,6 +42,7 @@ SECRET_VARIABLES = {
     "GAVEL_COMPONENT_SECRET",
     "SLACK_BOT_TOKEN",
     "DISCORD_BOT_TOKEN",
+    "SLACK_ADMIN_USER_TOKEN",
 }
 
 
@@ -57,6 +58,13 @@ def _any_tag(loader, _suffix, node):
     return loader.construct_mapping(node, deep=True)
 
 
+def _if_tag(loader, node):
+    """`!If [condition, then, else]` read as its `then`: the widest grant the template can make
+    (every optional feature on) is the one the suite must prove is still the least."""
+    return loader.construct_sequence(node, deep=True)[1]
+
+
+TemplateLoader.add_constructor("!If", _if_tag)
 TemplateLoader.add_multi_constructor("!", _any_tag)
 
 
@@ -126,7 +134,13 @@ def main():
         return {"access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"]}
 
     secrets = session.client("secretsmanager", endpoint_url=endpoint)
-    for value in ["slack-signing-secret", "component-secret", "slack-bot-token", "discord-bot-token"]:
+    for value in [
+        "slack-signing-secret",
+        "component-secret",
+        "slack-bot-token",
+        "discord-bot-token",
+        "slack-admin-user-token",
+    ]:
         secrets.create_secret(Name=f"{prefix}/{value}", SecretString=f"made-up {value} for tests")
 
     functions = {}

@@ -1,16 +1,22 @@
 //! The demo's AutoMod section: a moderator bans a phrase and tries an obfuscated text with
 //! `/automod test`; a member's Slack message with it is delivered three times (a retry and a
 //! copy under another event id) and acts once: one case, one DM, one mod-log post with the
-//! follow-up buttons; a clean message is left alone.
+//! follow-up buttons; a clean message is left alone. On Discord: a word banned and tried through
+//! a zero-width space, Report message and Check message, and `gavel discord automod sync`
+//! compiling the rules into the (recording) Discord's native AutoMod, twice: the second sync
+//! writes nothing.
 
 use anyhow::Result;
 use gavel_shared::commands::CommandRegistry;
 use gavel_shared::edge::Route;
 use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
+use gavel_shared::store::Store;
 use gavel_shared::worker::InProcessBus;
+use gavel_shared::worker::automod::sync_stored;
+use std::time::{Duration, Instant};
 
 use super::{FlowTour, count, discord_text, first_line, slack_text};
-use crate::payloads::{self, Invoker};
+use crate::payloads::{self, DEMO_GUILD, Invoker};
 use crate::signing::{sign_slack, unix_now};
 
 /// The member whose message is reported on Discord.
@@ -23,6 +29,7 @@ impl FlowTour<'_> {
         &mut self,
         platform: &RecordingPlatform,
         jobs: &InProcessBus,
+        store: &dyn Store,
     ) -> Result<()> {
         println!("AutoMod: rules that watch Slack messages and explain every catch.\n");
         let registry = CommandRegistry::standard();
@@ -185,7 +192,68 @@ impl FlowTour<'_> {
             text.contains("breaks 1 rule") && super::discord_labels(&checked).contains("[Warn]"),
             &format!("{} {}", first_line(text), super::discord_labels(&checked)),
         );
+        let blocking = self
+            .discord(
+                "Discord: /automod action=delete rule=words value=on (so Discord itself can block such messages)",
+                discord("/automod action=delete rule=words value=on")?,
+            )
+            .await?;
+        self.check(
+            discord_text(&blocking).contains("delete"),
+            first_line(discord_text(&blocking)),
+        );
+        self.native_sync(platform, store).await?;
         println!();
+        Ok(())
+    }
+
+    /// `gavel discord automod sync`: the code that command runs, against the demo's store and
+    /// its recording Discord (which keeps the native rules it is given, as Discord would).
+    async fn native_sync(&mut self, platform: &RecordingPlatform, store: &dyn Store) -> Result<()> {
+        let sync = || async {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            sync_stored(platform, store, DEMO_GUILD, unix_now(), deadline)
+                .await
+                .map_err(|e| anyhow::anyhow!("the AutoMod sync did not finish: {e}"))
+        };
+        self.title(&format!(
+            "gavel discord automod sync --guild {DEMO_GUILD}: the rules into Discord's native AutoMod"
+        ));
+        let first = sync().await?;
+        let native = platform.automod_rules(DEMO_GUILD);
+        let keywords: Vec<String> = native
+            .iter()
+            .flat_map(|rule| {
+                rule.trigger_metadata
+                    .keyword_filter
+                    .clone()
+                    .unwrap_or_default()
+            })
+            .collect();
+        self.check(
+            !first.created.is_empty()
+                && native.len() == first.created.len()
+                && keywords.iter().any(|k| k == "scam")
+                && !first.not_compiled.is_empty(),
+            &format!(
+                "{} native rules created ({}), keywords {}; not compiled: {}",
+                first.created.len(),
+                first.created.join(", "),
+                keywords.join(" "),
+                first.not_compiled.len()
+            ),
+        );
+        self.title("gavel discord automod sync again, nothing changed: no write call");
+        // The recording keeps only its latest calls, so the last one tells whether a write was
+        // made, not the count.
+        let last_call = platform.calls().last().cloned();
+        let second = sync().await?;
+        self.check(
+            second.writes() == 0
+                && platform.calls().last().cloned() == last_call
+                && platform.automod_rules(DEMO_GUILD) == native,
+            first_line(&second.to_string()),
+        );
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 //! and a rotation needs no deploy.
 //!
 //! Each secret value lives in a secret of its own, named by a variable: `{NAME}_ID` holds the
-//! id (name or ARN) of the secret whose string is `NAME`'s value, for the four names in
+//! id (name or ARN) of the secret whose string is `NAME`'s value, for the names in
 //! [`SECRET_VARIABLES`]. A function is given the ids of the values it uses and may read only
 //! those secrets, so the public endpoints never hold a bot token they do not need. The values
 //! read are then what every `from_env` sees under `NAME`; a process without any `{NAME}_ID`
@@ -22,11 +22,13 @@ use super::env::{self, ConfigError};
 use crate::edge::SigningSecretSource;
 
 /// The variables whose values may come from Secrets Manager.
-pub const SECRET_VARIABLES: [&str; 4] = [
+pub const SECRET_VARIABLES: [&str; 5] = [
     "SLACK_SIGNING_SECRET",
     "GAVEL_COMPONENT_SECRET",
     "SLACK_BOT_TOKEN",
     "DISCORD_BOT_TOKEN",
+    // Optional: only a stack deployed with `SlackMessageDeletion=on` names it.
+    "SLACK_ADMIN_USER_TOKEN",
 ];
 
 /// A Secrets Manager client.

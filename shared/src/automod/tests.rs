@@ -307,21 +307,18 @@ fn compile_refuses_invalid_rules() {
     ));
 }
 
+/// What a 40,000-character message costs is the benchmark's business (`benches/automod.rs`);
+/// here: it is checked, every hit's span is the text it names, and degenerate texts pass.
 #[test]
-fn a_40000_character_message_is_checked_quickly() {
+fn a_40000_character_message_is_checked() {
     let engine = Engine::compile(&community()).unwrap();
     let chunk = "ordinary words fr33 n1tr0 s c a m <@U1> https://github.com/x ЅСАМ ";
     let text: String = chunk.repeat(40_000 / chunk.len() + 1);
-    let started = std::time::Instant::now();
     let hits = check(&engine, &text);
-    let elapsed = started.elapsed();
-    assert!(!hits.is_empty());
+    assert!(hits.iter().any(|hit| hit.rule == "words"), "{hits:?}");
     for hit in &hits {
         assert_eq!(hit.matched, text[hit.span.clone()]);
     }
-    // Unoptimised test builds on a shared machine: generous, yet far below what a quadratic
-    // pass over 40,000 characters would take.
-    assert!(elapsed.as_secs() < 5, "{elapsed:?}");
     let letters: String = "a ".repeat(20_000);
     let _ = check(&engine, &letters);
     let one_word: String = "x".repeat(40_000);
@@ -396,4 +393,40 @@ proptest! {
             prop_assert!(!visible.is_empty());
         }
     }
+}
+
+/// Scripts without case (Chinese, Japanese, Arabic, Hindi) are banned and matched like any
+/// other word, and never look like shouting.
+#[test]
+fn words_in_scripts_without_case_are_matched_and_never_capitals() {
+    let mut rules = Rules::default();
+    rules.rule_mut("words").unwrap().kind = RuleKind::Words {
+        words: vec![
+            "詐欺".into(),
+            "احتيال".into(),
+            "धोखा".into(),
+            "無料ニトロ".into(),
+        ],
+    };
+    let engine = Engine::compile(&rules).unwrap();
+    for (text, banned) in [
+        ("これは詐欺です", "詐欺"),
+        ("هذا احتيال واضح", "احتيال"),
+        ("यह धोखा है", "धोखा"),
+        ("無料ニトロをどうぞ", "無料ニトロ"),
+    ] {
+        let hits = check(&engine, text);
+        let hit = hits
+            .iter()
+            .find(|hit| hit.rule == "words")
+            .unwrap_or_else(|| panic!("`{text}`: no words hit in {hits:?}"));
+        assert!(hit.why.contains(banned), "{}", hit.why);
+        assert_eq!(hit.matched, text[hit.span.clone()]);
+    }
+    let long = "这是一条很长的中文消息，用来确认没有大小写的文字不会被当作大写字母。".repeat(3);
+    assert!(
+        check(&engine, &long).iter().all(|hit| hit.rule != "caps"),
+        "uncased letters are neither capital nor small"
+    );
+    assert!(check(&engine, "普通的聊天消息").is_empty());
 }

@@ -10,6 +10,8 @@
 //!   counted with runs of a letter capped at two.
 //!
 //! Matching whole words is what keeps `ass` out of `classic` and `cunt` out of `Scunthorpe`.
+//! Scripts that put no spaces between words (Chinese, Japanese, Thai…) have no such
+//! boundaries to respect, so a banned word written in one is found anywhere in a run of them.
 //! Letters spaced or dotted out one at a time (`f r e e`, `k.y.s`) are joined into one word and
 //! searched for banned words anywhere inside, since spelling a word out letter by letter is
 //! itself the evasion. The allow list removes hits inside allowed words and phrases.
@@ -125,6 +127,9 @@ pub struct WordList {
     fuzzy_lengths: Range<usize>,
     /// Spelled-out letters: every entry written as one collapsed word.
     spelled: Option<(AhoCorasick, Vec<usize>)>,
+    /// Entries written in scripts that put no spaces between words (Chinese, Japanese, Thai…),
+    /// found anywhere inside a message word, since there a "word" is a whole clause.
+    unspaced: Option<(AhoCorasick, Vec<usize>)>,
     allow: Vec<Vec<String>>,
 }
 
@@ -163,8 +168,11 @@ impl WordList {
                 end: 0,
             },
             spelled: None,
+            unspaced: None,
             allow: Vec::new(),
         };
+        let mut unspaced_patterns: Vec<String> = Vec::new();
+        let mut unspaced_entries = Vec::new();
         let mut form_ids: HashMap<String, usize> = HashMap::new();
         let mut spelled_patterns: Vec<String> = Vec::new();
         let mut spelled_entries = Vec::new();
@@ -187,6 +195,10 @@ impl WordList {
             let concat_chars: Vec<char> = concat.chars().collect();
             spelled_patterns.push(collapse(&concat_chars).0);
             spelled_entries.push(entry);
+            if concat_chars.iter().all(|c| is_unspaced(*c)) {
+                unspaced_patterns.push(concat.clone());
+                unspaced_entries.push(entry);
+            }
             list.by_first.entry(forms[0]).or_default().push(entry);
             list.entries.push(Entry {
                 text: word.clone(),
@@ -212,6 +224,11 @@ impl WordList {
             && let Ok(ac) = AhoCorasick::new(&spelled_patterns)
         {
             list.spelled = Some((ac, spelled_entries));
+        }
+        if !unspaced_patterns.is_empty()
+            && let Ok(ac) = AhoCorasick::new(&unspaced_patterns)
+        {
+            list.unspaced = Some((ac, unspaced_entries));
         }
         list.allow = allow_words
             .iter()
@@ -269,6 +286,8 @@ impl WordList {
             }
             if word.spelled {
                 self.spelled_in(n, word, &mut hits);
+            } else {
+                self.unspaced_in(n, word, &mut hits);
             }
             if hits.len() >= MAX_HITS * 4 {
                 break;
@@ -397,6 +416,38 @@ impl WordList {
         }
     }
 
+    /// Banned entries of unspaced scripts anywhere inside a message word with such letters.
+    fn unspaced_in(&self, n: &Normalised, word: &Word, hits: &mut Vec<WordHit>) {
+        let Some((ac, entries)) = &self.unspaced else {
+            return;
+        };
+        if !n.chars[word.chars.clone()]
+            .iter()
+            .any(|c| is_unspaced(c.ch))
+        {
+            return;
+        }
+        // One key character per normalised character, so offsets map back one to one.
+        let letters = key_chars(n, word.chars.clone());
+        let text: String = letters.iter().collect();
+        for m in ac.find_overlapping_iter(&text) {
+            let first = text[..m.start()].chars().count();
+            let count = text[m.start()..m.end()].chars().count();
+            let e = &self.entries[entries[m.pattern().as_usize()]];
+            let start = word.chars.start + first;
+            hits.push(WordHit {
+                chars: start..start + count,
+                entry: e.text.clone(),
+                phrase: e.forms.len() > 1,
+                flags: 0,
+                edits: 0,
+            });
+            if hits.len() >= MAX_HITS * 4 {
+                return;
+            }
+        }
+    }
+
     /// Normalised characters covered by allowed words and phrases.
     fn allowed_ranges(&self, n: &Normalised) -> Vec<Range<usize>> {
         if self.allow.is_empty() {
@@ -418,6 +469,21 @@ impl WordList {
         }
         ranges
     }
+}
+
+/// A letter of a script written without spaces between words.
+fn is_unspaced(c: char) -> bool {
+    use unicode_script::{Script, UnicodeScript};
+    matches!(
+        c.script(),
+        Script::Han
+            | Script::Hiragana
+            | Script::Katakana
+            | Script::Thai
+            | Script::Lao
+            | Script::Khmer
+            | Script::Myanmar
+    )
 }
 
 /// Every variant of `chars` with up to `depth` characters deleted (itself included).

@@ -30,8 +30,8 @@ use crate::automod::native::{self, Meaning, Plan};
 use crate::automod::rules::Rules;
 use crate::case_kind::Kind;
 use crate::invocation::{Action, Actor, Capabilities, CommandCall, Invocation, Platform};
-use crate::moderation::ModSettings;
 use crate::moderation::actions::{ModContext, Sanction, prepare_sanction};
+use crate::moderation::{ModSettings, automod_rules};
 use crate::platform::automod::AuditLogEntry;
 use crate::platform::{ApiError, DiscordApi};
 use crate::store::keys::Community;
@@ -52,11 +52,6 @@ const NUMBER_RETRIES: usize = 16;
 const SYNC_REASON: &str = "Gavel AutoMod sync";
 /// Who the cases name as moderator.
 pub const AUTOMOD_ACTOR: &str = "automod";
-
-/// The community's AutoMod rules (the `/automod` settings document).
-pub fn rules_key(platform: Platform, tenant: &str) -> ItemKey {
-    ItemKey::new(Community::new(platform, tenant).config(), "automod")
-}
 
 /// What the last sync of `guild` made.
 pub fn registry_key(guild: &str) -> ItemKey {
@@ -235,10 +230,9 @@ pub async fn sync_stored(
     deadline: Instant,
 ) -> Result<SyncReport, ApiError> {
     let unavailable = |e: StoreError| ApiError::Unavailable(format!("store: {e}"));
-    let (rules, _) =
-        document::load::<Rules>(store, &rules_key(Platform::Discord, guild), "AutoMod rules")
-            .await
-            .map_err(unavailable)?;
+    let (rules, _) = automod_rules::load(store, Platform::Discord, guild)
+        .await
+        .map_err(unavailable)?;
     let (settings, _) = ModSettings::load(store, Platform::Discord, guild)
         .await
         .map_err(unavailable)?;
