@@ -229,6 +229,32 @@ fn sign_slack(body: &str) -> (HeaderMap, Vec<u8>) {
     (headers, body.as_bytes().to_vec())
 }
 
+/// `Edge::handle` on requests `signed` outside the timed part, each with fresh ids.
+fn bench_edge(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    rt: &tokio::runtime::Runtime,
+    edge: &Edge,
+    route: Route,
+    signed: impl Fn() -> (HeaderMap, Vec<u8>),
+) {
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            &signed,
+            |(headers, body)| {
+                into_http(handle(
+                    rt,
+                    edge,
+                    route,
+                    black_box(&headers),
+                    black_box(&body),
+                ))
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
 fn slack_ping(c: &mut Criterion) {
     let rt = runtime();
     let verifier =
@@ -277,21 +303,14 @@ fn slack_ping(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
-    group.bench_function("pipeline", |b| {
-        b.iter_batched(
-            || sign_slack(&with_fresh_id(SLACK_PING)),
-            |(headers, body)| {
-                into_http(handle(
-                    &rt,
-                    &edge,
-                    Route::SlackCommands,
-                    black_box(&headers),
-                    black_box(&body),
-                ))
-            },
-            BatchSize::SmallInput,
-        )
-    });
+    bench_edge(
+        &mut group,
+        "pipeline",
+        &rt,
+        &edge,
+        Route::SlackCommands,
+        || sign_slack(&with_fresh_id(SLACK_PING)),
+    );
     group.finish();
 }
 
@@ -381,36 +400,22 @@ fn slack_message_event(c: &mut Criterion) {
     );
 
     let mut group = c.benchmark_group("slack_message_event");
-    group.bench_function("slack_ping", |b| {
-        b.iter_batched(
-            || sign_slack(&with_fresh_id(SLACK_PING)),
-            |(headers, body)| {
-                into_http(handle(
-                    &rt,
-                    &edge,
-                    Route::SlackCommands,
-                    black_box(&headers),
-                    black_box(&body),
-                ))
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    group.bench_function("pipeline", |b| {
-        b.iter_batched(
-            signed_message,
-            |(headers, body)| {
-                into_http(handle(
-                    &rt,
-                    &edge,
-                    Route::SlackEvents,
-                    black_box(&headers),
-                    black_box(&body),
-                ))
-            },
-            BatchSize::SmallInput,
-        )
-    });
+    bench_edge(
+        &mut group,
+        "slack_ping",
+        &rt,
+        &edge,
+        Route::SlackCommands,
+        || sign_slack(&with_fresh_id(SLACK_PING)),
+    );
+    bench_edge(
+        &mut group,
+        "pipeline",
+        &rt,
+        &edge,
+        Route::SlackEvents,
+        signed_message,
+    );
     group.finish();
 }
 
