@@ -174,7 +174,9 @@ async fn interactive_paths_consume_what_the_cost_table_says() {
         opt("duration", 3, json!("1h")),
         opt("reason", 3, json!("raid"))
     ]);
-    let (prompt, _) = s.command("tempban", tempban, DiscordInvoker::Moderator).await;
+    let (prompt, _) = s
+        .command("tempban", tempban, DiscordInvoker::Moderator)
+        .await;
     served("/tempban", &prompt);
     let click_id = prompt.buttons()[0].clone();
     let (answer, click) = s
@@ -214,7 +216,11 @@ async fn a_cleanup_sweep_consumes_per_item_what_the_cost_table_says() {
     let claims = Claims::new(Arc::clone(&backing.store), backing.clock.clone());
     for n in 0..ITEMS {
         claims
-            .claim("discord:interaction", &format!("15425452969{n:08}"), 15 * 60)
+            .claim(
+                "discord:interaction",
+                &format!("15425452969{n:08}"),
+                15 * 60,
+            )
             .await
             .expect("a claim");
     }
@@ -226,7 +232,11 @@ async fn a_cleanup_sweep_consumes_per_item_what_the_cost_table_says() {
     );
     let (report, trips) =
         round_trips::measure_timed(m.run(Sweep::Cleanup, Budget::for_secs(60))).await;
-    assert_eq!(report.count("idempotency keys"), u64::from(ITEMS), "{report}");
+    assert_eq!(
+        report.count("idempotency keys"),
+        u64::from(ITEMS),
+        "{report}"
+    );
     let got: Cost = trips.into();
     // One scan page and one conditional delete per expired item, plus the sweep's own
     // bookkeeping (3 round trips, 1 write): about 1 write unit per item swept.

@@ -290,7 +290,9 @@ fn args() -> Args {
             "--rounds" => out.rounds = value.parse().unwrap_or(out.rounds).clamp(1, 50),
             "--warm" => out.warm = value.parse().unwrap_or(out.warm).clamp(1, 5000),
             other => {
-                eprintln!("usage: gavel-coldstart [--bin-dir DIR] [--rounds N] [--warm N] ({other}?)");
+                eprintln!(
+                    "usage: gavel-coldstart [--bin-dir DIR] [--rounds N] [--warm N] ({other}?)"
+                );
                 std::process::exit(2);
             }
         }
@@ -324,7 +326,12 @@ async fn main() {
         SLACK_TEST_SIGNING_SECRET,
     )
     .await;
-    create_secret(&secrets, "coldstart/slack-bot-token", "xoxb-coldstart-not-a-token").await;
+    create_secret(
+        &secrets,
+        "coldstart/slack-bot-token",
+        "xoxb-coldstart-not-a-token",
+    )
+    .await;
 
     // What Lambda puts in every function's environment, and the template's variables.
     let lambda_env = |name: &str| -> Vec<(String, String)> {
@@ -378,7 +385,10 @@ async fn main() {
                     "SLACK_SIGNING_SECRET_ID".into(),
                     "coldstart/slack-signing-secret".into(),
                 ),
-                ("SLACK_BOT_TOKEN_ID".into(), "coldstart/slack-bot-token".into()),
+                (
+                    "SLACK_BOT_TOKEN_ID".into(),
+                    "coldstart/slack-bot-token".into(),
+                ),
             ],
         ]
         .concat(),
@@ -440,7 +450,11 @@ fn report(runs: &[(Subject, Case)], samples: &[Vec<Sample>], args: &Args) {
         ("to /next (wall)", |s| ms(s.to_next), "ms"),
         ("init CPU (exec to /next)", |s| ms(s.init_cpu), "ms"),
         ("first invocation (wall)", |s| ms(s.first_wall), "ms"),
-        ("CPU exec to end of first invocation", |s| ms(s.first_end_cpu), "ms"),
+        (
+            "CPU exec to end of first invocation",
+            |s| ms(s.first_end_cpu),
+            "ms",
+        ),
         ("warm CPU per invocation", |s| ms(s.warm_cpu) * 1000.0, "µs"),
         ("warm invocation (wall)", |s| ms(s.warm_wall) * 1000.0, "µs"),
         ("peak RSS (VmHWM)", |s| s.hwm_kib as f64 / 1024.0, "MiB"),

@@ -146,3 +146,34 @@ pub async fn measure_timed<F: Future>(future: F) -> (F::Output, Trips) {
     });
     (output, inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_inner_scope_adds_what_it_counted_to_the_enclosing_one() {
+        let ((_, inner), outer) = measure_timed(async {
+            drop(record());
+            consume(Capacity::writes(2));
+            measure_timed(async {
+                drop(record());
+                consume(Capacity::reads(1));
+            })
+            .await
+        })
+        .await;
+        assert_eq!(inner.count, 1);
+        assert_eq!(inner.capacity, Capacity::reads(1));
+        assert_eq!(outer.count, 2);
+        assert_eq!(
+            outer.capacity,
+            Capacity {
+                read_half_units: 1,
+                write_units: 2
+            }
+        );
+        // Outside any scope, nothing is counted and nothing fails.
+        consume(Capacity::writes(1));
+    }
+}

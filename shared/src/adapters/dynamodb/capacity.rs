@@ -55,7 +55,10 @@ pub(super) enum Read {
 
 /// The size DynamoDB gives an item: attribute names plus values, by the documented rules.
 pub(super) fn item_size(attrs: &HashMap<String, AttributeValue>) -> usize {
-    attrs.iter().map(|(name, v)| name.len() + value_size(v)).sum()
+    attrs
+        .iter()
+        .map(|(name, v)| name.len() + value_size(v))
+        .sum()
 }
 
 fn value_size(value: &AttributeValue) -> usize {
@@ -183,7 +186,10 @@ mod tests {
         );
         // Lists and maps: 3 bytes, plus 1 per element; an empty one is 3 bytes.
         assert_eq!(value_size(&AttributeValue::L(vec![])), 3);
-        assert_eq!(value_size(&AttributeValue::L(vec![s("ab"), n("1")])), 3 + 3 + 3);
+        assert_eq!(
+            value_size(&AttributeValue::L(vec![s("ab"), n("1")])),
+            3 + 3 + 3
+        );
         assert_eq!(
             value_size(&AttributeValue::M(HashMap::from([("k".into(), s("v"))]))),
             3 + 1 + 1 + 1
@@ -207,7 +213,10 @@ mod tests {
         assert_eq!(read_halves(4096, Read::Transactional), 4);
         // A query rounds the sum, not each item: ten 400-byte items are one unit, not ten.
         let item = HashMap::from([("d".to_owned(), s(&"x".repeat(399)))]);
-        assert_eq!(read(std::iter::repeat_n(&item, 10), Read::Strong), Capacity::reads(2));
+        assert_eq!(
+            read(std::iter::repeat_n(&item, 10), Read::Strong),
+            Capacity::reads(2)
+        );
     }
 
     #[test]
@@ -218,7 +227,10 @@ mod tests {
             .put(
                 Put::builder()
                     .table_name("t")
-                    .set_item(Some(HashMap::from([("d".to_owned(), s(&"x".repeat(1500)))])))
+                    .set_item(Some(HashMap::from([(
+                        "d".to_owned(),
+                        s(&"x".repeat(1500)),
+                    )])))
                     .build()
                     .expect("a put"),
             )

@@ -63,10 +63,10 @@ use self::page::{decode_cursor, page_limit, page_of};
 pub use self::tuning::{StoreTuning, client_from_env, emulator_client};
 use super::env::{self, ConfigError};
 use crate::clock::Clock;
+use crate::store::round_trips::Capacity;
 use crate::store::{
     Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp, round_trips, validate,
 };
-use crate::store::round_trips::Capacity;
 
 /// The SDK client, re-exported so that callers outside the adapters (the CLI, tests) can hold
 /// one without importing `aws_*` themselves.

@@ -13,11 +13,11 @@ use aws_sdk_dynamodb::types::{
 use serde_json::Value;
 
 use super::advance::{AdvanceWrite, Guess, Seen, Shape, Truth};
+use super::capacity::{self, consume_if_answered};
 use super::codec::{is_live, item_attributes, key_attributes, number};
 use super::counter::CounterUpdate;
 use super::errors::{build_failure, cancelled_without_condition_failure, service_failure};
 use super::expression::{ABSENT, EXPIRED, names, version_condition};
-use super::capacity::{self, consume_if_answered};
 use super::{DynamoStore, Now};
 use crate::store::{NewItem, StoreError, WriteOp, deadline, round_trips, validate};
 
