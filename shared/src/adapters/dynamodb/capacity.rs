@@ -174,7 +174,9 @@ mod tests {
         assert_eq!(number_size("123"), 3);
         assert_eq!(number_size("1000"), 2);
         assert_eq!(number_size("-0.00125"), 3);
-        assert_eq!(number_size("1764000000"), 4);
+        // A Unix time: "1764" once the trailing zeros go, so 2 bytes for the digits, plus 1.
+        assert_eq!(number_size("1764000000"), 3);
+        assert_eq!(number_size("1764000123"), 6);
         // Null and Boolean: 1 byte; binary: its raw bytes.
         assert_eq!(value_size(&AttributeValue::Bool(true)), 1);
         assert_eq!(value_size(&AttributeValue::Null(true)), 1);
