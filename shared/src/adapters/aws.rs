@@ -1,11 +1,53 @@
-//! The AWS SDK's settings for a local emulator (moto), shared by every AWS adapter and the
-//! tests: a fixed region, the given credentials (moto's IAM users in the least-privilege suite,
-//! fake ones elsewhere), the endpoint, and nothing read from the environment. Each client
-//! builds a fresh connection pool from it, so each tokio runtime (each test) has its own.
+//! The AWS SDK's settings, shared by every AWS adapter: [`defaults`] for a Lambda function
+//! (the standard environment, with a trust store of AWS's own roots), and [`emulator_config`]
+//! for a local emulator (moto) and the tests: a fixed region, the given credentials (moto's IAM
+//! users in the least-privilege suite, fake ones elsewhere), the endpoint, and nothing read from
+//! the environment. Each client builds a fresh connection pool from it, so each tokio runtime
+//! (each test) has its own.
+//!
+//! Why a trust store of its own: the SDK's default HTTPS client reads and parses the system's
+//! whole root store (about 140 PEM certificates on Amazon Linux) on the first request, which
+//! was the largest single part of a cold start's CPU time (see BENCHMARKS.md, "Cold start").
+//! Every endpoint the functions call (DynamoDB, EventBridge, EventBridge Scheduler, Secrets
+//! Manager, STS) presents a certificate from Amazon Trust Services, whose four roots and the
+//! Starfield root that cross-signs them are compiled in here. The trade: this client cannot
+//! reach a server outside AWS, which nothing built from [`defaults`] does (the platform APIs
+//! use reqwest with its own roots), and a move of AWS's endpoints to another CA would need
+//! these files updated.
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+
+/// Amazon Trust Services' roots and Starfield Services Root G2 (public certificates).
+const AWS_ROOTS: [&str; 5] = [
+    include_str!("aws_roots/Amazon_Root_CA_1.pem"),
+    include_str!("aws_roots/Amazon_Root_CA_2.pem"),
+    include_str!("aws_roots/Amazon_Root_CA_3.pem"),
+    include_str!("aws_roots/Amazon_Root_CA_4.pem"),
+    include_str!("aws_roots/Starfield_Services_Root_Certificate_Authority_-_G2.pem"),
+];
+
+/// The standard AWS environment (region, credentials, `AWS_ENDPOINT_URL`), with an HTTPS
+/// client that trusts [`AWS_ROOTS`] only.
+pub fn defaults() -> ConfigLoader {
+    let store = AWS_ROOTS.iter().fold(
+        TrustStore::empty().with_native_roots(false),
+        |store, pem| store.with_pem_certificate(pem.as_bytes()),
+    );
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    match TlsContext::builder().with_trust_store(store).build() {
+        Ok(context) => loader.http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(context)
+                .build_https(),
+        ),
+        // Cannot happen with the certificates above; the SDK's default client still works.
+        Err(_) => loader,
+    }
+}
 
 /// The fake credentials an emulator without IAM accepts.
 pub const EMULATOR_KEY: &str = "testing";

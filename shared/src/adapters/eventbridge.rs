@@ -5,7 +5,6 @@
 //! JSON. EventBridge delivers at least once; the worker's job claim makes that safe.
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
 use aws_sdk_eventbridge::Client;
 
 use super::aws::{EMULATOR_KEY, emulator_config};
@@ -51,7 +50,7 @@ impl EventBridgeBus {
     /// The standard AWS environment, and `GAVEL_BUS` for the bus name.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let bus_name = env::required("GAVEL_BUS")?;
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let config = super::aws::defaults().load().await;
         Ok(Self::new(Client::new(&config), bus_name))
     }
 }

@@ -11,7 +11,6 @@
 //! `GAVEL_SCHEDULE_DLQ_ARN` (where an invocation that keeps failing is kept).
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
 use aws_sdk_scheduler::Client;
 
 use super::aws::{EMULATOR_KEY, emulator_config};
@@ -77,7 +76,7 @@ impl EventBridgeScheduler {
         let Some(target) = ScheduleTarget::from_env()? else {
             return Ok(None);
         };
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let config = super::aws::defaults().load().await;
         Ok(Some(Self::new(Client::new(&config), target)))
     }
 

@@ -14,7 +14,6 @@
 //! minute of the first request signed with it.
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
 
 use super::aws::{EMULATOR_KEY, emulator_config};
@@ -44,7 +43,7 @@ impl SecretsManager {
 
     /// The standard AWS environment (the function's role).
     pub async fn from_env() -> Self {
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let config = super::aws::defaults().load().await;
         Self::new(Client::new(&config))
     }
 

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde_json::Value;
 
+use super::capacity::{self, consume_if_answered};
 use super::codec::{integer, is_live, item_attributes, key_attributes, number};
 use super::errors::{Settled, settle};
 use super::expression::{ABSENT, LIVE, names};
@@ -81,11 +82,13 @@ impl DynamoStore {
         let _trip = round_trips::record();
         match write.update {
             None => {
+                let fresh = write.fresh_item(key)?;
+                let cost = capacity::write(&fresh);
                 let result = self
                     .client
                     .put_item()
                     .table_name(&self.table)
-                    .set_item(Some(write.fresh_item(key)?))
+                    .set_item(Some(fresh))
                     .condition_expression(&write.condition)
                     .set_expression_attribute_names(names(&[&write.condition]))
                     .set_expression_attribute_values(Some(write.values))
@@ -94,12 +97,14 @@ impl DynamoStore {
                     )
                     .send()
                     .await;
+                consume_if_answered(&result, cost);
                 Ok(match settle("PutItem", result)? {
                     Settled::Done(_) => Settled::Done(write.next),
                     Settled::ConditionFailed(old) => Settled::ConditionFailed(old),
                 })
             }
             Some(update) => {
+                let cost = capacity::update(&key_attributes(key), write.values.values());
                 let result = self
                     .client
                     .update_item()
@@ -115,6 +120,7 @@ impl DynamoStore {
                     )
                     .send()
                     .await;
+                consume_if_answered(&result, cost);
                 Ok(match settle("UpdateItem", result)? {
                     Settled::Done(output) => {
                         let attrs = output.attributes.unwrap_or_default();

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use serde_json::Value;
 
 use super::DynamoStore;
+use super::capacity::{self, consume_if_answered};
 use super::codec::{integer, is_live, item_attributes, key_attributes, number};
 use super::errors::{Settled, settle};
 use super::expression::{EXPIRED, LIVE, names};
@@ -49,8 +50,11 @@ impl DynamoStore {
             if let Some(exp) = expires_at {
                 request = request.expression_attribute_values(":exp", number(exp));
             }
+            let cost = capacity::update(&key_attributes(key), counter.values.values());
             let _trip = round_trips::record();
-            match settle("UpdateItem", request.send().await)? {
+            let result = request.send().await;
+            consume_if_answered(&result, cost);
+            match settle("UpdateItem", result)? {
                 Settled::Done(output) => {
                     let attrs = output.attributes.unwrap_or_default();
                     return integer(&attrs, "d").ok_or_else(|| {
@@ -104,17 +108,20 @@ impl DynamoStore {
     ) -> Result<bool, StoreError> {
         let mut counter = NewItem::new(key.clone(), Value::from(by));
         counter.expires_at = expires_at;
+        let attrs = item_attributes(&counter, 1)?;
+        let cost = capacity::write(&attrs);
         let _trip = round_trips::record();
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item_attributes(&counter, 1)?))
+            .set_item(Some(attrs))
             .condition_expression(EXPIRED)
             .set_expression_attribute_names(names(&[EXPIRED]))
             .expression_attribute_values(":now", number(now))
             .send()
             .await;
+        consume_if_answered(&result, cost);
         match settle("PutItem", result)? {
             Settled::Done(_) => Ok(true),
             Settled::ConditionFailed(_) => Ok(false),

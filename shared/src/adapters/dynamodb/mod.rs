@@ -36,6 +36,7 @@
 
 mod admin;
 mod advance;
+mod capacity;
 mod codec;
 mod counter;
 mod errors;
@@ -52,6 +53,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 
 pub use self::admin::{TableStatus, create_table};
 use self::advance::DeadlineHints;
+use self::capacity::{Read, consume_if_answered};
 use self::codec::{
     is_live, item_attributes, key_attributes, live_version, number, read_item, stored,
 };
@@ -61,6 +63,7 @@ use self::page::{decode_cursor, page_limit, page_of};
 pub use self::tuning::{StoreTuning, client_from_env, emulator_client};
 use super::env::{self, ConfigError};
 use crate::clock::Clock;
+use crate::store::round_trips::Capacity;
 use crate::store::{
     Item, ItemKey, NewItem, Page, PageRequest, Store, StoreError, WriteOp, round_trips, validate,
 };
@@ -134,8 +137,13 @@ impl Store for DynamoStore {
             // Read-your-writes: a flow that just wrote its state reads it back.
             .consistent_read(true)
             .send()
-            .await
-            .map_err(|e| service_failure("GetItem", &e))?;
+            .await;
+        let cost = match &output {
+            Ok(answer) => capacity::read(answer.item.as_ref(), Read::Strong),
+            Err(_) => Capacity::reads(capacity::read_halves(0, Read::Strong)),
+        };
+        consume_if_answered(&output, cost);
+        let output = output.map_err(|e| service_failure("GetItem", &e))?;
         match output.item {
             Some(attrs) if is_live(&attrs, now) => Ok(Some(read_item(&attrs)?)),
             _ => Ok(None),
@@ -145,6 +153,7 @@ impl Store for DynamoStore {
     async fn create(&self, item: NewItem) -> Result<Item, StoreError> {
         let now = self.now();
         let attrs = item_attributes(&item, 1)?;
+        let cost = capacity::write(&attrs);
         let _trip = round_trips::record();
         let result = self
             .client
@@ -156,6 +165,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":now", number(now))
             .send()
             .await;
+        consume_if_answered(&result, cost);
         match settle("PutItem", result)? {
             Settled::Done(_) => Ok(stored(item, 1)),
             Settled::ConditionFailed(_) => Err(StoreError::AlreadyExists),
@@ -167,6 +177,7 @@ impl Store for DynamoStore {
         let version = expected_version + 1;
         // PutItem replaces the whole item, so a cleared due entry (or expiry) disappears with it.
         let attrs = item_attributes(&item, version)?;
+        let cost = capacity::write(&attrs);
         let condition = version_condition();
         let _trip = round_trips::record();
         let result = self
@@ -181,6 +192,7 @@ impl Store for DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
+        consume_if_answered(&result, cost);
         match settle("PutItem", result)? {
             Settled::Done(_) => Ok(stored(item, version)),
             Settled::ConditionFailed(old) => Err(StoreError::VersionConflict {
@@ -208,7 +220,10 @@ impl Store for DynamoStore {
                 );
         }
         let _trip = round_trips::record();
-        match settle("DeleteItem", request.send().await)? {
+        let result = request.send().await;
+        // Billed at the deleted item's size, which is not asked for: 1 unit, a low bound.
+        consume_if_answered(&result, Capacity::writes(1));
+        match settle("DeleteItem", result)? {
             Settled::Done(_) => Ok(()),
             Settled::ConditionFailed(old) => Err(StoreError::VersionConflict {
                 current: live_version(old.as_ref(), now),
@@ -274,10 +289,9 @@ impl Store for DynamoStore {
                 request.expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.into()));
         }
         let _trip = round_trips::record();
-        let output = request
-            .send()
-            .await
-            .map_err(|e| service_failure("Query", &e))?;
+        let output = request.send().await;
+        consume_if_answered(&output, read_cost(&output, Read::Strong));
+        let output = output.map_err(|e| service_failure("Query", &e))?;
         page_of(output.items.unwrap_or_default(), output.last_evaluated_key)
     }
 
@@ -311,8 +325,10 @@ impl Store for DynamoStore {
             .limit(page_limit(&page))
             .set_exclusive_start_key(start)
             .send()
-            .await
-            .map_err(|e| service_failure("Query", &e))?;
+            .await;
+        // The index is read eventually consistently: half the units.
+        consume_if_answered(&output, read_cost(&output, Read::Eventual));
+        let output = output.map_err(|e| service_failure("Query", &e))?;
         page_of(output.items.unwrap_or_default(), output.last_evaluated_key)
     }
 
@@ -334,8 +350,13 @@ impl Store for DynamoStore {
             .limit(page_limit(&page))
             .set_exclusive_start_key(start)
             .send()
-            .await
-            .map_err(|e| service_failure("Scan", &e))?;
+            .await;
+        let cost = match &output {
+            Ok(answer) => capacity::read(answer.items(), Read::Eventual),
+            Err(_) => Capacity::reads(capacity::read_halves(0, Read::Eventual)),
+        };
+        consume_if_answered(&output, cost);
+        let output = output.map_err(|e| service_failure("Scan", &e))?;
         page_of(output.items.unwrap_or_default(), output.last_evaluated_key)
     }
 
@@ -352,10 +373,26 @@ impl Store for DynamoStore {
             .expression_attribute_values(":now", number(now))
             .send()
             .await;
+        // Billed at the expired item's size, not asked for: 1 unit, a low bound.
+        consume_if_answered(&result, Capacity::writes(1));
         match settle("DeleteItem", result)? {
             Settled::Done(_) => Ok(true),
             Settled::ConditionFailed(_) => Ok(false),
         }
+    }
+}
+
+/// What a query's answer cost: the items it returned, read as `read` says.
+fn read_cost<E, R>(
+    output: &Result<
+        aws_sdk_dynamodb::operation::query::QueryOutput,
+        aws_sdk_dynamodb::error::SdkError<E, R>,
+    >,
+    read: Read,
+) -> Capacity {
+    match output {
+        Ok(answer) => capacity::read(answer.items(), read),
+        Err(_) => Capacity::reads(capacity::read_halves(0, read)),
     }
 }
 

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::{
 use serde_json::Value;
 
 use super::advance::{AdvanceWrite, Guess, Seen, Shape, Truth};
+use super::capacity::{self, consume_if_answered};
 use super::codec::{is_live, item_attributes, key_attributes, number};
 use super::counter::CounterUpdate;
 use super::errors::{build_failure, cancelled_without_condition_failure, service_failure};
@@ -41,6 +42,7 @@ impl DynamoStore {
                 .zip(&plans)
                 .map(|(op, plan)| self.transact_item(op, *plan, now))
                 .collect::<Result<Vec<_>, _>>()?;
+            let cost = capacity::transaction(&items);
             let _trip = round_trips::record();
             let result = self
                 .client
@@ -48,6 +50,7 @@ impl DynamoStore {
                 .set_transact_items(Some(items))
                 .send()
                 .await;
+            consume_if_answered(&result, cost);
             let error = match result {
                 Ok(_) => {
                     self.remember_advances(&ops, &plans, now);

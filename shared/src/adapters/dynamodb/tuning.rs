@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::BehaviorVersion;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
@@ -90,7 +89,7 @@ pub(super) fn positive_number(
 /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB` for an emulator), with `tuning`'s retries and
 /// timeouts. Build it once per process: warm Lambda invocations reuse its connections.
 pub async fn client_from_env(tuning: StoreTuning) -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+    let config = crate::adapters::aws::defaults()
         .retry_config(tuning.retry_config())
         .timeout_config(tuning.timeout_config())
         .load()
