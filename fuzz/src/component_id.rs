@@ -49,12 +49,31 @@ pub fn component_id(data: &[u8]) {
     let _ = claimed_flow(&received);
     for binding in [user("U1"), Binding::shared(Platform::Slack, TENANT)] {
         if let Ok(id) = KEY.decode(&received, binding) {
-            assert_eq!(KEY.encode(&id, binding), received, "accepted a non-canonical id");
+            assert_eq!(
+                KEY.encode(&id, binding),
+                received,
+                "accepted a non-canonical id"
+            );
         }
     }
 
-    let ([v0, v1, v2, v3, v4, v5, v6, v7, flow_len, nonce_len, pos, flip], rest) =
-        control::<12>(data);
+    let (
+        [
+            v0,
+            v1,
+            v2,
+            v3,
+            v4,
+            v5,
+            v6,
+            v7,
+            flow_len,
+            nonce_len,
+            pos,
+            flip,
+        ],
+        rest,
+    ) = control::<12>(data);
     let (flow, rest) = name(rest, flow_len, MAX_NAME_CHARS);
     let (nonce, rest) = name(rest, nonce_len, MAX_NONCE_CHARS);
     let (event, _) = name(rest, u8::MAX, MAX_NAME_CHARS);
@@ -65,7 +84,10 @@ pub fn component_id(data: &[u8]) {
         event,
     };
     let drawn = KEY.encode(&id, user("U1"));
-    assert!(drawn.len() <= MAX_ID_CHARS, "{drawn} is too long for Discord");
+    assert!(
+        drawn.len() <= MAX_ID_CHARS,
+        "{drawn} is too long for Discord"
+    );
     assert_eq!(claimed_flow(&drawn), Some(id.flow.as_str()));
     assert_eq!(KEY.decode(&drawn, user("U1")), Ok(id.clone()));
     assert_eq!(KEY.decode(&drawn, user("U2")), Err(IdError::Forged));

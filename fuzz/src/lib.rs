@@ -15,8 +15,11 @@ mod parsers;
 mod text_options;
 mod verify;
 
+/// A fuzz target: panics only when a property fails.
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name its corpus folder and `scripts/fuzz.sh` use.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("verify_discord", verify::discord),
     ("verify_slack", verify::slack),
     ("discord_interaction", parsers::discord_interaction),
@@ -29,7 +32,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
 ];
 
 /// The target named `name`.
-pub fn target(name: &str) -> Option<fn(&[u8])> {
+pub fn target(name: &str) -> Option<Target> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|(_, f)| *f)
 }
 

@@ -32,7 +32,11 @@ pub fn options(data: &[u8]) {
         Err(error) => {
             // The invoker is always shown how to type the command.
             assert_eq!(error.usage, spec.usage());
-            assert!(error.to_string().ends_with(&format!("Usage: `{}`", spec.usage())));
+            assert!(
+                error
+                    .to_string()
+                    .ends_with(&format!("Usage: `{}`", spec.usage()))
+            );
             return;
         }
     };

@@ -80,22 +80,12 @@ pub fn discord(data: &[u8]) {
         Err(Rejection::MissingHeader("x-signature-ed25519"))
     );
 
-    let offset = offset_secs(offset);
-    let timestamp = (NOW + offset).to_string();
-    let body = rest;
-    let good = discord_sign(&timestamp, body);
-    let check = |sig: &[u8], body: &[u8]| {
-        DISCORD.verify(Some(&hex::encode(sig)), Some(&timestamp), body, NOW)
-    };
-    assert_eq!(check(&good, body), expected_for(offset), "signed at {offset}");
-    let mut bad = good;
-    bad[usize::from(pos) % bad.len()] ^= flip | 1;
-    assert_eq!(check(&bad, body), expected_tampered(offset), "signature byte {pos}");
-    if !body.is_empty() {
-        let mut tampered = body.to_vec();
-        tampered[usize::from(pos) % body.len()] ^= flip | 1;
-        assert_eq!(check(&good, &tampered), expected_tampered(offset), "body byte {pos}");
-    }
+    signed_properties(
+        [offset, pos, flip],
+        rest,
+        |timestamp, body| discord_sign(timestamp, body).to_vec(),
+        |sig, timestamp, body| DISCORD.verify(Some(&hex::encode(sig)), Some(timestamp), body, NOW),
+    );
 }
 
 fn slack_sign(timestamp: &str, body: &[u8]) -> [u8; 32] {
@@ -115,28 +105,50 @@ pub fn slack(data: &[u8]) {
     {
         // HMAC has one right answer: hex digits may differ only in case.
         let expected = format!("v0={}", hex::encode(slack_sign(&timestamp, body)));
-        assert_eq!(signature.to_ascii_lowercase(), expected, "accepted a wrong MAC");
+        assert_eq!(
+            signature.to_ascii_lowercase(),
+            expected,
+            "accepted a wrong MAC"
+        );
     }
     assert_eq!(
         SLACK.verify(Some(&signature), None, body, NOW),
         Err(Rejection::MissingHeader("x-slack-request-timestamp"))
     );
 
+    signed_properties(
+        [offset, pos, flip],
+        rest,
+        |timestamp, body| slack_sign(timestamp, body).to_vec(),
+        |mac, timestamp, body| {
+            let header = format!("v0={}", hex::encode(mac));
+            SLACK.verify(Some(&header), Some(timestamp), body, NOW)
+        },
+    );
+}
+
+/// `body`, signed by `sign` `offset` seconds from now, is accepted by `verify` exactly inside
+/// the replay window, and refused once one byte of its signature or of the body is changed.
+fn signed_properties(
+    [offset, pos, flip]: [u8; 3],
+    body: &[u8],
+    sign: impl Fn(&str, &[u8]) -> Vec<u8>,
+    verify: impl Fn(&[u8], &str, &[u8]) -> Result<(), Rejection>,
+) {
     let offset = offset_secs(offset);
     let timestamp = (NOW + offset).to_string();
-    let body = rest;
-    let good = slack_sign(&timestamp, body);
-    let check = |mac: &[u8], body: &[u8]| {
-        let header = format!("v0={}", hex::encode(mac));
-        SLACK.verify(Some(&header), Some(&timestamp), body, NOW)
-    };
-    assert_eq!(check(&good, body), expected_for(offset), "signed at {offset}");
-    let mut bad = good;
-    bad[usize::from(pos) % bad.len()] ^= flip | 1;
-    assert_eq!(check(&bad, body), expected_tampered(offset), "MAC byte {pos}");
+    let good = sign(&timestamp, body);
+    let at = usize::from(pos);
+    let verdict = verify(&good, &timestamp, body);
+    assert_eq!(verdict, expected_for(offset), "signed at {offset}");
+    let mut bad = good.clone();
+    bad[at % good.len()] ^= flip | 1;
+    let verdict = verify(&bad, &timestamp, body);
+    assert_eq!(verdict, expected_tampered(offset), "signature byte {at}");
     if !body.is_empty() {
         let mut tampered = body.to_vec();
-        tampered[usize::from(pos) % body.len()] ^= flip | 1;
-        assert_eq!(check(&good, &tampered), expected_tampered(offset), "body byte {pos}");
+        tampered[at % body.len()] ^= flip | 1;
+        let verdict = verify(&good, &timestamp, &tampered);
+        assert_eq!(verdict, expected_tampered(offset), "body byte {at}");
     }
 }

@@ -34,6 +34,9 @@ fn every_corpus_folder_is_a_target() {
     for entry in std::fs::read_dir(corpus_dir()).expect("fuzz/corpus exists") {
         let name = entry.expect("a readable entry").file_name();
         let name = name.to_string_lossy();
-        assert!(gavel_fuzz::target(&name).is_some(), "fuzz/corpus/{name} names no target");
+        assert!(
+            gavel_fuzz::target(&name).is_some(),
+            "fuzz/corpus/{name} names no target"
+        );
     }
 }
