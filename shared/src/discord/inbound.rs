@@ -45,6 +45,9 @@ pub enum ParseError {
     /// Not JSON with a numeric `type`.
     #[error("not an interaction: {0}")]
     NotAnInteraction(#[source] serde_json::Error),
+    /// Not UTF-8, so not JSON.
+    #[error("not an interaction: {0}")]
+    NotUtf8(#[source] std::str::Utf8Error),
     /// A `type`, but not the fields every interaction has (`id`, `application_id`, `token`),
     /// or one of Gavel's fields of the wrong shape.
     #[error("malformed interaction: {0}")]
@@ -64,12 +67,14 @@ const MODAL_SUBMIT: u8 = 5;
 
 /// Parses a verified interaction body. Errors are for a 400 answer and the log.
 pub fn parse_interaction(body: &[u8]) -> Result<DiscordInbound, ParseError> {
-    let head: Head = serde_json::from_slice(body).map_err(ParseError::NotAnInteraction)?;
+    // JSON is UTF-8, but serde_json skips the strings of fields Gavel ignores without checking
+    // them, so a body with bad bytes there was read as an interaction (found by fuzzing).
+    let body = std::str::from_utf8(body).map_err(ParseError::NotUtf8)?;
+    let head: Head = serde_json::from_str(body).map_err(ParseError::NotAnInteraction)?;
     if head.kind == PING {
         return Ok(DiscordInbound::Ping);
     }
-    let interaction: RawInteraction =
-        serde_json::from_slice(body).map_err(ParseError::Malformed)?;
+    let interaction: RawInteraction = serde_json::from_str(body).map_err(ParseError::Malformed)?;
     match head.kind {
         AUTOCOMPLETE => Ok(DiscordInbound::Autocomplete),
         APPLICATION_COMMAND | MESSAGE_COMPONENT | MODAL_SUBMIT => {
@@ -682,10 +687,15 @@ mod tests {
             b"[]",
             b"{\"type\":\"1\"}",
             b"{\"type\":300}",
+            // Bad UTF-8 in a field Gavel ignores: still not JSON.
+            b"{\"type\":1,\"x\":\"\xff\"}",
         ] {
             let err = parse_interaction(body).unwrap_err();
             assert!(
-                matches!(err, ParseError::NotAnInteraction(_)),
+                matches!(
+                    err,
+                    ParseError::NotAnInteraction(_) | ParseError::NotUtf8(_)
+                ),
                 "{body:?}: {err:?}"
             );
             assert!(
