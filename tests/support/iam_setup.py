@@ -42,6 +42,8 @@ SECRET_VARIABLES = {
     "GAVEL_COMPONENT_SECRET",
     "SLACK_BOT_TOKEN",
     "DISCORD_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "TELEGRAM_BOT_TOKEN",
 }
 
 
@@ -126,7 +128,14 @@ def main():
         return {"access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"]}
 
     secrets = session.client("secretsmanager", endpoint_url=endpoint)
-    for value in ["slack-signing-secret", "component-secret", "slack-bot-token", "discord-bot-token"]:
+    for value in [
+        "slack-signing-secret",
+        "component-secret",
+        "slack-bot-token",
+        "discord-bot-token",
+        "telegram-webhook-secret",
+        "telegram-bot-token",
+    ]:
         secrets.create_secret(Name=f"{prefix}/{value}", SecretString=f"made-up {value} for tests")
 
     functions = {}

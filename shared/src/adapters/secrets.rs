@@ -22,11 +22,13 @@ use super::env::{self, ConfigError};
 use crate::edge::SigningSecretSource;
 
 /// The variables whose values may come from Secrets Manager.
-pub const SECRET_VARIABLES: [&str; 4] = [
+pub const SECRET_VARIABLES: [&str; 6] = [
     "SLACK_SIGNING_SECRET",
     "GAVEL_COMPONENT_SECRET",
     "SLACK_BOT_TOKEN",
     "DISCORD_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "TELEGRAM_BOT_TOKEN",
 ];
 
 /// A Secrets Manager client.
