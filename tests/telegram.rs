@@ -13,10 +13,11 @@ use gavel_shared::automod::{RuleKind, Rules};
 use gavel_shared::clock::ManualClock;
 use gavel_shared::edge::{Edge, MAX_BODY_BYTES};
 use gavel_shared::flows::component_id::MAX_COMPACT_BYTES;
+use gavel_shared::flows::component_id::compact;
 use gavel_shared::invocation::Platform;
 use gavel_shared::jobs::Job;
 use gavel_shared::maintenance::{Budget, Maintenance, Sweep};
-use gavel_shared::moderation::{Cases, Kind, automod_rules};
+use gavel_shared::moderation::{Cases, Kind, ModSettings, Status, automod_rules};
 use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
 use gavel_shared::slack::web::RecordingSlackWeb;
 use gavel_shared::store::Store;
@@ -24,6 +25,7 @@ use gavel_shared::worker::Worker;
 use gavel_tests::doubles::RecordingBus;
 use gavel_tests::harness::{Backing, edge_over, run_jobs};
 use gavel_tests::payloads;
+use gavel_tests::records::save_settings;
 use gavel_tests::requests::{self, Answer};
 use gavel_tests::{FIXTURE_TIMESTAMP, TELEGRAM_TEST_BOT, TELEGRAM_TEST_SECRET};
 use http::{HeaderMap, HeaderValue, Method};
@@ -441,7 +443,113 @@ async fn automod_catches_a_group_message_once_and_deletes_it(s: Setup) {
     );
 }
 
+/// A member appeals their mute in the group (`/appeal 1 <reason>`; Telegram has no forms);
+/// the worker posts the review with Accept and Deny; two moderators' clicks on Accept arrive
+/// at once on both instances: one decision, one lift of the mute, every click answered.
+/// Each Telegram chat is its own community, so the review is posted in the group itself: a
+/// review in another chat would carry ids bound to the group, which clicks from that chat
+/// fail (the binding is checked like any other).
+async fn an_appeal_is_accepted_once_under_concurrent_clicks(s: Setup) {
+    let review_chat = s.chat.to_string();
+    let settings = ModSettings {
+        appeal_channel: Some(review_chat.clone()),
+        ..ModSettings::default()
+    };
+    save_settings(
+        s.store.as_ref(),
+        Platform::Telegram,
+        &s.chat.to_string(),
+        &settings,
+    )
+    .await;
+    let muted = s.moderate("/mute 1h flooding").await;
+    assert!(muted.text().contains("Case #1"), "{}", muted.body);
+    s.run_jobs().await;
+
+    let appeal = s
+        .post(&s.message(TARGET, "/appeal 1 I was answering a question", None))
+        .await;
+    assert!(
+        appeal.text().contains("appeal of case #1"),
+        "{}",
+        appeal.body
+    );
+    s.run_jobs().await;
+    let reviews: Vec<_> = s
+        .platform
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            PlatformCall::TelegramMessage { chat, reply }
+                if chat == review_chat && !reply.buttons.is_empty() =>
+            {
+                Some(reply)
+            }
+            _ => None,
+        })
+        .collect();
+    let [review] = &reviews[..] else {
+        panic!("one review post: {reviews:?}");
+    };
+    let labels: Vec<&str> = review.buttons.iter().map(|b| b.label.as_str()).collect();
+    assert_eq!(labels, ["Accept", "Deny"]);
+    // What Telegram would carry back: the compact form the keyboard was drawn with.
+    let accept = compact(&review.buttons[0].id).expect("a component id");
+    assert!(accept.len() <= MAX_COMPACT_BYTES);
+
+    // A click from another chat (the review forwarded elsewhere) is refused: the id is bound
+    // to the group.
+    let mut elsewhere = s.click(MODERATOR, &accept);
+    elsewhere["callback_query"]["message"]["chat"]["id"] = (s.chat - 1).into();
+    let refused = s.post(&elsewhere).await;
+    assert!(refused.text().contains("isn't valid"), "{}", refused.body);
+    let s = &s;
+    let click = |n: usize| {
+        let update = s.click(MODERATOR, &accept);
+        let edge = if n.is_multiple_of(2) {
+            &s.first
+        } else {
+            &s.second
+        };
+        async move { s.post_on(edge, &update).await }
+    };
+    let answers = futures::future::join_all((0..4).map(click)).await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.body["method"] == "answerCallbackQuery"),
+        "every click is answered"
+    );
+    let handled = answers
+        .iter()
+        .filter(|a| {
+            a.body["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("already handled"))
+        })
+        .count();
+    assert_eq!(
+        handled,
+        3,
+        "{:?}",
+        answers.iter().map(|a| &a.body).collect::<Vec<_>>()
+    );
+    let decided = s.calls(|c| matches!(c, PlatformCall::TelegramEdit { reply, .. } if reply.text.contains("Accepted")));
+    assert_eq!(decided.len(), 1, "{decided:?}");
+    s.run_jobs().await;
+    let lifted = s.calls(|c| matches!(c, PlatformCall::TelegramRestrict { until: None, .. }));
+    assert_eq!(
+        lifted.len(),
+        1,
+        "the mute lifted once: {:?}",
+        s.platform.calls()
+    );
+    let case = &s.cases().all_of(&TARGET.to_string()).await.unwrap()[0].case;
+    assert_eq!(case.status, Status::Pardoned);
+}
+
 gavel_tests::on_both_stores!(
+    an_appeal_is_accepted_once_under_concurrent_clicks,
     automod_catches_a_group_message_once_and_deletes_it,
     forged_secrets_are_refused,
     garbage_and_unknown_updates_change_nothing,
