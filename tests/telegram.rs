@@ -6,9 +6,13 @@
 //! mix. The recording platform answers `getChatMember` with every right for [`MODERATOR`]
 //! only, so the same updates from anyone else are a member's.
 
+#[path = "support/telegram_fake.rs"]
+mod telegram_fake;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use gavel_shared::adapters::telegram_api::TelegramBotApi;
 use gavel_shared::automod::{RuleKind, Rules};
 use gavel_shared::clock::ManualClock;
 use gavel_shared::edge::{Edge, MAX_BODY_BYTES};
@@ -30,6 +34,7 @@ use gavel_tests::requests::{self, Answer};
 use gavel_tests::{FIXTURE_TIMESTAMP, TELEGRAM_TEST_BOT, TELEGRAM_TEST_SECRET};
 use http::{HeaderMap, HeaderValue, Method};
 use serde_json::{Value, json};
+use telegram_fake::Status as Membership;
 
 const PATH: &str = "/telegram/webhook";
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -548,7 +553,79 @@ async fn an_appeal_is_accepted_once_under_concurrent_clicks(s: Setup) {
     assert_eq!(case.status, Status::Pardoned);
 }
 
+/// Through the real Bot API client against the fake Bot API (which enforces Telegram's pace
+/// and refuses as Telegram does): a temporary ban confirmed with a click is applied with
+/// `banChatMember` until its end; the member never started the bot, so the private message
+/// fails and the case says so. Telegram lifts the ban itself and the member rejoins; Gavel's
+/// sweep then unbans with `only_if_banned`, and the member stays in the group.
+async fn through_the_bot_api_a_lifted_ban_never_removes_a_rejoined_member(s: Setup) {
+    let (server, fake, _) = telegram_fake::fake().await;
+    let api =
+        Arc::new(TelegramBotApi::new(server.uri(), Some(telegram_fake::TOKEN.to_owned())).unwrap());
+    let (chat, target) = (s.chat.to_string(), TARGET.to_string());
+    fake.state
+        .lock()
+        .unwrap()
+        .admins
+        .push(MODERATOR.to_string());
+    fake.set(&chat, &target, Membership::Member);
+    let edge = edge_over(
+        Arc::clone(&s.store),
+        &s.clock,
+        Arc::new(RecordingSlackWeb::new()),
+    )
+    .with_bus(s.bus.clone())
+    .with_telegram_api(api.clone());
+    let worker =
+        Worker::new(Arc::clone(&s.store), s.clock.clone(), None, None).with_telegram(api.clone());
+
+    let prompt = s
+        .post_on(
+            &edge,
+            &s.message(MODERATOR, "/tempban 2h raid", Some(TARGET)),
+        )
+        .await;
+    let data = prompt.callback_data();
+    assert_eq!(
+        data.len(),
+        2,
+        "rights read from getChatMember: {}",
+        prompt.body
+    );
+    let clicked = s.post_on(&edge, &s.click(MODERATOR, &data[0])).await;
+    assert_eq!(clicked.body["method"], "answerCallbackQuery");
+    run_jobs(&worker, &s.bus.take()).await;
+    assert_eq!(fake.status(&chat, &target), Membership::Kicked);
+    let (ban, _) = fake.calls_of("banChatMember").pop().unwrap();
+    assert_eq!(ban["until_date"], FIXTURE_TIMESTAMP + 7200);
+    let case = &s.cases().all_of(&target).await.unwrap()[0].case;
+    assert!(
+        case.dm
+            .as_deref()
+            .is_some_and(|dm| dm.contains("started a private chat")),
+        "{:?}",
+        case.dm
+    );
+
+    fake.set(&chat, &target, Membership::Member);
+    s.clock.advance_ms(7201 * 1000);
+    let maintenance = Maintenance::new(s.store.clone(), s.bus.clone(), s.clock.clone());
+    let report = maintenance.run(Sweep::Expire, Budget::for_secs(60)).await;
+    assert_eq!(report.count("lifted"), 1);
+    run_jobs(&worker, &s.bus.take()).await;
+    assert_eq!(
+        fake.status(&chat, &target),
+        Membership::Member,
+        "still in the group"
+    );
+    let unbans = fake.calls_of("unbanChatMember");
+    assert_eq!(unbans.len(), 1);
+    assert_eq!(unbans[0].0["only_if_banned"], true);
+    assert_eq!(fake.too_many(), 0, "the client kept Telegram's pace itself");
+}
+
 gavel_tests::on_both_stores!(
+    through_the_bot_api_a_lifted_ban_never_removes_a_rejoined_member,
     an_appeal_is_accepted_once_under_concurrent_clicks,
     automod_catches_a_group_message_once_and_deletes_it,
     forged_secrets_are_refused,
