@@ -95,6 +95,7 @@ impl Setup {
         match platform {
             Platform::Discord => &self.guild,
             Platform::Slack => &self.team,
+            Platform::Telegram => unreachable!("Telegram has its own suite, tests/telegram.rs"),
         }
     }
 
@@ -150,6 +151,7 @@ impl Setup {
                 id: match platform {
                     Platform::Discord => DISCORD_MODERATOR,
                     Platform::Slack => SLACK_MODERATOR,
+                    Platform::Telegram => unreachable!("Telegram has its own suite"),
                 }
                 .to_owned(),
                 display_name: None,

@@ -121,6 +121,7 @@ impl Setup {
     fn cases(&self, platform: Platform) -> Cases<'_> {
         let tenant = match platform {
             Platform::Slack => &self.team,
+            Platform::Telegram => unreachable!("Telegram has its own suite, tests/telegram.rs"),
             Platform::Discord => &self.guild,
         };
         Cases::new(self.store.as_ref(), platform, tenant)

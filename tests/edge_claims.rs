@@ -35,6 +35,8 @@ fn fixture_with(store: Arc<dyn Store>) -> Fixture {
         replay_window_secs: None,
         component_secret: Some("a component secret for tests only".to_owned()),
         slack_moderators: Vec::new(),
+        telegram_webhook_secret: None,
+        telegram_bot_username: None,
     };
     let edge = settings
         .build_edge(

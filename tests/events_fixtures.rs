@@ -7,7 +7,7 @@
 //! exists with the catalogued route and body, so the fixtures cannot rot silently.
 
 use gavel_shared::edge::Route;
-use gavel_shared::verify::{discord_headers, slack_headers};
+use gavel_shared::verify::{discord_headers, slack_headers, telegram_headers};
 use gavel_tests::events::catalogue;
 use gavel_tests::{
     FIXTURE_TIMESTAMP, discord_signature_verifies, event_body, event_header, events_dir,
@@ -84,6 +84,10 @@ fn event_files_match_the_catalogue_and_verify_under_the_test_credentials() {
                     timestamp.unwrap_or_default(),
                     &body,
                 )
+            }
+            Route::TelegramWebhook => {
+                event_header(&event, telegram_headers::SECRET)
+                    == Some(gavel_tests::TELEGRAM_TEST_SECRET)
             }
             Route::Health => panic!("{name}: health checks are not signed events"),
         };

@@ -60,6 +60,7 @@ async fn serve_delivering_twice(
         slack_web: Arc::new(RecordingSlackWeb::new()),
         discord_api,
         slack_api,
+        telegram_api: None,
         deliveries: 2,
         limits: gavel_cli::serve::ConnectionLimits::default(),
         max_queued_jobs: gavel_shared::worker::local_bus::MAX_PENDING,

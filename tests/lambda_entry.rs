@@ -176,10 +176,12 @@ async fn slack_block_actions_is_acknowledged_with_an_empty_200() {
 async fn each_single_platform_edge_serves_only_its_own_fixtures() {
     let discord_only = test_edge(Serves::Discord);
     let slack_only = test_edge(Serves::Slack);
+    let telegram_only = test_edge(Serves::Telegram);
     for fixture in catalogue() {
         let (own, other) = match fixture.platform {
             Platform::Discord => (&discord_only, &slack_only),
             Platform::Slack => (&slack_only, &discord_only),
+            Platform::Telegram => (&telegram_only, &slack_only),
         };
         let answered = invoke(own, load_event(fixture.file)).await;
         assert_eq!(

@@ -549,6 +549,53 @@ async fn slack_paths(edge: &Edge, clock: &ManualClock, team: &str) {
     );
 }
 
+/// The Telegram function's paths: a moderator's warning and temporary ban (their rights from
+/// the recording Bot API), a member's command, and a click on the ban's prompt.
+async fn telegram_paths(edge: &Edge, clock: &ManualClock, chat: i64) {
+    use gavel_shared::clock::Clock;
+    let moderator = 7001;
+    let send = |from: u64, text: &str, reply_to: Option<u64>| {
+        let id = snowflake().parse::<i64>().unwrap_or(1) % 1_000_000_000_000;
+        let update = payloads::telegram_message(id, chat, from, text, reply_to, clock.now_secs());
+        async move { requests::telegram(edge, update.to_string().as_bytes()).await }
+    };
+    let served = |what: &str, answer: &Answer| {
+        assert_eq!(answer.status, 200, "{what}: {:?}", answer.body);
+        assert_eq!(
+            answer.body["method"], "sendMessage",
+            "{what}: {:?}",
+            answer.body
+        );
+        let text = answer.body["text"].as_str().unwrap_or_default();
+        assert!(
+            !text.contains("could not reach its storage"),
+            "{what}: {text}"
+        );
+    };
+    served("Telegram /ping", &send(7002, "/ping", None).await);
+    served(
+        "Telegram /warn",
+        &send(moderator, "/warn spam", Some(7002)).await,
+    );
+    served(
+        "Telegram /tempban",
+        &send(moderator, "/tempban 1h raid", Some(7003)).await,
+    );
+    let prompt = send(moderator, "/ban raid", Some(7004)).await;
+    served("Telegram /ban", &prompt);
+    let data = requests::callback_data(&prompt.body);
+    let confirm = data
+        .first()
+        .unwrap_or_else(|| panic!("a Confirm button: {}", prompt.body));
+    let id = snowflake().parse::<i64>().unwrap_or(1) % 1_000_000_000_000;
+    let click = payloads::telegram_click(id, chat, moderator, confirm, clock.now_secs());
+    let clicked = requests::telegram(edge, click.to_string().as_bytes()).await;
+    assert_eq!(
+        clicked.body["method"], "answerCallbackQuery",
+        "Telegram click"
+    );
+}
+
 async fn run_worker(worker: &Worker, jobs: Vec<Job>) {
     for job in jobs {
         let outcome = worker
@@ -649,6 +696,11 @@ async fn each_function_runs_on_exactly_what_the_template_grants_it() {
     discord_paths(&edge(&discord, &clock, Serves::Discord), &clock, &guild).await;
     let slack = function(&endpoint, &p("SlackFunction"), &clock);
     slack_paths(&edge(&slack, &clock, Serves::Slack), &clock, &team).await;
+    let telegram = function(&endpoint, &p("TelegramFunction"), &clock);
+    let telegram_api = Arc::new(RecordingPlatform::new().with_telegram_admin("7001"));
+    let chat = -1_000_000_000_000 - snowflake().parse::<i64>().unwrap_or(1) % 1_000_000_000;
+    let telegram_edge = edge(&telegram, &clock, Serves::Telegram).with_telegram_api(telegram_api);
+    telegram_paths(&telegram_edge, &clock, chat).await;
 
     // The worker runs what both published, with one-time schedules.
     let worker_p = p("WorkerFunction");
@@ -662,8 +714,9 @@ async fn each_function_runs_on_exactly_what_the_template_grants_it() {
         worker_store,
         clock.clone(),
         Some(platform.clone()),
-        Some(platform),
+        Some(platform.clone()),
     )
+    .with_telegram(platform)
     .with_scheduler(Arc::new(EventBridgeScheduler::new(
         scheduler_client(&endpoint, &worker_p),
         ScheduleTarget {
@@ -679,6 +732,7 @@ async fn each_function_runs_on_exactly_what_the_template_grants_it() {
         .take()
         .into_iter()
         .chain(slack.bus.copy.take())
+        .chain(telegram.bus.copy.take())
         .collect();
     assert!(
         jobs.len() >= 5,

@@ -99,6 +99,7 @@ impl Setup {
         match platform {
             Platform::Discord => &self.guild,
             Platform::Slack => &self.team,
+            Platform::Telegram => unreachable!("Telegram has its own suite, tests/telegram.rs"),
         }
     }
 

@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     ("wiring", &["adapters", "config", "store_conformance"]),
     ("drivers", &["edge", "worker", "maintenance"]),
-    ("codecs", &["discord", "slack", "verify", "ratelimit"]),
+    (
+        "codecs",
+        &["discord", "slack", "telegram", "verify", "ratelimit"],
+    ),
     ("commands", &["commands"]),
     (
         "domain",

@@ -68,9 +68,20 @@ impl DevCredentials {
     /// The secret that signs button and form ids under `gavel serve`: derived from the signing
     /// seed, so it survives restarts without a new field in older credential files.
     pub fn component_secret(&self) -> String {
+        self.derived(b"gavel component ids\0")
+    }
+
+    /// The Telegram webhook secret under `gavel serve` (what `gavel send telegram` sends),
+    /// derived like [`Self::component_secret`]; hex fits Telegram's `secret_token` alphabet.
+    pub fn telegram_webhook_secret(&self) -> String {
+        self.derived(b"gavel telegram webhook\0")
+    }
+
+    /// A secret of its own for each `label`, from the signing seed.
+    fn derived(&self, label: &[u8]) -> String {
         use sha2::{Digest, Sha256};
         let digest = Sha256::new()
-            .chain_update(b"gavel component ids\0")
+            .chain_update(label)
             .chain_update(self.discord_signing_seed.as_bytes())
             .finalize();
         hex::encode(digest)

@@ -5,6 +5,7 @@
 mod automod;
 mod economy;
 mod moderation;
+mod telegram;
 
 use std::sync::Arc;
 
@@ -41,6 +42,8 @@ pub async fn run() -> Result<()> {
         replay_window_secs: None,
         component_secret: Some(credentials.component_secret()),
         slack_moderators: vec![payloads::SLACK_DEV_MODERATOR.to_owned()],
+        telegram_webhook_secret: Some(credentials.telegram_webhook_secret()),
+        telegram_bot_username: None,
     };
     // A throwaway store too: the demo leaves nothing behind.
     let data = tempfile::tempdir()?;
@@ -50,6 +53,10 @@ pub async fn run() -> Result<()> {
     for community in [
         Community::new(Platform::Discord, payloads::DEMO_GUILD),
         Community::new(Platform::Slack, payloads::SLACK_TEAM),
+        Community::new(
+            Platform::Telegram,
+            &payloads::TELEGRAM_DEV_GROUP.to_string(),
+        ),
     ] {
         let overrides = serde_json::json!({
             "moderation": { "capacity": 100, "window_secs": 60, "burst": 50 },
@@ -66,11 +73,15 @@ pub async fn run() -> Result<()> {
     let slack_web = Arc::new(RecordingSlackWeb::new());
     // The worker's platform calls are recorded too, and every job is delivered twice, as
     // EventBridge may: the transcript shows each still acts once.
-    let platform = Arc::new(RecordingPlatform::new());
+    // The Telegram moderator is an administrator to the recording Bot API's getChatMember.
+    let platform = Arc::new(
+        RecordingPlatform::new().with_telegram_admin(payloads::TELEGRAM_DEV_MODERATOR.to_string()),
+    );
     let parts = serve::ServeParts {
         slack_web: slack_web.clone(),
         discord_api: Some(platform.clone()),
         slack_api: Some(platform.clone()),
+        telegram_api: Some(platform.clone()),
         deliveries: 2,
         limits: serve::ConnectionLimits::default(),
         max_queued_jobs: gavel_shared::worker::local_bus::MAX_PENDING,
@@ -126,6 +137,7 @@ pub async fn run() -> Result<()> {
         .await?;
     tour.moderation::<moderation::Slack>(&platform, &server.jobs)
         .await?;
+    tour.telegram_moderation(&platform, &server.jobs).await?;
     tour.economy().await?;
     tour.automod(&platform, &server.jobs, store.as_ref())
         .await?;

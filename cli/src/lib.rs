@@ -14,3 +14,4 @@ pub mod signing;
 pub mod slack;
 pub mod soak;
 pub mod table;
+pub mod telegram;

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use gavel_cli::credentials::DevCredentials;
 use gavel_cli::payloads::Invoker;
-use gavel_cli::{demo, discord, doctor, job, load, send, serve, slack, soak, table};
+use gavel_cli::{demo, discord, doctor, job, load, send, serve, slack, soak, table, telegram};
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +51,10 @@ enum Command {
         /// Invoke as a moderator (Discord: Kick, Ban, Moderate Members, Manage Server).
         #[arg(long)]
         moderator: bool,
+        /// Telegram: the command replies to a message of this user id (how a Telegram
+        /// moderator names the member), e.g. `--reply-to 1000010`.
+        #[arg(long)]
+        reply_to: Option<u64>,
         #[arg(long, default_value = "http://127.0.0.1:3000")]
         url: String,
         #[arg(long, default_value = "./.gavel")]
@@ -111,6 +115,11 @@ enum Command {
         #[command(subcommand)]
         command: slack::SlackCommand,
     },
+    /// The Telegram bot: `gavel telegram set-webhook --url …`, `gavel telegram commands register`.
+    Telegram {
+        #[command(subcommand)]
+        command: telegram::TelegramCommand,
+    },
     /// Maintenance jobs by hand: `gavel job run expire|decay|cleanup|reminders`.
     Job {
         #[command(subcommand)]
@@ -147,6 +156,7 @@ async fn run(cli: Cli) -> Result<()> {
             | Command::Table { .. }
             | Command::Discord { .. }
             | Command::Slack { .. }
+            | Command::Telegram { .. }
             | Command::Doctor { .. }
             | Command::Job { .. }
     );
@@ -161,6 +171,7 @@ async fn run(cli: Cli) -> Result<()> {
             command,
             file,
             moderator,
+            reply_to,
             url,
             data,
         } => {
@@ -178,6 +189,7 @@ async fn run(cli: Cli) -> Result<()> {
                 line.as_deref(),
                 file.as_deref(),
                 Invoker { moderator },
+                reply_to,
             )?;
             let answer = send::post(&reqwest::Client::new(), &url, &request).await?;
             send::print_answer(&answer);
@@ -187,6 +199,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Table { command } => table::run(command).await,
         Command::Discord { command } => discord::run(command).await,
         Command::Slack { command } => slack::run(command),
+        Command::Telegram { command } => telegram::run(command).await,
         Command::Doctor { url } => {
             let secret = std::env::var("SLACK_SIGNING_SECRET").ok();
             doctor::run(&url, secret.as_deref()).await

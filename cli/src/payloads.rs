@@ -316,3 +316,74 @@ pub fn discord_message_command(
         invoker,
     )
 }
+
+/// The development group under `gavel serve` (a supergroup's id).
+pub const TELEGRAM_DEV_GROUP: i64 = -1_001_000_000_001;
+/// A member of it, and a moderator (the local recording API reports every right for them).
+pub const TELEGRAM_DEV_USER: u64 = 1_000_010;
+pub const TELEGRAM_DEV_MODERATOR: u64 = 1_000_011;
+
+/// A click by the development moderator on a button carrying `data`, under the bot's
+/// message 99 in `chat`.
+pub fn telegram_click(data: &str, chat: i64) -> Vec<u8> {
+    let id: i64 = snowflake().parse::<i64>().unwrap_or(1) % 1_000_000_000;
+    json!({
+        "update_id": id,
+        "callback_query": {
+            "id": format!("cb{id}"),
+            "from": { "id": TELEGRAM_DEV_MODERATOR, "is_bot": false, "first_name": "Dev" },
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": 99,
+                "date": crate::signing::unix_now(),
+                "chat": { "id": chat, "type": "supergroup", "title": "Gavel dev" },
+                "from": { "id": 1, "is_bot": true, "first_name": "Gavel" },
+                "text": "…",
+            }
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// A Telegram update: `line` (a command such as `/warn spam`) in the development group, from
+/// the member or the moderator, as a reply to a message of `reply_to` if given (how Telegram
+/// names the member a moderation command is about). Ids from the clock, so repeats differ.
+pub fn telegram_message(line: &str, reply_to: Option<u64>, invoker: Invoker) -> Vec<u8> {
+    let id: i64 = snowflake().parse::<i64>().unwrap_or(1) % 1_000_000_000;
+    let from = if invoker.moderator {
+        TELEGRAM_DEV_MODERATOR
+    } else {
+        TELEGRAM_DEV_USER
+    };
+    let chat = json!({ "id": TELEGRAM_DEV_GROUP, "type": "supergroup", "title": "Gavel dev" });
+    let mut message = json!({
+        "message_id": id % 1_000_000,
+        "date": crate::signing::unix_now(),
+        "chat": chat,
+        "from": { "id": from, "is_bot": false, "first_name": "Dev" },
+        "text": line,
+    });
+    if line.starts_with('/') {
+        let length = line
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .encode_utf16()
+            .count();
+        message["entities"] = json!([{ "type": "bot_command", "offset": 0, "length": length }]);
+    }
+    if let Some(author) = reply_to {
+        message["reply_to_message"] = json!({
+            "message_id": id % 1_000_000 + 1,
+            "date": crate::signing::unix_now() - 60,
+            "chat": chat,
+            "from": { "id": author, "is_bot": false, "first_name": "Member" },
+            "text": "the message being answered",
+        });
+    }
+    json!({ "update_id": id, "message": message })
+        .to_string()
+        .into_bytes()
+}

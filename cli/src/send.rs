@@ -9,12 +9,13 @@ use serde_json::Value;
 
 use crate::credentials::DevCredentials;
 use crate::payloads::{self, Invoker};
-use crate::signing::{SignedRequest, sign_discord, sign_slack, unix_now};
+use crate::signing::{SignedRequest, sign_discord, sign_slack, unix_now, with_telegram_secret};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Platform {
     Discord,
     Slack,
+    Telegram,
 }
 
 /// The answer, as received.
@@ -48,19 +49,33 @@ pub async fn post(
     Ok(Answer { status, body })
 }
 
-/// Builds the signed request for `gavel send`.
+/// Builds the signed request for `gavel send`. `reply_to` (Telegram) is the user whose
+/// message the command answers.
 pub fn build(
     credentials: &DevCredentials,
     platform: Platform,
     command_line: Option<&str>,
     file: Option<&Path>,
     invoker: Invoker,
+    reply_to: Option<u64>,
 ) -> Result<SignedRequest> {
     let now = unix_now();
     let registry = CommandRegistry::standard();
     match (platform, command_line, file) {
         (_, Some(_), Some(_)) => bail!("give either a command or --file, not both"),
         (_, None, None) => bail!("give a command such as /ping, or --file events/<name>.json"),
+        (Platform::Telegram, line, file) => {
+            let body = match (line, file) {
+                (Some(line), _) => payloads::telegram_message(line, reply_to, invoker),
+                (None, Some(path)) => read_event_file(path)?.1,
+                (None, None) => unreachable!("refused above"),
+            };
+            Ok(with_telegram_secret(
+                &credentials.telegram_webhook_secret(),
+                Route::TelegramWebhook.path(),
+                body,
+            ))
+        }
         (Platform::Discord, Some(line), None) => {
             let body = if line.trim() == "ping-interaction" {
                 payloads::discord_ping()
@@ -98,6 +113,7 @@ pub fn build(
             }
             Ok(match platform {
                 Platform::Discord => sign_discord(&credentials.signing_key()?, &route, body, now),
+                Platform::Telegram => unreachable!("handled above"),
                 Platform::Slack => {
                     let content_type = if route == Route::SlackEvents.path() {
                         "application/json"

@@ -16,6 +16,7 @@ use gavel_shared::adapters::discord_rest::DiscordRest;
 use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::embedded::EmbeddedStore;
 use gavel_shared::adapters::slack_api::SlackApiClient;
+use gavel_shared::adapters::telegram_api::TelegramBotApi;
 use gavel_shared::clock::Clock;
 use gavel_shared::clock::SystemClock;
 use gavel_shared::config::{EdgeSettings, Serves};
@@ -23,7 +24,7 @@ use gavel_shared::edge::{Edge, MAX_BODY_BYTES, Route};
 use gavel_shared::jobs::InProcessScheduler;
 use gavel_shared::maintenance::{Budget, Maintenance, Sweep};
 use gavel_shared::platform::recording::RecordingPlatform;
-use gavel_shared::platform::{DiscordApi, SlackApi};
+use gavel_shared::platform::{DiscordApi, SlackApi, TelegramApi};
 use gavel_shared::slack::web::{RecordingSlackWeb, SlackWeb};
 use gavel_shared::store::Store;
 use gavel_shared::worker::{InProcessBus, Worker};
@@ -77,6 +78,7 @@ pub fn resolve_settings(data_dir: &Path) -> Result<ResolvedSettings> {
     if settings.discord_public_key.is_some()
         && settings.slack_signing_secret.is_some()
         && settings.component_secret.is_some()
+        && settings.telegram_webhook_secret.is_some()
     {
         return Ok(ResolvedSettings {
             settings,
@@ -94,6 +96,9 @@ pub fn resolve_settings(data_dir: &Path) -> Result<ResolvedSettings> {
     settings
         .component_secret
         .get_or_insert_with(|| dev.component_secret());
+    settings
+        .telegram_webhook_secret
+        .get_or_insert_with(|| dev.telegram_webhook_secret());
     // `gavel send slack --moderator` signs as this user: make it a moderator, as a workspace
     // would list its moderators in GAVEL_SLACK_MODERATORS.
     if settings.slack_moderators.is_empty() {
@@ -320,6 +325,9 @@ pub struct ServeParts {
     pub discord_api: Option<Arc<dyn DiscordApi>>,
     /// The worker's Slack Web API client.
     pub slack_api: Option<Arc<dyn SlackApi>>,
+    /// Telegram's Bot API, for the edge (members' rights, clicked messages) and the worker
+    /// (`None`: calls are recorded and logged).
+    pub telegram_api: Option<Arc<dyn TelegramApi>>,
     /// Deliveries per job: 1, or 2 to show at-least-once delivery doing no harm.
     pub deliveries: usize,
     /// Timeouts and the connection cap.
@@ -337,7 +345,13 @@ impl ServeParts {
         let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
         let slack_configured = set("SLACK_BOT_TOKEN") || set("SLACK_API_BASE");
         let discord_configured = set("DISCORD_BOT_TOKEN") || set("DISCORD_API_BASE");
-        let recording = Arc::new(RecordingPlatform::new());
+        let telegram_configured = set("TELEGRAM_BOT_TOKEN") || set("TELEGRAM_API_BASE");
+        // `gavel send telegram --moderator` comes from this user: the recording API reports
+        // them as an administrator, as Telegram would a group's moderators.
+        let recording = Arc::new(
+            RecordingPlatform::new()
+                .with_telegram_admin(crate::payloads::TELEGRAM_DEV_MODERATOR.to_string()),
+        );
         Ok(Self {
             slack_web: if slack_configured {
                 Arc::new(SlackApiClient::from_env().map_err(anyhow::Error::msg)?)
@@ -351,6 +365,11 @@ impl ServeParts {
             }),
             slack_api: Some(if slack_configured {
                 Arc::new(SlackApiClient::from_env().map_err(anyhow::Error::msg)?)
+            } else {
+                recording.clone()
+            }),
+            telegram_api: Some(if telegram_configured {
+                Arc::new(TelegramBotApi::from_env().map_err(anyhow::Error::msg)?)
             } else {
                 recording
             }),
@@ -371,6 +390,9 @@ pub async fn start_with_parts(
 ) -> Result<RunningServer> {
     // The local worker, on the same store: what EventBridge and the worker function are on AWS.
     let schedules = Arc::new(InProcessScheduler::new());
+    let telegram: Arc<dyn TelegramApi> = parts
+        .telegram_api
+        .unwrap_or_else(|| Arc::new(RecordingPlatform::new()));
     let worker = Arc::new(
         Worker::new(
             Arc::clone(&store),
@@ -378,6 +400,7 @@ pub async fn start_with_parts(
             parts.discord_api,
             parts.slack_api,
         )
+        .with_telegram(Arc::clone(&telegram))
         .with_scheduler(schedules.clone()),
     );
     let bus = InProcessBus::start_bounded(worker, parts.deliveries, parts.max_queued_jobs);
@@ -388,6 +411,7 @@ pub async fn start_with_parts(
         settings
             .build_standard_edge(Serves::Both, store)?
             .with_slack_web(parts.slack_web)
+            .with_telegram_api(telegram)
             .with_bus(bus.clone()),
     );
     let listener = TcpListener::bind(addr)
@@ -570,6 +594,12 @@ pub async fn run(
         }
         if std::env::var_os("SLACK_SIGNING_SECRET").is_none() {
             println!("  SLACK_SIGNING_SECRET={}", dev.slack_signing_secret);
+        }
+        if std::env::var_os("TELEGRAM_WEBHOOK_SECRET").is_none() {
+            println!(
+                "  TELEGRAM_WEBHOOK_SECRET={}",
+                dev.telegram_webhook_secret()
+            );
         }
         println!("Try: gavel send discord /ping   or   gavel send slack /ping");
     }

@@ -1,4 +1,5 @@
-//! Signs requests the way Discord and Slack do, for `send`, `demo` and `load`.
+//! Signs requests the way Discord and Slack do (and adds Telegram's secret), for `send`,
+//! `demo` and `load`.
 
 use ed25519_dalek::{Signer, SigningKey};
 use hmac::{Hmac, KeyInit, Mac};
@@ -47,6 +48,18 @@ pub fn sign_slack(
             ("content-type", content_type.to_owned()),
             ("x-slack-signature", signature),
             ("x-slack-request-timestamp", ts),
+        ],
+        body,
+    }
+}
+
+/// Telegram does not sign: the webhook's secret rides in a header.
+pub fn with_telegram_secret(secret: &str, path: &str, body: Vec<u8>) -> SignedRequest {
+    SignedRequest {
+        path: path.to_owned(),
+        headers: vec![
+            ("content-type", "application/json".to_owned()),
+            ("x-telegram-bot-api-secret-token", secret.to_owned()),
         ],
         body,
     }

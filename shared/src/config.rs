@@ -7,13 +7,17 @@ use crate::commands::CommandRegistry;
 use crate::edge::Edge;
 use crate::flows::component_id::ComponentKey;
 use crate::store::Store;
-use crate::verify::{DEFAULT_REPLAY_WINDOW_SECS, DiscordVerifier, KeyError, SlackVerifier};
+use crate::verify::{
+    DEFAULT_REPLAY_WINDOW_SECS, DiscordVerifier, KeyError, SlackVerifier, TelegramVerifier,
+};
 
-/// Which platforms a process serves. A Lambda function serves one; `gavel serve` both.
+/// Which platforms a process serves. A Lambda function serves one; `gavel serve` Discord and
+/// Slack (`Both`), and Telegram too where its webhook secret is set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Serves {
     Discord,
     Slack,
+    Telegram,
     Both,
 }
 
@@ -25,10 +29,14 @@ pub enum Serves {
 /// - `GAVEL_COMPONENT_SECRET`: signs the ids of buttons and forms (a secret, at least 16
 ///   bytes; every instance must share it, so set it from Secrets Manager).
 /// - `GAVEL_SLACK_MODERATORS`: Slack user ids (comma-separated) with moderator powers.
+/// - `TELEGRAM_WEBHOOK_SECRET`: the `secret_token` given to `setWebhook` (a secret).
+/// - `TELEGRAM_BOT_USERNAME`: the bot's username, so `/warn@OtherBot` is left to that bot.
 #[derive(Clone, Default)]
 pub struct EdgeSettings {
     pub discord_public_key: Option<String>,
     pub slack_signing_secret: Option<String>,
+    pub telegram_webhook_secret: Option<String>,
+    pub telegram_bot_username: Option<String>,
     pub replay_window_secs: Option<i64>,
     pub component_secret: Option<String>,
     pub slack_moderators: Vec<String>,
@@ -42,6 +50,11 @@ impl std::fmt::Debug for EdgeSettings {
                 "slack_signing_secret",
                 &self.slack_signing_secret.as_ref().map(|_| "<redacted>"),
             )
+            .field(
+                "telegram_webhook_secret",
+                &self.telegram_webhook_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("telegram_bot_username", &self.telegram_bot_username)
             .field("replay_window_secs", &self.replay_window_secs)
             .field("slack_moderators", &self.slack_moderators)
             .field(
@@ -77,6 +90,8 @@ impl EdgeSettings {
         Ok(Self {
             discord_public_key: non_empty_env("DISCORD_PUBLIC_KEY"),
             slack_signing_secret: non_empty_env("SLACK_SIGNING_SECRET"),
+            telegram_webhook_secret: non_empty_env("TELEGRAM_WEBHOOK_SECRET"),
+            telegram_bot_username: non_empty_env("TELEGRAM_BOT_USERNAME"),
             replay_window_secs,
             component_secret: non_empty_env("GAVEL_COMPONENT_SECRET"),
             slack_moderators: non_empty_env("GAVEL_SLACK_MODERATORS")
@@ -102,8 +117,8 @@ impl EdgeSettings {
             .replay_window_secs
             .unwrap_or(DEFAULT_REPLAY_WINDOW_SECS);
         let discord = match serves {
-            Serves::Slack => None,
-            _ => {
+            Serves::Slack | Serves::Telegram => None,
+            Serves::Discord | Serves::Both => {
                 let key = self
                     .discord_public_key
                     .as_deref()
@@ -112,8 +127,8 @@ impl EdgeSettings {
             }
         };
         let slack = match serves {
-            Serves::Discord => None,
-            _ => {
+            Serves::Discord | Serves::Telegram => None,
+            Serves::Slack | Serves::Both => {
                 let secret = self
                     .slack_signing_secret
                     .as_deref()
@@ -129,9 +144,22 @@ impl EdgeSettings {
             name: "GAVEL_COMPONENT_SECRET",
             problem,
         })?;
-        Ok(Edge::new(discord, slack, registry, clock, store)
+        // Telegram is served by its own function, and by `gavel serve` where it is configured.
+        let telegram = match (serves, self.telegram_webhook_secret.as_deref()) {
+            (Serves::Telegram | Serves::Both, Some(secret)) => Some(TelegramVerifier::new(secret)?),
+            (Serves::Telegram, None) => {
+                return Err(ConfigError::Missing("TELEGRAM_WEBHOOK_SECRET"));
+            }
+            _ => None,
+        };
+        let mut edge = Edge::new(discord, slack, registry, clock, store)
             .with_component_key(key)
-            .with_slack_moderators(self.slack_moderators.iter().cloned()))
+            .with_slack_moderators(self.slack_moderators.iter().cloned())
+            .with_telegram_bot_username(self.telegram_bot_username.clone());
+        if let Some(verifier) = telegram {
+            edge = edge.with_telegram(verifier);
+        }
+        Ok(edge)
     }
 
     /// The production edge: the standard commands on the system clock, over `store`.

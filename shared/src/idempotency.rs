@@ -22,6 +22,8 @@ pub mod lifetimes {
     /// A Slack slash command is never retried, but a captured one can be replayed while its
     /// signature's timestamp is inside the replay window (5 minutes by default): outlive it.
     pub const SLACK_COMMAND_SECS: i64 = 15 * 60;
+    /// Telegram keeps an update it could not deliver for 24 hours, retrying all the while.
+    pub const TELEGRAM_UPDATE_SECS: i64 = 25 * 60 * 60;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

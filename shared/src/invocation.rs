@@ -7,6 +7,7 @@ use std::fmt;
 pub enum Platform {
     Discord,
     Slack,
+    Telegram,
 }
 
 impl Platform {
@@ -15,12 +16,13 @@ impl Platform {
         match self {
             Platform::Discord => "discord",
             Platform::Slack => "slack",
+            Platform::Telegram => "telegram",
         }
     }
 
     /// The platform a lower-case code names (`discord`), as [`as_str`](Self::as_str) writes it.
     pub fn from_code(code: &str) -> Option<Self> {
-        [Platform::Discord, Platform::Slack]
+        [Platform::Discord, Platform::Slack, Platform::Telegram]
             .into_iter()
             .find(|p| p.as_str() == code)
     }
@@ -30,6 +32,7 @@ impl Platform {
         match self {
             Platform::Discord => "Discord",
             Platform::Slack => "Slack",
+            Platform::Telegram => "Telegram",
         }
     }
 }
@@ -225,6 +228,8 @@ impl Invocation {
         match self.platform {
             Platform::Discord => self.id.clone(),
             Platform::Slack => format!("t-{}", crate::telemetry::fingerprint(&self.id)),
+            // Telegram's ids are update ids and callback query ids: not credentials.
+            Platform::Telegram => self.id.clone(),
         }
     }
 

@@ -30,6 +30,7 @@ pub mod slack;
 pub mod store;
 #[cfg(feature = "conformance")]
 pub mod store_conformance;
+pub mod telegram;
 pub mod telemetry;
 pub mod verify;
 pub mod worker;

@@ -32,6 +32,14 @@ impl EventFixture {
         let headers = match self.platform {
             Platform::Discord => discord_signed_headers(&timestamp, &self.body),
             Platform::Slack => slack_signed_headers(self.content_type, &timestamp, &self.body),
+            // Telegram sends no signature, only the webhook's secret.
+            Platform::Telegram => vec![
+                ("content-type", JSON.to_owned()),
+                (
+                    "x-telegram-bot-api-secret-token",
+                    crate::TELEGRAM_TEST_SECRET.to_owned(),
+                ),
+            ],
         };
         http_api_event("POST", self.route.path(), &headers, &self.body, self.base64)
     }
@@ -130,6 +138,62 @@ pub fn catalogue() -> Vec<EventFixture> {
             route: Route::SlackInteractions,
             content_type: FORM,
             body: payloads::slack_block_actions("gavel:confirm"),
+            base64: false,
+        },
+        EventFixture {
+            file: "telegram-update-help.json",
+            description: "Telegram `message` update: `/help@GavelTestBot` from a group member; expects a `sendMessage` in the answer's body.",
+            platform: Platform::Telegram,
+            route: Route::TelegramWebhook,
+            content_type: JSON,
+            body: payloads::telegram_message(
+                900_000_001,
+                -1_001_234_567_890,
+                7002,
+                "/help@GavelTestBot",
+                None,
+                FIXTURE_TIMESTAMP,
+            )
+            .to_string()
+            .into_bytes(),
+            base64: false,
+        },
+        EventFixture {
+            file: "telegram-update-warn-reply.json",
+            description: "Telegram `message` update: `/warn spam` replying to a member's message, from someone who is not an administrator; expects a refusal in a `sendMessage`.",
+            platform: Platform::Telegram,
+            route: Route::TelegramWebhook,
+            content_type: JSON,
+            body: payloads::telegram_message(
+                900_000_002,
+                -1_001_234_567_890,
+                7003,
+                "/warn spam",
+                Some(7002),
+                FIXTURE_TIMESTAMP,
+            )
+            .to_string()
+            .into_bytes(),
+            base64: false,
+        },
+        EventFixture {
+            file: "telegram-update-unknown.json",
+            description: "Telegram update of a type Gavel does not handle (`message_reaction`); expects an empty 200, so Telegram does not retry it.",
+            platform: Platform::Telegram,
+            route: Route::TelegramWebhook,
+            content_type: JSON,
+            body: json!({
+                "update_id": 900_000_003,
+                "message_reaction": {
+                    "chat": { "id": -1_001_234_567_890i64, "type": "supergroup", "title": "Gavel test" },
+                    "message_id": 5,
+                    "date": FIXTURE_TIMESTAMP,
+                    "old_reaction": [],
+                    "new_reaction": [{ "type": "emoji", "emoji": "👍" }]
+                }
+            })
+            .to_string()
+            .into_bytes(),
             base64: false,
         },
     ]

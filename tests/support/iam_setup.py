@@ -42,6 +42,8 @@ SECRET_VARIABLES = {
     "GAVEL_COMPONENT_SECRET",
     "SLACK_BOT_TOKEN",
     "DISCORD_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "TELEGRAM_BOT_TOKEN",
     "SLACK_ADMIN_USER_TOKEN",
 }
 
@@ -139,6 +141,8 @@ def main():
         "component-secret",
         "slack-bot-token",
         "discord-bot-token",
+        "telegram-webhook-secret",
+        "telegram-bot-token",
         "slack-admin-user-token",
     ]:
         secrets.create_secret(Name=f"{prefix}/{value}", SecretString=f"made-up {value} for tests")

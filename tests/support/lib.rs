@@ -60,8 +60,15 @@ pub fn test_settings() -> EdgeSettings {
         replay_window_secs: None,
         component_secret: Some("a component secret for tests only".to_owned()),
         slack_moderators: vec!["U0GAVELMOD".to_owned()],
+        telegram_webhook_secret: Some(TELEGRAM_TEST_SECRET.to_owned()),
+        telegram_bot_username: Some(TELEGRAM_TEST_BOT.to_owned()),
     }
 }
+
+/// What `X-Telegram-Bot-Api-Secret-Token` carries in tests.
+pub const TELEGRAM_TEST_SECRET: &str = "gavel_telegram-test_secret_0123456789";
+/// The test bot's username (`/warn@GavelTestBot`).
+pub const TELEGRAM_TEST_BOT: &str = "GavelTestBot";
 
 /// The edge with the standard commands, verifying with the test credentials, on a clock pinned to
 /// [`FIXTURE_TIMESTAMP`], over a fresh in-memory embedded store.

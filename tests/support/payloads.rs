@@ -353,3 +353,72 @@ fn interaction_form(payload: &Value) -> Vec<u8> {
         .expect("form fields encode")
         .into_bytes()
 }
+
+fn telegram_chat(chat: i64) -> Value {
+    json!({ "id": chat, "type": "supergroup", "title": "Gavel test" })
+}
+
+fn telegram_user(id: u64) -> Value {
+    json!({ "id": id, "is_bot": false, "first_name": format!("User {id}") })
+}
+
+/// A Telegram update: `text` posted in supergroup `chat` by `from` at `date`, as a reply to a
+/// message of `reply_to` if given (how a Telegram moderator names the member). A leading
+/// command gets its `bot_command` entity, as Telegram sends it. `id` is the update's id; the
+/// messages' ids derive from it (Telegram's message ids are 32-bit).
+pub fn telegram_message(
+    id: i64,
+    chat: i64,
+    from: u64,
+    text: &str,
+    reply_to: Option<u64>,
+    date: i64,
+) -> Value {
+    let message_id = id.rem_euclid(1_000_000_000);
+    let mut message = json!({
+        "message_id": message_id,
+        "date": date,
+        "chat": telegram_chat(chat),
+        "from": telegram_user(from),
+        "text": text,
+    });
+    if text.starts_with('/') {
+        let length = text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .encode_utf16()
+            .count();
+        message["entities"] = json!([{ "type": "bot_command", "offset": 0, "length": length }]);
+    }
+    if let Some(author) = reply_to {
+        message["reply_to_message"] = json!({
+            "message_id": message_id + 1_000_000_000,
+            "date": date - 60,
+            "chat": telegram_chat(chat),
+            "from": telegram_user(author),
+            "text": "buy cheap followers",
+        });
+    }
+    json!({ "update_id": id, "message": message })
+}
+
+/// A click by `from` on a button carrying `data`, under the bot's message 99 in `chat`.
+pub fn telegram_click(id: i64, chat: i64, from: u64, data: &str, date: i64) -> Value {
+    json!({
+        "update_id": id,
+        "callback_query": {
+            "id": format!("cb{id}"),
+            "from": telegram_user(from),
+            "chat_instance": "42",
+            "data": data,
+            "message": {
+                "message_id": 99,
+                "date": date,
+                "chat": telegram_chat(chat),
+                "from": { "id": 1, "is_bot": true, "first_name": "Gavel" },
+                "text": "…",
+            }
+        }
+    })
+}

@@ -79,3 +79,28 @@ pub fn swap(body: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
         .replace(from, to)
         .into_bytes()
 }
+
+/// `body` as Telegram posts an update to the webhook, with the test secret.
+pub async fn telegram(edge: &Edge, body: &[u8]) -> Answer {
+    let map = header_map([
+        ("content-type", "application/json"),
+        (
+            "x-telegram-bot-api-secret-token",
+            crate::TELEGRAM_TEST_SECRET,
+        ),
+    ]);
+    edge.handle(&Method::POST, "/telegram/webhook", &map, body)
+        .await
+        .into()
+}
+
+/// The `callback_data` of a Telegram answer's inline keyboard, in order.
+pub fn callback_data(body: &Value) -> Vec<String> {
+    body["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .filter_map(|button| button["callback_data"].as_str().map(str::to_owned))
+        .collect()
+}

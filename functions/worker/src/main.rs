@@ -14,6 +14,7 @@ use gavel_shared::adapters::dynamodb::DynamoStore;
 use gavel_shared::adapters::scheduler::EventBridgeScheduler;
 use gavel_shared::adapters::secrets::SecretsManager;
 use gavel_shared::adapters::slack_api::SlackApiClient;
+use gavel_shared::adapters::telegram_api::TelegramBotApi;
 use gavel_shared::clock::{Clock, SystemClock, work_deadline};
 use gavel_shared::jobs::Job;
 use gavel_shared::worker::{Outcome, Worker};
@@ -38,7 +39,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = Arc::new(store?);
     let discord = Arc::new(DiscordRest::from_env()?);
     let slack = Arc::new(SlackApiClient::from_env()?);
-    let mut worker = Worker::new(store, Arc::clone(&clock), Some(discord), Some(slack));
+    let telegram = Arc::new(TelegramBotApi::from_env()?);
+    let mut worker =
+        Worker::new(store, Arc::clone(&clock), Some(discord), Some(slack)).with_telegram(telegram);
     // One-time schedules at temporary bans' ends and reminders' times (GAVEL_SCHEDULE_*);
     // without them the maintenance sweep alone lifts and delivers, a few minutes late at most.
     match EventBridgeScheduler::from_env().await? {

@@ -25,12 +25,23 @@ pub mod secrets;
 
 #[cfg(feature = "slack-api")]
 pub mod slack_api;
+#[cfg(feature = "telegram-api")]
+pub mod telegram_api;
 
 pub(crate) mod env;
 pub use self::env::ConfigError;
 
-#[cfg(any(feature = "discord-rest", feature = "slack-api"))]
+#[cfg(any(
+    feature = "discord-rest",
+    feature = "slack-api",
+    feature = "telegram-api"
+))]
 mod http_limits;
-/// Recent answers both Web API clients keep (DM channels, guild owners, Slack admins).
-#[cfg(any(feature = "discord-rest", feature = "slack-api"))]
+/// Recent answers the Web API clients keep (DM channels, guild owners, Slack admins,
+/// Telegram members' rights).
+#[cfg(any(
+    feature = "discord-rest",
+    feature = "slack-api",
+    feature = "telegram-api"
+))]
 mod ttl_map;

@@ -42,7 +42,8 @@ pub fn count(text: &str, platform: Platform) -> Mentions {
         let inner = &rest[1..close];
         let id = inner.split('|').next().unwrap_or_default();
         let target = match platform {
-            Platform::Discord => discord_target(id),
+            // The Telegram codec writes a `text_mention` entity as `<@id>`, Discord's markup.
+            Platform::Discord | Platform::Telegram => discord_target(id),
             Platform::Slack => slack_target(id),
         };
         if let Some(target) = target {

@@ -13,6 +13,7 @@ pub fn channel_id(text: &str, platform: Platform) -> Option<String> {
     let valid = match platform {
         Platform::Discord => snowflake(id),
         Platform::Slack => slack_id(id, &['C', 'G']),
+        Platform::Telegram => telegram_chat(id),
     };
     valid.then(|| id.to_owned())
 }
@@ -32,6 +33,12 @@ pub fn user_id(text: &str, platform: Platform) -> Option<String> {
             let id = inner?.trim_start_matches('!');
             snowflake(id).then(|| id.to_owned())
         }
+        // Telegram text names a member by a `text_mention` entity, which the codec writes as
+        // `<@id>`, or by the bare numeric id.
+        Platform::Telegram => {
+            let id = inner.unwrap_or(text);
+            telegram_user(id).then(|| id.to_owned())
+        }
     }
 }
 
@@ -40,6 +47,8 @@ pub fn user_id(text: &str, platform: Platform) -> Option<String> {
 pub fn role_id(text: &str, platform: Platform) -> Option<String> {
     match platform {
         Platform::Slack => usergroup_id(text),
+        // Telegram has no roles, only administrators.
+        Platform::Telegram => None,
         Platform::Discord => {
             let id = text.strip_prefix("<@&")?.strip_suffix('>')?;
             snowflake(id).then(|| id.to_owned())
@@ -52,6 +61,7 @@ pub fn show_role(id: &str, platform: Platform) -> String {
     match platform {
         Platform::Slack => format!("<!subteam^{id}>"),
         Platform::Discord => format!("<@&{id}>"),
+        Platform::Telegram => id.to_owned(),
     }
 }
 
@@ -69,6 +79,17 @@ pub fn usergroup_id(text: &str) -> Option<String> {
 
 fn snowflake(id: &str) -> bool {
     (15..=21).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A Telegram user id: a positive number (at most 52 bits, so 16 digits).
+fn telegram_user(id: &str) -> bool {
+    (1..=16).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A Telegram chat id: groups and supergroups are negative (`-100…` for supergroups).
+fn telegram_chat(id: &str) -> bool {
+    let digits = id.strip_prefix('-').unwrap_or(id);
+    telegram_user(digits)
 }
 
 /// Slack ids are upper-case letters and digits after a letter that says what they are.

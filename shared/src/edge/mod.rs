@@ -1,17 +1,20 @@
 //! The HTTP edge both transports share (Lambda events and `gavel serve`): routes, status codes,
 //! body limits, signature checks, claims and admission, then dispatch to the command registry.
-//! Each platform's own handling is in its file ([`discord`], [`slack`]).
+//! Each platform's own handling is in its file ([`discord`], [`slack`], [`telegram`]).
 //!
 //! Order of checks for every platform route, so that nothing unverified is ever parsed:
 //! route (404) → method (405) → platform configured (404) → body size (413) → signature and
 //! timestamp (401) → parse (400) → claim the request's id (one store round trip; a repeat is
-//! answered without acting) → dispatch (200).
+//! answered without acting) → dispatch (200). Telegram's route compares a shared secret
+//! instead of a signature (401), and answers every verified update it cannot read or does not
+//! handle 200, because Telegram retries anything else for a day.
 
 mod checks;
 mod discord;
 mod response;
 mod rotation;
 mod slack;
+mod telegram;
 mod watch;
 
 use std::sync::Arc;
@@ -27,6 +30,8 @@ use crate::flows::FlowEngine;
 use crate::flows::component_id::ComponentKey;
 use crate::idempotency::{Claim, Claims};
 use crate::invocation::{Action, Invocation, Platform};
+use crate::platform::TelegramApi;
+use crate::platform::recording::RecordingPlatform;
 use crate::ratelimit::limiter::{Admission, RateLimiter, limited_message};
 use crate::ratelimit::policy::Policies;
 use crate::reply::{Reply, Response};
@@ -34,7 +39,10 @@ use crate::slack::SlackModerators;
 use crate::slack::web::{RecordingSlackWeb, SlackWeb};
 use crate::store::{NewItem, Store, WriteOp, round_trips};
 use crate::telemetry::metrics::{self, MetricSet, Unit};
-use crate::verify::{DiscordVerifier, Rejection, SlackVerifier, discord_headers, slack_headers};
+use crate::verify::{
+    DiscordVerifier, Rejection, SlackVerifier, TelegramVerifier, discord_headers, slack_headers,
+    telegram_headers,
+};
 
 use checks::{Refusal, refused};
 pub use response::{EdgeResponse, Route};
@@ -58,6 +66,11 @@ pub struct Edge {
     limiter: RateLimiter,
     slack_web: Arc<dyn SlackWeb>,
     slack_moderators: SlackModerators,
+    telegram: Option<TelegramVerifier>,
+    /// Member rights and clicked messages' edits, inside the webhook answer.
+    telegram_api: Arc<dyn TelegramApi>,
+    /// The bot's username, so commands addressed to another bot are left alone.
+    telegram_bot: Option<String>,
 }
 
 impl Edge {
@@ -88,7 +101,29 @@ impl Edge {
             flows,
             slack_moderators,
             slack_web,
+            telegram: None,
+            telegram_api: Arc::new(RecordingPlatform::new()),
+            telegram_bot: None,
         }
+    }
+
+    /// Serves Telegram's webhook, checked against `verifier`'s secret.
+    pub fn with_telegram(mut self, verifier: TelegramVerifier) -> Self {
+        self.telegram = Some(verifier);
+        self
+    }
+
+    /// Where the edge's Telegram calls go (`getChatMember`, `editMessageText`); without it
+    /// they are recorded and logged.
+    pub fn with_telegram_api(mut self, api: Arc<dyn TelegramApi>) -> Self {
+        self.telegram_api = api;
+        self
+    }
+
+    /// The bot's username (`TELEGRAM_BOT_USERNAME`, without `@`).
+    pub fn with_telegram_bot_username(mut self, username: Option<String>) -> Self {
+        self.telegram_bot = username.map(|u| u.trim_start_matches('@').to_owned());
+        self
     }
 
     /// Rate limits other than the defaults (tenants' stored overrides still apply on top).
@@ -209,6 +244,23 @@ impl Edge {
                     return refused(Platform::Discord, refusal);
                 }
                 self.discord_interaction(body, received_at).await
+            }
+            Route::TelegramWebhook => {
+                let check = self.telegram.as_ref().map(|v| {
+                    move |secret: Option<&str>, _: Option<&str>, _: &[u8], _: i64| v.verify(secret)
+                });
+                // Telegram sends no timestamp: the secret is the whole check.
+                if let Err(refusal) = self.verify_request(
+                    Platform::Telegram,
+                    check,
+                    telegram_headers::SECRET,
+                    telegram_headers::SECRET,
+                    headers,
+                    body,
+                ) {
+                    return refused(Platform::Telegram, refusal);
+                }
+                self.telegram_update(body, received_at).await
             }
             Route::SlackCommands | Route::SlackInteractions | Route::SlackEvents => {
                 let mut verified = self.verify_slack(headers, body);

@@ -11,15 +11,17 @@ pub enum Route {
     SlackCommands,
     SlackInteractions,
     SlackEvents,
+    TelegramWebhook,
     Health,
 }
 
 impl Route {
-    pub const ALL: [Route; 5] = [
+    pub const ALL: [Route; 6] = [
         Route::DiscordInteractions,
         Route::SlackCommands,
         Route::SlackInteractions,
         Route::SlackEvents,
+        Route::TelegramWebhook,
         Route::Health,
     ];
 
@@ -29,6 +31,7 @@ impl Route {
             Route::SlackCommands => "/slack/commands",
             Route::SlackInteractions => "/slack/interactions",
             Route::SlackEvents => "/slack/events",
+            Route::TelegramWebhook => "/telegram/webhook",
             Route::Health => "/healthz",
         }
     }
@@ -40,6 +43,7 @@ impl Route {
             Route::SlackCommands => Some("slack_commands"),
             Route::SlackInteractions => Some("slack_interactions"),
             Route::SlackEvents => Some("slack_events"),
+            Route::TelegramWebhook => Some("telegram"),
             Route::Health => None,
         }
     }

@@ -156,7 +156,9 @@ impl Edge {
         tracing::Span::current().record("interaction_id", event_id.as_str());
         if let Some(message) = message {
             // AutoMod: its claims are in the message's own transaction.
-            return self.slack_message(&event_id, &message).await;
+            return self
+                .check_message(&event_id, &message.as_ref().into())
+                .await;
         }
         match self
             .claims
@@ -240,7 +242,7 @@ impl Edge {
         }
     }
 
-    fn needs_moderator_check(&self, invocation: &Invocation) -> bool {
+    pub(super) fn needs_moderator_check(&self, invocation: &Invocation) -> bool {
         match &invocation.action {
             Action::Command(call) => {
                 call.name.eq_ignore_ascii_case(Help.spec().name)

@@ -1,10 +1,11 @@
-//! AutoMod at the edge: a member's Slack message is checked inline, inside the 3-second
-//! acknowledgement, and what it calls for goes to the worker as jobs.
+//! AutoMod at the edge: a member's message (a Slack event, a Telegram group update) is checked
+//! inline, inside the platform's acknowledgement, and what it calls for goes to the worker as
+//! jobs. One path for every platform: each names its delivery's claim and hands a [`Watched`].
 //!
 //! One store transaction per message, whatever it holds: the claim of the `event_id`, the
 //! claim of the message itself, and a step of each shared counter the stateful rules keep
 //! (flood per member per channel, repeats of one text), so every Lambda instance counts the
-//! same messages. The message's own claim is keyed by its channel, `ts` and text, because
+//! same messages. The message's own claim is keyed by its channel, id and text, because
 //! Slack has been seen to deliver copies of one message under distinct event ids; an edit
 //! changes the text and is checked again. A counter past its rule's limit trips the rule
 //! once per window: the message that trips it commits a marker for the window instead of the
@@ -16,10 +17,11 @@ use super::{Edge, EdgeResponse};
 use crate::automod::{Hit, Message, Probe};
 use crate::commands::automod::{Acted, Caught, act};
 use crate::idempotency::{Claims, lifetimes};
-use crate::invocation::Platform;
+use crate::invocation::{Platform, TargetMessage};
 use crate::slack::SlackMessage;
 use crate::store::keys::Community;
 use crate::store::{ItemKey, NewItem, StoreError, WriteOp};
+use crate::telegram::SeenMessage;
 
 /// What this message does to one stateful rule's counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,13 +34,65 @@ enum Count {
     Skip,
 }
 
+/// A member's message to check, from any platform.
+pub(super) struct Watched<'a> {
+    platform: Platform,
+    tenant: &'a str,
+    /// The app's own user, the actor of AutoMod's cases (where the platform says it).
+    app_user: Option<&'a str>,
+    message: &'a TargetMessage,
+    edited: bool,
+    at_secs: i64,
+    /// The claim scopes of the delivery and of the message, and how long both are kept.
+    delivery_scope: &'static str,
+    message_scope: &'static str,
+    claim_secs: i64,
+}
+
+impl<'a> From<&'a SlackMessage> for Watched<'a> {
+    fn from(seen: &'a SlackMessage) -> Self {
+        Self {
+            platform: Platform::Slack,
+            tenant: &seen.tenant,
+            app_user: seen.app_user.as_deref(),
+            message: &seen.message,
+            edited: seen.edited,
+            at_secs: seen.at_secs,
+            delivery_scope: "slack:event",
+            message_scope: "slack:message",
+            claim_secs: lifetimes::SLACK_EVENT_SECS,
+        }
+    }
+}
+
+impl<'a> From<&'a SeenMessage> for Watched<'a> {
+    fn from(seen: &'a SeenMessage) -> Self {
+        Self {
+            platform: Platform::Telegram,
+            tenant: &seen.tenant,
+            app_user: None,
+            message: &seen.message,
+            edited: seen.edited,
+            at_secs: seen.at_secs,
+            delivery_scope: "telegram:update",
+            message_scope: "telegram:message",
+            claim_secs: lifetimes::TELEGRAM_UPDATE_SECS,
+        }
+    }
+}
+
 impl Edge {
     /// Checks a member's message and acts on what it breaks. Acknowledged 200 unless the
-    /// store failed before anything was recorded (503, so Slack delivers it again).
-    pub(super) async fn slack_message(&self, event_id: &str, seen: &SlackMessage) -> EdgeResponse {
-        let platform = Platform::Slack;
-        let tenant = seen.tenant.as_str();
-        let message = &seen.message;
+    /// store failed before anything was recorded (503, so the platform delivers it again).
+    /// `delivery_id` is the delivery's own id (Slack's `event_id`, Telegram's update id).
+    pub(super) async fn check_message(
+        &self,
+        delivery_id: &str,
+        seen: &Watched<'_>,
+    ) -> EdgeResponse {
+        let platform = seen.platform;
+        let tenant = seen.tenant;
+        let message = seen.message;
         let now_ms = self.clock.now_ms();
         let compiled = match self
             .registry
@@ -66,16 +120,16 @@ impl Edge {
         };
         let claims = vec![
             self.claims
-                .claim_item("slack:event", event_id, lifetimes::SLACK_EVENT_SECS),
+                .claim_item(seen.delivery_scope, delivery_id, seen.claim_secs),
             self.claims.claim_item(
-                "slack:message",
+                seen.message_scope,
                 &format!(
                     "{tenant}:{}:{}:{}",
                     message.channel,
                     message.id,
                     crate::telemetry::fingerprint(&message.content)
                 ),
-                lifetimes::SLACK_EVENT_SECS,
+                seen.claim_secs,
             ),
         ];
         let community = Community::new(platform, tenant);
@@ -131,8 +185,8 @@ impl Edge {
         self.act_on(seen, &hits, &claims).await
     }
 
-    async fn act_on(&self, seen: &SlackMessage, hits: &[Hit], claims: &[NewItem]) -> EdgeResponse {
-        let (platform, tenant) = (Platform::Slack, seen.tenant.as_str());
+    async fn act_on(&self, seen: &Watched<'_>, hits: &[Hit], claims: &[NewItem]) -> EdgeResponse {
+        let (platform, tenant) = (seen.platform, seen.tenant);
         let now_ms = self.clock.now_ms();
         let settings = match self
             .registry
@@ -146,8 +200,8 @@ impl Edge {
         let caught = Caught {
             platform,
             tenant,
-            message: &seen.message,
-            app_user: seen.app_user.as_deref(),
+            message: seen.message,
+            app_user: seen.app_user,
             hits,
             now_secs: now_ms.div_euclid(1000),
         };
@@ -164,7 +218,7 @@ impl Edge {
         }
     }
 
-    /// The catch could not be recorded: give the claims back, so Slack's next delivery of
+    /// The catch could not be recorded: give the claims back, so the platform's next delivery of
     /// the message is checked again rather than taken for a copy, and ask for it.
     async fn release(&self, claims: &[NewItem], error: &StoreError) -> EdgeResponse {
         for claim in claims {
@@ -208,7 +262,7 @@ fn trip_marker(community: Community<'_>, probe: &Probe, now_secs: i64) -> WriteO
 }
 
 fn unavailable(error: &StoreError, what: &str) -> EdgeResponse {
-    tracing::error!(%error, "{what}; asking Slack to retry");
+    tracing::error!(%error, "{what}; asking the platform to retry");
     EdgeResponse::error(
         StatusCode::SERVICE_UNAVAILABLE,
         "storage unavailable, retry later",

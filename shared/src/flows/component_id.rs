@@ -29,6 +29,14 @@ pub const MAX_NONCE_CHARS: usize = 12;
 /// Discord's limit on `custom_id`, the tighter of the two platforms.
 pub const MAX_ID_CHARS: usize = 100;
 
+/// Telegram's limit on a button's `callback_data`, in bytes. Ids there travel in the compact
+/// form ([`compact`]), at most 62 bytes.
+pub const MAX_COMPACT_BYTES: usize = 64;
+/// Characters of a flow's code in the compact form.
+const FLOW_CODE_CHARS: usize = 3;
+/// Characters of the MAC in either form (12 bytes in unpadded base64).
+const MAC_CHARS: usize = 16;
+
 /// The decoded parts of a component id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ComponentId {
@@ -199,6 +207,82 @@ fn feed(mac: &mut Hmac<Sha256>, body: &str, binding: Binding<'_>) {
     }
 }
 
+/// The compact form of a full id `raw`, for Telegram's 64-byte `callback_data`: the same id
+/// and the same MAC, spelt shorter. `{code}{mac}{nonce}.{version}.{event}`: the flow's name
+/// becomes a 3-character code ([`flow_code`]), the version base 36; nothing in it is `:`, so
+/// it is never taken for a full id. [`expand`] gives back exactly `raw`, so the MAC is checked
+/// by [`ComponentKey::decode`] as for any id, and the guarantees are the same: bound to the
+/// platform, chat and user, forgeries refused before any store access. `None` if `raw` is not
+/// a well-formed full id.
+pub fn compact(raw: &str) -> Option<String> {
+    let parts: Vec<&str> = raw.strip_prefix("g1:")?.split(':').collect();
+    let [flow, nonce, version, event, mac] = parts[..] else {
+        return None;
+    };
+    let version: u64 = version.parse().ok()?;
+    if mac.len() != MAC_CHARS {
+        return None;
+    }
+    Some(format!(
+        "{}{mac}{nonce}.{}.{event}",
+        flow_code(flow),
+        base36(version)
+    ))
+}
+
+/// The full id a compact one stands for, given the names of the flows that may have drawn it
+/// (the engine's registered flows). `None` for anything else: another bot's data, a flow this
+/// deployment no longer has, or text that is not a compact id.
+pub fn expand<'n>(data: &str, flows: impl IntoIterator<Item = &'n str>) -> Option<String> {
+    if data.len() > MAX_COMPACT_BYTES || !data.is_ascii() {
+        return None;
+    }
+    let (code, rest) = data.split_at_checked(FLOW_CODE_CHARS)?;
+    let (mac, rest) = rest.split_at_checked(MAC_CHARS)?;
+    let mut parts = rest.split('.');
+    let (nonce, version, event) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || !valid_name(mac, MAC_CHARS) {
+        return None;
+    }
+    let version = from_base36(version)?;
+    let flow = flows.into_iter().find(|name| flow_code(name) == code)?;
+    Some(format!("{PREFIX}:{flow}:{nonce}:{version}:{event}:{mac}"))
+}
+
+/// A flow's code in compact ids: 18 bits of SHA-256 of its name, in base64. The engine refuses
+/// to register two flows with one code.
+pub fn flow_code(flow: &str) -> String {
+    use sha2::Digest;
+    let digest = Sha256::digest(flow.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..3])[..FLOW_CODE_CHARS].to_owned()
+}
+
+const BASE36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+fn base36(mut n: u64) -> String {
+    let mut digits = Vec::new();
+    loop {
+        digits.push(BASE36[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+/// Canonical base 36 only (no leading zeros, no upper case), so one id has one compact form.
+fn from_base36(text: &str) -> Option<u64> {
+    let canonical = !text.is_empty()
+        && (text == "0" || !text.starts_with('0'))
+        && text.bytes().all(|b| BASE36.contains(&b));
+    if !canonical {
+        return None;
+    }
+    u64::from_str_radix(text, 36).ok()
+}
+
 /// Names and nonces: 1 to `max` characters of `[A-Za-z0-9_-]`, so `:` can separate them.
 pub fn valid_name(name: &str, max: usize) -> bool {
     !name.is_empty()
@@ -233,6 +317,52 @@ mod tests {
             version: 7,
             event: "yes".into(),
         }
+    }
+
+    fn longest() -> ComponentId {
+        ComponentId {
+            flow: "f".repeat(MAX_NAME_CHARS),
+            nonce: "n".repeat(MAX_NONCE_CHARS),
+            version: u64::MAX,
+            event: "e".repeat(MAX_NAME_CHARS),
+        }
+    }
+
+    #[test]
+    fn the_compact_form_fits_telegram_and_keeps_the_mac() {
+        let id = longest();
+        let raw = key().encode(&id, bind("u1"));
+        let data = compact(&raw).unwrap();
+        assert!(
+            data.len() <= MAX_COMPACT_BYTES,
+            "{} bytes: {data}",
+            data.len()
+        );
+        let back = expand(&data, [id.flow.as_str()]).unwrap();
+        assert_eq!(back, raw);
+        assert_eq!(key().decode(&back, bind("u1")), Ok(id.clone()));
+        // Another user's click on the same data, or an edited byte, fails the MAC.
+        assert_eq!(key().decode(&back, bind("u2")), Err(IdError::Forged));
+        let mut edited = data.clone().into_bytes();
+        edited[FLOW_CODE_CHARS] = if edited[FLOW_CODE_CHARS] == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
+        let edited = expand(
+            std::str::from_utf8(&edited).unwrap(),
+            ["f".repeat(16).as_str()],
+        );
+        assert_eq!(
+            key().decode(&edited.unwrap(), bind("u1")),
+            Err(IdError::Forged)
+        );
+        // Unknown flows, foreign data and non-canonical versions expand to nothing.
+        assert_eq!(expand(&data, ["other"]), None);
+        assert_eq!(expand("hello", [id.flow.as_str()]), None);
+        let padded = data.replacen(".3w5e11264sgsf.", ".03w5e11264sgsf.", 1);
+        assert_ne!(padded, data);
+        assert_eq!(expand(&padded, [id.flow.as_str()]), None);
     }
 
     #[test]
@@ -331,6 +461,25 @@ mod tests {
     }
 
     proptest! {
+        /// Every id Gavel can draw fits Telegram's `callback_data` and comes back unchanged.
+        #[test]
+        fn every_compact_id_fits_and_round_trips(
+            flow in "[A-Za-z0-9_-]{1,16}",
+            nonce in "[A-Za-z0-9_-]{1,12}",
+            version in any::<u64>(),
+            event in "[A-Za-z0-9_-]{1,16}",
+            user in "[0-9]{1,16}",
+        ) {
+            let id = ComponentId { flow: flow.clone(), nonce, version, event };
+            let binding = Binding { platform: Platform::Telegram, tenant: "-1001234567890", user: &user };
+            let raw = key().encode(&id, binding);
+            let data = compact(&raw).unwrap();
+            prop_assert!(data.len() <= MAX_COMPACT_BYTES, "{} bytes", data.len());
+            let back = expand(&data, [flow.as_str()]).unwrap();
+            prop_assert_eq!(&back, &raw);
+            prop_assert_eq!(key().decode(&back, binding), Ok(id));
+        }
+
         #[test]
         fn decoding_arbitrary_text_never_panics_and_never_accepts_unsigned_ids(raw in "\\PC{0,120}") {
             let result = key().decode(&raw, bind("u1"));

@@ -302,7 +302,21 @@ impl FlowEngine {
             "flow {:?} registered twice",
             M::NAME
         );
+        let code = component_id::flow_code(M::NAME);
+        assert!(
+            self.machines
+                .iter()
+                .all(|m| component_id::flow_code(m.name()) != code),
+            "flow {:?} has the compact id code of another flow; rename one",
+            M::NAME
+        );
         self.machines.push(Arc::new(Typed(machine)));
+    }
+
+    /// The full component id a Telegram button's compact `callback_data` stands for (see
+    /// [`component_id::compact`]); `None` if no registered flow drew it.
+    pub fn expand_compact(&self, data: &str) -> Option<String> {
+        component_id::expand(data, self.machines.iter().map(|m| m.name()))
     }
 
     /// The store runs live in (commands are handed it with their context).

@@ -56,7 +56,8 @@ pub enum Task {
         action: Kind,
         target: String,
         reason: String,
-        /// End of a timeout (Unix seconds); temporary bans end through the expiry job.
+        /// End of a timeout or a temporary ban (Unix seconds). Temporary bans are lifted by
+        /// the expiry job on every platform; Telegram is also told the end (`until_date`).
         until: Option<i64>,
         delete_message_secs: u32,
         /// Where the command was run: on Slack, the channel a kick or ban removes them from.
@@ -127,6 +128,9 @@ pub enum ReplyTarget {
     DiscordFollowup { token: String },
     /// Send a new ephemeral message through the `response_url`, leaving the original (Slack).
     SlackFollowup { url: String },
+    /// Send the outcome as a new message in the Telegram chat the command came from (a bot
+    /// cannot answer a Telegram command privately inside a group).
+    TelegramChat { chat: String },
     /// Nobody waits for this job's outcome.
     Nobody,
 }
@@ -138,6 +142,7 @@ impl std::fmt::Debug for ReplyTarget {
             ReplyTarget::SlackResponseUrl { .. } => f.write_str("SlackResponseUrl(<url>)"),
             ReplyTarget::DiscordFollowup { .. } => f.write_str("DiscordFollowup(<token>)"),
             ReplyTarget::SlackFollowup { .. } => f.write_str("SlackFollowup(<url>)"),
+            ReplyTarget::TelegramChat { chat } => write!(f, "TelegramChat({chat})"),
             ReplyTarget::Nobody => f.write_str("Nobody"),
         }
     }
@@ -155,6 +160,10 @@ impl ReplyTarget {
                 token: token.clone(),
             },
             (Platform::Slack, _, Some(url)) => ReplyTarget::SlackResponseUrl { url: url.clone() },
+            (Platform::Telegram, _, _) => match &invocation.channel {
+                Some(chat) => ReplyTarget::TelegramChat { chat: chat.clone() },
+                None => ReplyTarget::Nobody,
+            },
             _ => ReplyTarget::Nobody,
         }
     }
@@ -164,6 +173,8 @@ impl ReplyTarget {
         match self {
             ReplyTarget::DiscordInteraction { .. } | ReplyTarget::DiscordFollowup { .. } => 15 * 60,
             ReplyTarget::SlackResponseUrl { .. } | ReplyTarget::SlackFollowup { .. } => 30 * 60,
+            // A new message, not an edit: an hour still reads as an answer to the command.
+            ReplyTarget::TelegramChat { .. } => 60 * 60,
             ReplyTarget::Nobody => i64::MAX,
         }
     }
@@ -207,7 +218,7 @@ impl Job {
     /// fingerprint (see [`Invocation::log_id`]).
     pub fn log_id(&self) -> String {
         match self.platform {
-            Platform::Discord => self.id.clone(),
+            Platform::Discord | Platform::Telegram => self.id.clone(),
             Platform::Slack => format!("slack-{}", crate::telemetry::fingerprint(&self.id)),
         }
     }

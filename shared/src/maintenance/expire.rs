@@ -315,6 +315,13 @@ fn lift_job(
             format!("⏳ Case #{number}: <@{target}>'s temporary ban ended; they were unbanned."),
             None,
         ),
+        // Telegram lets the bot write to anyone who has started it, banned or not.
+        Platform::Telegram => (
+            format!("⏳ Case #{number}: <@{target}>'s temporary ban ended; they were unbanned."),
+            Some(Reply::ephemeral(format!(
+                "⏳ Your temporary ban (case #{number}) has ended; you may rejoin the group."
+            ))),
+        ),
         Platform::Slack => (
             format!("⏳ Case #{number}: <@{target}>'s temporary ban ended."),
             Some(Reply::ephemeral(format!(

@@ -267,7 +267,9 @@ pub fn prepare_with(
         action: sanction.kind,
         target: sanction.target.clone(),
         reason: sanction.reason.clone(),
-        until: case.expires_at.filter(|_| sanction.kind == Kind::Mute),
+        until: case
+            .expires_at
+            .filter(|_| matches!(sanction.kind, Kind::Mute | Kind::TempBan)),
         delete_message_secs: if matches!(sanction.kind, Kind::Ban | Kind::TempBan) {
             settings.ban_delete_message_secs
         } else {
@@ -321,7 +323,9 @@ fn sanction_dm(case: &Case, fine: Option<&str>, ctx: &ModContext<'_>) -> Reply {
         // Each platform's way of giving the option: Discord shows `case:`, Slack takes words.
         let command = match ctx.invocation.platform {
             crate::invocation::Platform::Discord => format!("/appeal case:{}", case.number),
-            crate::invocation::Platform::Slack => format!("/appeal {}", case.number),
+            crate::invocation::Platform::Slack | crate::invocation::Platform::Telegram => {
+                format!("/appeal {}", case.number)
+            }
         };
         // A banned member can no longer run commands in a Discord server: their DM carries an
         // Appeal button instead (added by the ban's flow, `commands::appeal`). Slack has no bans.

@@ -2,11 +2,12 @@
 //! path, except Slack's `views.open` and `response_url`, which the edge calls through the
 //! Slack codec's own `web` port).
 //!
-//! Adapters: `adapters::discord_rest` and `adapters::slack_api` over HTTPS, with each
+//! Adapters: `adapters::discord_rest`, `adapters::slack_api` and `adapters::telegram_api` over HTTPS, with each
 //! platform's rate limits honoured; tests point them at fake APIs.
 
 pub mod automod;
 pub mod recording;
+pub mod telegram;
 
 use std::time::Instant;
 
@@ -15,6 +16,7 @@ use async_trait::async_trait;
 use crate::reply::Reply;
 
 pub use automod::{AuditLogEntry, AutoModRule};
+pub use telegram::{MemberRights, TelegramApi};
 
 /// Why a platform call did not happen, sorted by what the worker tells the moderator.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

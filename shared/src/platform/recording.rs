@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use super::{ApiError, AuditLogEntry, AutoModRule, DiscordApi, SlackApi};
+use super::{
+    ApiError, AuditLogEntry, AutoModRule, DiscordApi, MemberRights, SlackApi, TelegramApi,
+};
 use crate::reply::Reply;
 
 /// The guild owner a recording API reports unless told otherwise: no snowflake is 0, so no
@@ -105,6 +107,41 @@ pub enum PlatformCall {
         guild: String,
         rule_id: String,
     },
+    /// `sendMessage` (to a user's id: a private message).
+    TelegramMessage {
+        chat: String,
+        reply: Reply,
+    },
+    TelegramEdit {
+        chat: String,
+        message: String,
+        reply: Reply,
+    },
+    TelegramAnswerCallback {
+        callback: String,
+        text: Option<String>,
+    },
+    /// `restrictChatMember`; `until` `None` gives the permissions back.
+    TelegramRestrict {
+        chat: String,
+        user: String,
+        until: Option<i64>,
+    },
+    TelegramBan {
+        chat: String,
+        user: String,
+        until: Option<i64>,
+        revoke_messages: bool,
+    },
+    /// `unbanChatMember` with `only_if_banned: true`.
+    TelegramUnban {
+        chat: String,
+        user: String,
+    },
+    TelegramDelete {
+        chat: String,
+        message: String,
+    },
 }
 
 /// How many calls a recording client keeps: enough for any test or demo to read back, and a
@@ -158,6 +195,8 @@ pub struct RecordingPlatform {
     automod: Mutex<HashMap<String, Vec<AutoModRule>>>,
     /// Audit-log entries handed in with [`RecordingPlatform::add_audit_entry`], per guild.
     audit: Mutex<HashMap<String, Vec<AuditLogEntry>>>,
+    /// Telegram users `getChatMember` reports as administrators with every right, in any group.
+    telegram_admins: Vec<String>,
 }
 
 impl Default for RecordingPlatform {
@@ -168,6 +207,7 @@ impl Default for RecordingPlatform {
             guild_owner: NOBODY.to_owned(),
             automod: Mutex::default(),
             audit: Mutex::default(),
+            telegram_admins: Vec::new(),
         }
     }
 }
@@ -180,6 +220,12 @@ impl RecordingPlatform {
     /// Every guild's owner is `owner` (default [`NOBODY`]), for tests of acting on the owner.
     pub fn with_guild_owner(mut self, owner: impl Into<String>) -> Self {
         self.guild_owner = owner.into();
+        self
+    }
+
+    /// Telegram's `getChatMember` reports `user` as an administrator with every right.
+    pub fn with_telegram_admin(mut self, user: impl Into<String>) -> Self {
+        self.telegram_admins.push(user.into());
         self
     }
 
@@ -538,6 +584,109 @@ impl SlackApi for RecordingPlatform {
             channel: channel.to_owned(),
             reply: reply.clone(),
         }))
+    }
+}
+
+#[async_trait]
+impl TelegramApi for RecordingPlatform {
+    async fn send_reply(&self, chat: &str, reply: &Reply, _: Instant) -> Result<String, ApiError> {
+        Ok(self.push(PlatformCall::TelegramMessage {
+            chat: chat.to_owned(),
+            reply: reply.clone(),
+        }))
+    }
+
+    async fn edit_reply(
+        &self,
+        chat: &str,
+        message: &str,
+        reply: &Reply,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::TelegramEdit {
+            chat: chat.to_owned(),
+            message: message.to_owned(),
+            reply: reply.clone(),
+        });
+        Ok(())
+    }
+
+    async fn answer_callback(
+        &self,
+        callback: &str,
+        text: Option<&str>,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::TelegramAnswerCallback {
+            callback: callback.to_owned(),
+            text: text.map(str::to_owned),
+        });
+        Ok(())
+    }
+
+    async fn restrict_member(
+        &self,
+        chat: &str,
+        user: &str,
+        until: Option<i64>,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::TelegramRestrict {
+            chat: chat.to_owned(),
+            user: user.to_owned(),
+            until,
+        });
+        Ok(())
+    }
+
+    async fn ban_member(
+        &self,
+        chat: &str,
+        user: &str,
+        until: Option<i64>,
+        revoke_messages: bool,
+        _: Instant,
+    ) -> Result<(), ApiError> {
+        self.push(PlatformCall::TelegramBan {
+            chat: chat.to_owned(),
+            user: user.to_owned(),
+            until,
+            revoke_messages,
+        });
+        Ok(())
+    }
+
+    async fn unban_member(&self, chat: &str, user: &str, _: Instant) -> Result<(), ApiError> {
+        self.push(PlatformCall::TelegramUnban {
+            chat: chat.to_owned(),
+            user: user.to_owned(),
+        });
+        Ok(())
+    }
+
+    async fn delete_message(&self, chat: &str, message: &str, _: Instant) -> Result<(), ApiError> {
+        self.push(PlatformCall::TelegramDelete {
+            chat: chat.to_owned(),
+            message: message.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Not recorded: it reads.
+    async fn member_rights(
+        &self,
+        _chat: &str,
+        user: &str,
+        _: Instant,
+    ) -> Result<MemberRights, ApiError> {
+        let admin = self.telegram_admins.iter().any(|a| a == user);
+        Ok(MemberRights {
+            owner: false,
+            administrator: admin,
+            can_restrict_members: admin,
+            can_delete_messages: admin,
+            can_change_info: admin,
+        })
     }
 }
 

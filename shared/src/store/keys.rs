@@ -174,7 +174,7 @@ mod tests {
             Some((c, "U9"))
         );
         assert_eq!(user_partition(&c.member("U9"), "remind"), None);
-        assert_eq!(user_partition("telegram:1#member#2", "member"), None);
+        assert_eq!(user_partition("matrix:1#member#2", "member"), None);
         assert_eq!(user_partition("slack:#member#U1", "member"), None);
         assert_eq!(user_partition("slack:T1#member#", "member"), None);
         assert_eq!(community_partition(&c.audit(), "audit"), Some(c));

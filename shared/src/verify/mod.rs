@@ -1,4 +1,4 @@
-//! Request signature verification for both platforms. Runs before anything parses the body.
+//! Request verification for every platform (Telegram's is a shared secret, not a signature). Runs before anything parses the body.
 //!
 //! Both verifiers take the raw (already base64-decoded) body bytes, the two header values as
 //! received, and the current time in seconds, and answer `Ok(())` or the reason for a 401. The
@@ -6,9 +6,11 @@
 
 mod discord;
 mod slack;
+mod telegram;
 
 pub use discord::DiscordVerifier;
 pub use slack::SlackVerifier;
+pub use telegram::TelegramVerifier;
 
 /// Discord's header names, lower-case as HTTP/2 and API Gateway deliver them.
 pub mod discord_headers {
@@ -22,6 +24,11 @@ pub mod slack_headers {
     pub const TIMESTAMP: &str = super::slack::TIMESTAMP_HEADER;
     /// Set on Slack's retries of an Events API delivery.
     pub const RETRY_NUM: &str = "x-slack-retry-num";
+}
+
+/// Telegram's header name, lower-case.
+pub mod telegram_headers {
+    pub const SECRET: &str = super::telegram::SECRET_HEADER;
 }
 
 /// How far a request timestamp may be from now, either way, by default (both platforms).
@@ -49,6 +56,8 @@ pub enum KeyError {
     DiscordKeyInvalid,
     #[error("the Slack signing secret is empty")]
     SlackSecretEmpty,
+    #[error("the Telegram webhook secret must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -")]
+    TelegramSecretFormat,
 }
 
 /// Parses a Unix-seconds timestamp header and checks it against the replay window.

@@ -29,7 +29,8 @@ use crate::clock::Clock;
 use crate::invocation::Platform;
 use crate::jobs::{Job, ReplyTarget, Scheduler, Task};
 use crate::moderation::Kind;
-use crate::platform::{ApiError, DiscordApi, SlackApi};
+use crate::platform::{ApiError, DiscordApi, SlackApi, TelegramApi};
+use crate::reply::Reply;
 use crate::store::keys::Community;
 use crate::store::{ItemKey, NewItem, Store, StoreError, create_or_replace};
 
@@ -56,6 +57,7 @@ pub struct Worker {
     clock: Arc<dyn Clock>,
     discord: Option<Arc<dyn DiscordApi>>,
     slack: Option<Arc<dyn SlackApi>>,
+    telegram: Option<Arc<dyn TelegramApi>>,
     scheduler: Option<Arc<dyn Scheduler>>,
 }
 
@@ -71,8 +73,16 @@ impl Worker {
             clock,
             discord,
             slack,
+            telegram: None,
             scheduler: None,
         }
+    }
+
+    /// Calls Telegram's Bot API with `api` for Telegram jobs (without one they fail with a
+    /// clear message, as for the other platforms).
+    pub fn with_telegram(mut self, api: Arc<dyn TelegramApi>) -> Self {
+        self.telegram = Some(api);
+        self
     }
 
     /// Makes one-time schedules (temporary bans' ends, reminders) with `scheduler`. Without
@@ -165,6 +175,7 @@ impl Worker {
                     store: self.store.as_ref(),
                     discord: self.discord.as_deref(),
                     slack: self.slack.as_deref(),
+                    telegram: self.telegram.as_deref(),
                     now_secs: self.clock.now_secs(),
                 };
                 let done = sanctions.perform(job, deadline).await;
@@ -318,6 +329,13 @@ impl Worker {
                 let api = self.slack.as_ref().ok_or_else(not_configured(platform))?;
                 api.delete_message(channel, message, deadline).await
             }
+            Platform::Telegram => {
+                let api = self
+                    .telegram
+                    .as_ref()
+                    .ok_or_else(not_configured(platform))?;
+                api.delete_message(channel, message, deadline).await
+            }
         };
         match deleted {
             Ok(()) => Ok("Deleted the caught message.".to_owned()),
@@ -340,6 +358,7 @@ impl Worker {
             scheduler: self.scheduler.as_deref(),
             discord: self.discord.as_deref(),
             slack: self.slack.as_deref(),
+            telegram: self.telegram.as_deref(),
             now_secs: self.clock.now_secs(),
         }
     }
@@ -361,6 +380,14 @@ impl Worker {
             Platform::Slack => {
                 let api = self.slack.as_ref().ok_or_else(not_configured(platform))?;
                 api.post_message(channel, text, deadline).await.map(|_| ())
+            }
+            Platform::Telegram => {
+                let api = self
+                    .telegram
+                    .as_ref()
+                    .ok_or_else(not_configured(platform))?;
+                let reply = Reply::ephemeral(text);
+                api.send_reply(channel, &reply, deadline).await.map(|_| ())
             }
         }
     }
@@ -399,6 +426,13 @@ impl Worker {
             ReplyTarget::SlackFollowup { url } => match &self.slack {
                 Some(api) => api.respond(url, message, false, deadline).await,
                 None => Err(not_configured(Platform::Slack)()),
+            },
+            ReplyTarget::TelegramChat { chat } => match &self.telegram {
+                Some(api) => api
+                    .send_reply(chat, &Reply::ephemeral(message), deadline)
+                    .await
+                    .map(|_| ()),
+                None => Err(not_configured(Platform::Telegram)()),
             },
         };
         if let Err(error) = told {

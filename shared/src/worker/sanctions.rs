@@ -10,7 +10,8 @@ use std::time::Instant;
 use crate::invocation::Platform;
 use crate::jobs::{Job, Post, Task};
 use crate::moderation::{CaseEvent, Cases, Kind, StoredCase};
-use crate::platform::{ApiError, DiscordApi, SlackApi};
+use crate::platform::telegram::until_date;
+use crate::platform::{ApiError, DiscordApi, SlackApi, TelegramApi};
 use crate::reply::Reply;
 use crate::store::{Store, StoreError};
 
@@ -21,6 +22,7 @@ pub(super) struct Sanctions<'a> {
     pub store: &'a dyn Store,
     pub discord: Option<&'a dyn DiscordApi>,
     pub slack: Option<&'a dyn SlackApi>,
+    pub telegram: Option<&'a dyn TelegramApi>,
     pub now_secs: i64,
 }
 
@@ -206,6 +208,44 @@ impl Sanctions<'_> {
                     apply.action.emoji()
                 ))
             }
+            (Platform::Telegram, Kind::Mute) => {
+                let until = until_date(apply.until, self.now_secs);
+                self.telegram()?
+                    .restrict_member(guild, user, until, deadline)
+                    .await?;
+                Ok(match until {
+                    Some(end) => format!(
+                        "🔇 Case #{case}: <@{user}> is muted until {}.",
+                        crate::moderation::date_time(end)
+                    ),
+                    None => format!("🔇 Case #{case}: <@{user}> is muted."),
+                })
+            }
+            // Telegram's own end of a temporary ban is a convenience: Gavel's expiry lifts
+            // it on time whatever Telegram was told (over 366 days it is told "forever").
+            (Platform::Telegram, Kind::Ban | Kind::TempBan) => {
+                let until = match apply.action {
+                    Kind::TempBan => until_date(apply.until, self.now_secs),
+                    _ => None,
+                };
+                let revoke = apply.delete_message_secs > 0;
+                self.telegram()?
+                    .ban_member(guild, user, until, revoke, deadline)
+                    .await?;
+                Ok(format!(
+                    "{} Case #{case}: <@{user}> was banned.",
+                    apply.action.emoji()
+                ))
+            }
+            // Telegram has no kick: a ban lifted at once removes the member, who may rejoin.
+            (Platform::Telegram, Kind::Kick) => {
+                let api = self.telegram()?;
+                api.ban_member(guild, user, None, false, deadline).await?;
+                api.unban_member(guild, user, deadline).await?;
+                Ok(format!(
+                    "👢 Case #{case}: <@{user}> was removed from the group."
+                ))
+            }
             (Platform::Slack, Kind::Mute) => Ok(format!(
                 "🔇 Case #{case}: recorded. Slack has no mute, so <@{user}> can still post; the case counts toward their score."
             )),
@@ -238,6 +278,18 @@ impl Sanctions<'_> {
     ) -> Result<(), ApiError> {
         if job.platform == Platform::Slack {
             return Ok(());
+        }
+        if job.platform == Platform::Telegram {
+            let api = self.telegram()?;
+            return match action {
+                Kind::Mute => {
+                    api.restrict_member(&job.tenant, target, None, deadline)
+                        .await
+                }
+                // `only_if_banned`: a member who rejoined after Telegram lifted the ban stays.
+                Kind::Ban | Kind::TempBan => api.unban_member(&job.tenant, target, deadline).await,
+                Kind::Note | Kind::Warning | Kind::Kick => Ok(()),
+            };
         }
         let audit_reason = match case {
             Some(n) => format!("Case #{n}: {reason}"),
@@ -272,6 +324,8 @@ impl Sanctions<'_> {
             }
             Platform::Discord => self.discord()?.send_dm(user, &text, deadline).await,
             Platform::Slack => self.slack()?.send_dm(user, &text, deadline).await,
+            // A private chat reaches only a user who has started the bot (403 otherwise).
+            Platform::Telegram => self.telegram()?.send_reply(user, message, deadline).await,
         }
         .map(|_| ())
     }
@@ -305,6 +359,11 @@ impl Sanctions<'_> {
             Platform::Slack => {
                 self.slack()?
                     .post_reply(&post.channel, &post.message, deadline)
+                    .await
+            }
+            Platform::Telegram => {
+                self.telegram()?
+                    .send_reply(&post.channel, &post.message, deadline)
                     .await
             }
         }
@@ -387,6 +446,11 @@ impl Sanctions<'_> {
     fn slack(&self) -> Result<&dyn SlackApi, ApiError> {
         self.slack
             .ok_or_else(|| ApiError::NotSent("no Slack API client is configured".into()))
+    }
+
+    fn telegram(&self) -> Result<&dyn TelegramApi, ApiError> {
+        self.telegram
+            .ok_or_else(|| ApiError::NotSent("no Telegram API client is configured".into()))
     }
 }
 

@@ -10,7 +10,8 @@ use std::time::Instant;
 use crate::invocation::Platform;
 use crate::jobs::{ScheduleError, Scheduler, Wakeup};
 use crate::moderation::{Cases, Kind, Status};
-use crate::platform::{ApiError, DiscordApi, SlackApi};
+use crate::platform::{ApiError, DiscordApi, SlackApi, TelegramApi};
+use crate::reply::Reply;
 use crate::store::Store;
 
 pub(super) struct Scheduled<'a> {
@@ -18,6 +19,7 @@ pub(super) struct Scheduled<'a> {
     pub scheduler: Option<&'a dyn Scheduler>,
     pub discord: Option<&'a dyn DiscordApi>,
     pub slack: Option<&'a dyn SlackApi>,
+    pub telegram: Option<&'a dyn TelegramApi>,
     pub now_secs: i64,
 }
 
@@ -101,6 +103,12 @@ impl Scheduled<'_> {
         let dm = match platform {
             Platform::Discord => self.discord()?.send_dm(user, &message, deadline).await,
             Platform::Slack => self.slack()?.send_dm(user, &message, deadline).await,
+            // Reaches only a user who has started the bot; otherwise the group gets it.
+            Platform::Telegram => {
+                self.telegram()?
+                    .send_reply(user, &Reply::ephemeral(message.clone()), deadline)
+                    .await
+            }
         };
         let refused = match dm {
             Ok(_) => return Ok(format!("<@{user}> was reminded by DM.")),
@@ -118,6 +126,11 @@ impl Scheduled<'_> {
                     .await
             }
             Platform::Slack => self.slack()?.post_message(channel, &post, deadline).await,
+            Platform::Telegram => {
+                self.telegram()?
+                    .send_reply(channel, &Reply::ephemeral(post), deadline)
+                    .await
+            }
         }?;
         Ok(format!(
             "<@{user}> was reminded in <#{channel}> (no DM: {refused})."
@@ -132,6 +145,11 @@ impl Scheduled<'_> {
     fn slack(&self) -> Result<&dyn SlackApi, ApiError> {
         self.slack
             .ok_or_else(|| ApiError::NotSent("no Slack API client is configured".into()))
+    }
+
+    fn telegram(&self) -> Result<&dyn TelegramApi, ApiError> {
+        self.telegram
+            .ok_or_else(|| ApiError::NotSent("no Telegram API client is configured".into()))
     }
 }
 

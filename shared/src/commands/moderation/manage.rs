@@ -214,7 +214,9 @@ impl Command for Unban {
             ),
         };
         let mut text = match ctx.invocation.platform {
-            Platform::Discord => format!("🔓 Unbanning {}…{cases}", mention(&target)),
+            Platform::Discord | Platform::Telegram => {
+                format!("🔓 Unbanning {}…{cases}", mention(&target))
+            }
             Platform::Slack => format!(
                 "🔓 Recorded.{cases} Slack has no bans to lift; an admin can reactivate a deactivated account."
             ),

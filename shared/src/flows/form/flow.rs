@@ -213,7 +213,8 @@ fn errors_step<S>(
         fallback = fallback.with_field(label, error.message.clone());
     }
     match platform {
-        Platform::Slack => Step::Stay {
+        // Telegram has no forms: a form's errors there are only the message (see the codec).
+        Platform::Slack | Platform::Telegram => Step::Stay {
             view: View::FormErrors {
                 errors,
                 fallback,

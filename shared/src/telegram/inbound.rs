@@ -1,0 +1,511 @@
+//! A verified webhook update → what the edge acts on.
+//!
+//! frankenstein's `Update` is a closed enum: an update type it does not know (Telegram adds
+//! them) would fail the whole parse. So the body is read as JSON first, the `update_id` and
+//! the update's one field taken by name, and only the kinds Gavel handles (`message`,
+//! `edited_message`, `callback_query`) parsed with frankenstein's types. Anything else, or a
+//! message of a shape its types refuse, is [`TelegramUpdate::Unhandled`]: the edge answers
+//! 200 and logs it, because Telegram retries every other answer for a day.
+
+use frankenstein::types::{
+    CallbackQuery, ChatType, MaybeInaccessibleMessage, Message, MessageEntity, MessageEntityType,
+    User,
+};
+use serde_json::Value;
+
+use crate::commands::CommandRegistry;
+use crate::invocation::{
+    Action, Actor, Capabilities, CommandCall, Invocation, OptionValue, Platform, TargetMessage,
+};
+use crate::slack::options_from_text;
+
+/// Where a Telegram reply goes: the chat, and the message it answers (if any).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub chat: String,
+    pub message: Option<String>,
+}
+
+/// A verified update, read.
+#[derive(Debug)]
+pub enum TelegramUpdate {
+    /// A command for Gavel, with its options read against the command's spec.
+    Command {
+        update_id: i64,
+        invocation: Box<Invocation>,
+        at: ChatMessage,
+    },
+    /// A command whose text does not fit it: the answer is its usage, and nothing runs.
+    Usage {
+        update_id: i64,
+        text: String,
+        at: ChatMessage,
+    },
+    /// A click on one of Gavel's buttons.
+    Callback {
+        update_id: i64,
+        callback_id: String,
+        invocation: Box<Invocation>,
+        /// The message with the buttons, to edit (`None` when Telegram no longer has it).
+        at: Option<ChatMessage>,
+    },
+    /// A member's message in a group (new or edited), for AutoMod.
+    GroupMessage { update_id: i64, seen: SeenMessage },
+    /// Verified, but nothing Gavel handles (or a shape it cannot read).
+    Unhandled {
+        update_id: Option<i64>,
+        kind: String,
+    },
+}
+
+/// A member's message in a group: what AutoMod checks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeenMessage {
+    /// The group's chat id.
+    pub tenant: String,
+    pub message: TargetMessage,
+    pub edited: bool,
+    pub at_secs: i64,
+}
+
+/// Reads a verified update. `bot_username` (without `@`), when known, keeps commands meant
+/// for another bot in the group (`/warn@OtherBot`) from running here.
+pub fn parse_update(
+    body: &[u8],
+    registry: &CommandRegistry,
+    bot_username: Option<&str>,
+) -> TelegramUpdate {
+    let Ok(update) = serde_json::from_slice::<Value>(body) else {
+        return unhandled(None, "not JSON");
+    };
+    let update_id = update["update_id"].as_i64();
+    let Some(update_id) = update_id else {
+        return unhandled(None, "no update_id");
+    };
+    let Some(object) = update.as_object() else {
+        return unhandled(Some(update_id), "not an object");
+    };
+    let Some((kind, content)) = object.iter().find(|(key, _)| *key != "update_id") else {
+        return unhandled(Some(update_id), "empty");
+    };
+    match kind.as_str() {
+        "message" | "edited_message" => match serde_json::from_value::<Message>(content.clone()) {
+            Ok(message) => from_message(
+                update_id,
+                &message,
+                kind == "edited_message",
+                registry,
+                bot_username,
+            ),
+            Err(error) => {
+                tracing::info!(%error, kind, "Telegram message Gavel cannot read");
+                unhandled(Some(update_id), kind)
+            }
+        },
+        "callback_query" => match serde_json::from_value::<CallbackQuery>(content.clone()) {
+            Ok(query) => from_callback(update_id, query),
+            Err(error) => {
+                tracing::info!(%error, "Telegram callback query Gavel cannot read");
+                unhandled(Some(update_id), kind)
+            }
+        },
+        other => unhandled(Some(update_id), other),
+    }
+}
+
+fn unhandled(update_id: Option<i64>, kind: &str) -> TelegramUpdate {
+    TelegramUpdate::Unhandled {
+        update_id,
+        kind: kind.chars().take(40).collect(),
+    }
+}
+
+/// The community a chat belongs to: a group is its own; a private chat with the bot is the
+/// member's own, outside any community (like Discord's DMs, `dm:{user}`).
+fn tenant_of(chat_id: i64, chat_type: ChatType, user: u64) -> Option<String> {
+    match chat_type {
+        ChatType::Group | ChatType::Supergroup => Some(chat_id.to_string()),
+        ChatType::Private => Some(format!("dm:{user}")),
+        // Channels have no members to moderate; their posts are not commands.
+        ChatType::Channel => None,
+    }
+}
+
+fn actor(user: &User) -> Actor {
+    Actor {
+        id: user.id.to_string(),
+        display_name: Some(user.first_name.clone()),
+        // From `getChatMember`, asked only by a request that needs to know (the edge).
+        capabilities: Capabilities::NONE,
+    }
+}
+
+fn from_message(
+    update_id: i64,
+    message: &Message,
+    edited: bool,
+    registry: &CommandRegistry,
+    bot_username: Option<&str>,
+) -> TelegramUpdate {
+    let Some(from) = message.from.as_deref() else {
+        return unhandled(Some(update_id), "message without a sender");
+    };
+    let chat = &message.chat;
+    let Some(tenant) = tenant_of(chat.id, chat.type_field, from.id) else {
+        return unhandled(Some(update_id), "channel post");
+    };
+    let text = message
+        .text
+        .as_deref()
+        .or(message.caption.as_deref())
+        .unwrap_or_default();
+    let entities = message
+        .entities
+        .as_deref()
+        .or(message.caption_entities.as_deref())
+        .unwrap_or_default();
+    let at = ChatMessage {
+        chat: chat.id.to_string(),
+        message: Some(message.message_id.to_string()),
+    };
+    let command = (!edited)
+        .then(|| command_of(text, entities, bot_username))
+        .flatten();
+    let Some((name, args)) = command else {
+        let in_group = matches!(chat.type_field, ChatType::Group | ChatType::Supergroup);
+        if !in_group || from.is_bot || text.is_empty() {
+            return unhandled(Some(update_id), "message");
+        }
+        return TelegramUpdate::GroupMessage {
+            update_id,
+            seen: SeenMessage {
+                tenant,
+                message: TargetMessage {
+                    id: message.message_id.to_string(),
+                    channel: chat.id.to_string(),
+                    author: from.id.to_string(),
+                    author_is_bot: false,
+                    content: canonical_text(text, entities, 0),
+                },
+                edited,
+                at_secs: message
+                    .edit_date
+                    .filter(|_| edited)
+                    .unwrap_or(message.date)
+                    .try_into()
+                    .unwrap_or(i64::MAX),
+            },
+        };
+    };
+    let args = canonical_text(text, entities, args);
+    let replied_to = message
+        .reply_to_message
+        .as_deref()
+        .and_then(|m| m.from.as_deref());
+    let options = match registry.spec(&name) {
+        Some(spec) => {
+            // A moderation command used as a reply names the replied-to member, where the
+            // text names nobody: their mention goes first, as if typed.
+            let names_user = args.trim_start().starts_with("<@");
+            let args = match (spec.options.first(), replied_to) {
+                (Some(first), Some(author))
+                    if first.kind == crate::commands::OptionKind::User && !names_user =>
+                {
+                    format!("<@{}> {args}", author.id)
+                }
+                _ => args,
+            };
+            match options_from_text(spec, &args) {
+                Ok(options) => options,
+                Err(usage) => {
+                    return TelegramUpdate::Usage {
+                        update_id,
+                        text: format!(
+                            "{usage}\nOn Telegram, name a member by replying to one of their messages, or by picking them from the mention list (a plain @username cannot be looked up)."
+                        ),
+                        at,
+                    };
+                }
+            }
+        }
+        None => Vec::<(String, OptionValue)>::new(),
+    };
+    let invocation = Invocation {
+        id: update_id.to_string(),
+        platform: Platform::Telegram,
+        tenant,
+        channel: Some(chat.id.to_string()),
+        actor: actor(from),
+        action: Action::Command(CommandCall {
+            name,
+            options,
+            bots: replied_to
+                .filter(|u| u.is_bot)
+                .map(|u| vec![u.id.to_string()])
+                .unwrap_or_default(),
+            message: None,
+        }),
+        response_url: None,
+        trigger_id: None,
+        interaction_token: None,
+        app: None,
+    };
+    TelegramUpdate::Command {
+        update_id,
+        invocation: Box::new(invocation),
+        at,
+    }
+}
+
+/// The command a message starts with (`/warn` or `/warn@GavelBot`), lower-case, and the
+/// byte offset where its arguments start; `None` for ordinary messages and for commands
+/// addressed to another bot.
+fn command_of(
+    text: &str,
+    entities: &[MessageEntity],
+    bot_username: Option<&str>,
+) -> Option<(String, usize)> {
+    let entity = entities.first()?;
+    if entity.type_field != MessageEntityType::BotCommand || entity.offset != 0 {
+        return None;
+    }
+    let end = byte_index(text, usize::from(entity.length))?;
+    let word = text.get(1..end)?;
+    let (name, addressed) = match word.split_once('@') {
+        Some((name, bot)) => (name, Some(bot)),
+        None => (word, None),
+    };
+    if let (Some(addressed), Some(ours)) = (addressed, bot_username)
+        && !addressed.eq_ignore_ascii_case(ours)
+    {
+        return None;
+    }
+    Some((name.to_ascii_lowercase(), end))
+}
+
+/// The text from byte `from` on, with each `text_mention` (a member picked from the mention
+/// list, who may have no username) written `<@id>`, the form the text-option parser and the
+/// rest of Gavel read mentions in.
+fn canonical_text(text: &str, entities: &[MessageEntity], from: usize) -> String {
+    let mut out = String::new();
+    let mut at = from;
+    for entity in entities {
+        let (Some(user), MessageEntityType::TextMention) = (&entity.user, entity.type_field) else {
+            continue;
+        };
+        let (Some(start), Some(end)) = (
+            byte_index(text, usize::from(entity.offset)),
+            byte_index(
+                text,
+                usize::from(entity.offset) + usize::from(entity.length),
+            ),
+        ) else {
+            continue;
+        };
+        if start < at {
+            continue;
+        }
+        out.push_str(&text[at..start]);
+        out.push_str(&format!("<@{}>", user.id));
+        at = end;
+    }
+    out.push_str(text.get(at..).unwrap_or_default());
+    out
+}
+
+/// The byte index of a UTF-16 offset (Telegram counts entity offsets in UTF-16 code units);
+/// `None` past the end or inside a character.
+fn byte_index(text: &str, utf16: usize) -> Option<usize> {
+    let mut units = 0;
+    for (index, c) in text.char_indices() {
+        if units == utf16 {
+            return Some(index);
+        }
+        if units > utf16 {
+            return None;
+        }
+        units += c.len_utf16();
+    }
+    (units == utf16).then_some(text.len())
+}
+
+fn from_callback(update_id: i64, query: CallbackQuery) -> TelegramUpdate {
+    let message = match &query.message {
+        Some(MaybeInaccessibleMessage::Message(message)) => {
+            Some((message.chat.id, message.chat.type_field, message.message_id))
+        }
+        Some(MaybeInaccessibleMessage::InaccessibleMessage(message)) => {
+            Some((message.chat.id, message.chat.type_field, message.message_id))
+        }
+        None => None,
+    };
+    let Some((chat_id, chat_type, message_id)) = message else {
+        return unhandled(Some(update_id), "callback without a message");
+    };
+    let Some(tenant) = tenant_of(chat_id, chat_type, query.from.id) else {
+        return unhandled(Some(update_id), "callback in a channel");
+    };
+    let invocation = Invocation {
+        id: update_id.to_string(),
+        platform: Platform::Telegram,
+        tenant,
+        channel: Some(chat_id.to_string()),
+        actor: actor(&query.from),
+        // The compact id is expanded by the edge, which knows the registered flows.
+        action: Action::Component {
+            custom_id: query.data.clone().unwrap_or_default(),
+        },
+        response_url: None,
+        trigger_id: None,
+        interaction_token: None,
+        app: None,
+    };
+    let at = (!matches!(
+        query.message,
+        Some(MaybeInaccessibleMessage::InaccessibleMessage(_))
+    ))
+    .then(|| ChatMessage {
+        chat: chat_id.to_string(),
+        message: Some(message_id.to_string()),
+    });
+    TelegramUpdate::Callback {
+        update_id,
+        callback_id: query.id,
+        invocation: Box::new(invocation),
+        at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn registry() -> CommandRegistry {
+        CommandRegistry::standard()
+    }
+
+    fn message(text: &str, entities: Value) -> Value {
+        json!({
+            "update_id": 10,
+            "message": {
+                "message_id": 7,
+                "date": 1764000000,
+                "chat": { "id": -1001234567890i64, "type": "supergroup", "title": "Gavel test" },
+                "from": { "id": 111, "is_bot": false, "first_name": "Mod" },
+                "text": text,
+                "entities": entities,
+                "reply_to_message": {
+                    "message_id": 6,
+                    "date": 1763999990,
+                    "chat": { "id": -1001234567890i64, "type": "supergroup", "title": "Gavel test" },
+                    "from": { "id": 222, "is_bot": false, "first_name": "Ann" },
+                    "text": "spam spam"
+                }
+            }
+        })
+    }
+
+    fn parse(update: &Value, bot: Option<&str>) -> TelegramUpdate {
+        parse_update(update.to_string().as_bytes(), &registry(), bot)
+    }
+
+    fn command_options(update: TelegramUpdate) -> (String, Vec<(String, OptionValue)>) {
+        match update {
+            TelegramUpdate::Command { invocation, .. } => match invocation.action {
+                Action::Command(call) => (call.name, call.options),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("expected a command, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_reply_names_the_replied_to_member_and_the_text_the_rest() {
+        let update = message(
+            "/warn@GavelBot spamming links",
+            json!([{ "type": "bot_command", "offset": 0, "length": 14 }]),
+        );
+        let (name, options) = command_options(parse(&update, Some("gavelbot")));
+        assert_eq!(name, "warn");
+        assert_eq!(
+            options,
+            vec![
+                ("user".into(), OptionValue::User("222".into())),
+                (
+                    "reason".into(),
+                    OptionValue::String("spamming links".into())
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_text_mention_names_its_member_even_after_other_scripts() {
+        // "Ünïcödé 😀" before the mention shifts UTF-16 offsets away from byte offsets.
+        let text = "/warn Bob 😀 é";
+        let update = message(
+            text,
+            json!([
+                { "type": "bot_command", "offset": 0, "length": 5 },
+                { "type": "text_mention", "offset": 6, "length": 3, "user": { "id": 333, "is_bot": false, "first_name": "Bob" } }
+            ]),
+        );
+        let (_, options) = command_options(parse(&update, None));
+        assert_eq!(options[0], ("user".into(), OptionValue::User("333".into())));
+        assert_eq!(
+            options.last().unwrap().1,
+            OptionValue::String("😀 é".into())
+        );
+    }
+
+    #[test]
+    fn commands_for_another_bot_and_unknown_updates_are_left_alone() {
+        let update = message(
+            "/warn@OtherBot spam",
+            json!([{ "type": "bot_command", "offset": 0, "length": 14 }]),
+        );
+        assert!(matches!(
+            parse(&update, Some("GavelBot")),
+            TelegramUpdate::GroupMessage { .. }
+        ));
+        for body in [
+            json!({ "update_id": 11, "message_reaction_count": { "whatever": 1 } }),
+            json!({ "update_id": 12, "some_future_update": {} }),
+            json!({ "update_id": 13, "message": { "no": "fields" } }),
+            json!({ "no_update_id": true }),
+        ] {
+            assert!(
+                matches!(parse(&body, None), TelegramUpdate::Unhandled { .. }),
+                "{body}"
+            );
+        }
+        assert!(matches!(
+            parse_update(b"\xff garbage", &registry(), None),
+            TelegramUpdate::Unhandled {
+                update_id: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_plain_username_is_answered_with_how_to_name_a_member() {
+        let mut update = message(
+            "/warn @ann spam",
+            json!([
+                { "type": "bot_command", "offset": 0, "length": 5 },
+                { "type": "mention", "offset": 6, "length": 4 }
+            ]),
+        );
+        update["message"]
+            .as_object_mut()
+            .unwrap()
+            .remove("reply_to_message");
+        match parse(&update, None) {
+            TelegramUpdate::Usage { text, .. } => assert!(text.contains("replying"), "{text}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
