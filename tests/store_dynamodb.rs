@@ -1,7 +1,8 @@
 //! The store conformance suite against the DynamoDB adapter on moto (one emulator and one table
 //! for the whole binary, a namespace per case), plus what only this adapter has to prove: the
 //! paths around expired-but-not-yet-deleted counters and cursors, the guesses an advance makes
-//! about its cursor, and the mapping of an unreachable service.
+//! about its cursor, the mapping of an unreachable service, and, through a fault proxy in front
+//! of moto, DynamoDB's throttling, 500s and lost answers met by the SDK's retries.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use gavel_shared::adapters::dynamodb::{DynamoStore, StoreTuning, emulator_client
 use gavel_shared::clock::{Clock, ManualClock};
 use gavel_shared::store::{ItemKey, NewItem, Store, StoreError, WriteOp, round_trips};
 use gavel_shared::store_conformance::Harness;
+use gavel_tests::fault_proxy::{FaultProxy, ProxyFault};
 use gavel_tests::moto;
 use serde_json::json;
 
@@ -304,4 +306,150 @@ async fn a_transaction_corrects_a_wrong_guess_and_names_a_real_failure() {
     assert_eq!(h.store.get(&key(&h, "case#2")).await.unwrap(), None);
     let read = h.store.get(&bucket).await.unwrap().unwrap();
     assert_eq!((read.data, read.version), (json!(t + 3_000), 3));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the fault proxy: DynamoDB's own trouble (throttling, 500s, lost answers) between the
+// adapter and moto, met by the SDK's retries as configured by `StoreTuning`.
+
+/// The adapter over the fault proxy in front of the binary's moto, with `tuning`.
+async fn through_proxy(tuning: StoreTuning) -> (FaultProxy, Harness) {
+    let moto = moto::moto().await;
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let clock = ManualClock::at_secs(1_800_000_000);
+    let store = DynamoStore::new(
+        emulator_client(&proxy.url, tuning),
+        &moto.table,
+        Arc::new(clock.clone()),
+    );
+    let harness = Harness {
+        store: Arc::new(store),
+        clock,
+        namespace: moto::namespace(),
+    };
+    (proxy, harness)
+}
+
+/// Four attempts in a budget generous enough for moto's pace.
+const FOUR_ATTEMPTS: StoreTuning = StoreTuning {
+    timeout: Duration::from_secs(10),
+    max_attempts: 4,
+};
+
+/// Throttling (both of DynamoDB's codes) and 500s are retried by the SDK within the configured
+/// attempts, and the call then succeeds as if nothing happened; throttled on every attempt,
+/// the call is unavailable (a transient failure: "try again") and changed nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttles_and_server_errors_are_retried_within_the_attempts() {
+    let (proxy, h) = through_proxy(FOUR_ATTEMPTS).await;
+    let item = key(&h, "retried");
+
+    proxy.inject(Some("PutItem"), 2, ProxyFault::ProvisionedThroughput);
+    proxy.inject(Some("PutItem"), 1, ProxyFault::ServerError);
+    let created = h
+        .store
+        .create(NewItem::new(item.clone(), json!({ "n": 1 })))
+        .await;
+    assert_eq!(created.map(|i| i.version), Ok(1));
+    assert_eq!(
+        proxy.seen_for("PutItem"),
+        [
+            "ProvisionedThroughputExceededException",
+            "ProvisionedThroughputExceededException",
+            "InternalServerError",
+            "forwarded"
+        ]
+    );
+
+    proxy.inject(Some("GetItem"), 1, ProxyFault::Throttling);
+    let read = h.store.get(&item).await.unwrap().unwrap();
+    assert_eq!(read.data, json!({ "n": 1 }));
+    assert_eq!(
+        proxy.seen_for("GetItem"),
+        ["ThrottlingException", "forwarded"]
+    );
+
+    proxy.inject(Some("TransactWriteItems"), 1, ProxyFault::ServerError);
+    proxy.inject(Some("TransactWriteItems"), 1, ProxyFault::Throttling);
+    let moved = h
+        .store
+        .transact(vec![WriteOp::Update {
+            item: NewItem::new(item.clone(), json!({ "n": 2 })),
+            expected_version: 1,
+        }])
+        .await;
+    assert_eq!(moved, Ok(()));
+    assert_eq!(
+        proxy.seen_for("TransactWriteItems"),
+        ["InternalServerError", "ThrottlingException", "forwarded"]
+    );
+
+    // Throttled on all four attempts: unavailable, and the counter never moved.
+    let counter = key(&h, "throttled-counter");
+    proxy.inject(Some("UpdateItem"), 4, ProxyFault::ProvisionedThroughput);
+    let counted = h.store.increment(&counter, 1, None, None).await;
+    assert!(
+        matches!(&counted, Err(e) if e.is_transient()),
+        "expected a transient failure, got {counted:?}"
+    );
+    assert_eq!(proxy.seen_for("UpdateItem").len(), 4, "{:?}", proxy.seen());
+    assert_eq!(h.store.get(&counter).await.unwrap(), None);
+    // The rules are used up: the next call goes straight through.
+    assert_eq!(h.store.increment(&counter, 1, None, None).await, Ok(1));
+}
+
+/// A write that reached DynamoDB but whose answer was replaced by a 500: the SDK sends it
+/// again. A transaction carries the same client request token on the retry, so DynamoDB (the
+/// proxy supplies the idempotency moto lacks) answers it without applying it twice: one
+/// effect, reported as success. A single-item write meets its own effect instead and says so
+/// in the store's words (a create: already exists; an update: a version conflict one version
+/// ahead), still one effect, which the callers read back (the flows, the worker's done
+/// marker).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_still_has_one_effect() {
+    let (proxy, h) = through_proxy(FOUR_ATTEMPTS).await;
+    let counter = key(&h, "lost-counter");
+    let item = key(&h, "lost-item");
+
+    proxy.inject(Some("TransactWriteItems"), 1, ProxyFault::LoseAnswer);
+    let committed = h
+        .store
+        .transact(vec![
+            WriteOp::Create(NewItem::new(item.clone(), json!({ "n": 1 }))),
+            WriteOp::Increment {
+                key: counter.clone(),
+                by: 1,
+                cap: Some(1),
+            },
+        ])
+        .await;
+    assert_eq!(committed, Ok(()));
+    assert_eq!(
+        proxy.seen_for("TransactWriteItems"),
+        ["answer lost", "replayed"]
+    );
+    assert_eq!(h.store.get(&counter).await.unwrap().unwrap().data, json!(1));
+    assert_eq!(h.store.get(&item).await.unwrap().unwrap().version, 1);
+
+    let created = key(&h, "lost-create");
+    proxy.inject(Some("PutItem"), 1, ProxyFault::LoseAnswer);
+    assert_eq!(
+        h.store
+            .create(NewItem::new(created.clone(), json!({ "n": 1 })))
+            .await,
+        Err(StoreError::AlreadyExists),
+        "the retry met the create's own effect"
+    );
+    assert_eq!(h.store.get(&created).await.unwrap().unwrap().version, 1);
+
+    proxy.inject(Some("PutItem"), 1, ProxyFault::LoseAnswer);
+    assert_eq!(
+        h.store
+            .update(NewItem::new(created.clone(), json!({ "n": 2 })), 1)
+            .await,
+        Err(StoreError::VersionConflict { current: Some(2) }),
+        "the retry met the update's own effect, one version on"
+    );
+    let read = h.store.get(&created).await.unwrap().unwrap();
+    assert_eq!((read.version, read.data), (2, json!({ "n": 2 })));
 }

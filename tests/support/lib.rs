@@ -10,6 +10,7 @@
 
 pub mod doubles;
 pub mod events;
+pub mod fault_proxy;
 pub mod faulty;
 pub mod harness;
 pub mod moto;

@@ -36,7 +36,9 @@ use crate::invocation::{Action, Invocation, Platform};
 use crate::jobs::{Bus, Job, UnconfiguredBus};
 use crate::reply::{Button, ButtonStyle, FieldError, Modal, Reply, Response, TextInput};
 use crate::store::keys::Community;
-use crate::store::{ItemKey, NewItem, PageRequest, Store, StoreError, WriteOp};
+use crate::store::{
+    Item, ItemKey, NewItem, PageRequest, Store, StoreError, WriteOp, found_after_failure,
+};
 use component_id::{Binding, ComponentId, ComponentKey, IdError};
 
 /// How long a flow waits for its next step unless the machine says otherwise.
@@ -242,10 +244,14 @@ enum Committed {
 }
 
 /// The stored form of a run. A finished run keeps a marker (`state: None`) until it expires,
-/// so a late second click learns it was already handled instead of "expired".
+/// so a late second click learns it was already handled instead of "expired". `by` names the
+/// invocation whose step wrote it, so a step whose commit timed out can tell whether its own
+/// write went through (its answer lost) or not.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Stored<S> {
     state: Option<S>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    by: Option<String>,
 }
 
 /// A shared run made for the caller's own transaction (see [`FlowEngine::prepare_shared`]).
@@ -377,7 +383,10 @@ impl FlowEngine {
             )
         };
         let nonce = nonce_for(seed);
-        let data = serde_json::to_value(Stored { state: Some(state) })?;
+        let data = serde_json::to_value(Stored {
+            state: Some(state),
+            by: None,
+        })?;
         let key = Self::shared_state_key(platform, tenant, M::NAME, &nonce);
         let write = WriteOp::Create(
             NewItem::new(key, data).expiring_at(self.clock.now_secs() + machine.lifetime_secs()),
@@ -428,12 +437,14 @@ impl FlowEngine {
             for item in found.items {
                 let nonce = item.key.sk[prefix.len()..].to_owned();
                 match serde_json::from_value::<Stored<M::State>>(item.data) {
-                    Ok(Stored { state: Some(state) }) => pending.push(PendingRun {
+                    Ok(Stored {
+                        state: Some(state), ..
+                    }) => pending.push(PendingRun {
                         nonce,
                         version: item.version,
                         state,
                     }),
-                    Ok(Stored { state: None }) => {}
+                    Ok(Stored { state: None, .. }) => {}
                     Err(error) => {
                         tracing::error!(flow = M::NAME, %error, "a shared run is unreadable; left out");
                     }
@@ -455,28 +466,64 @@ impl FlowEngine {
         state: M::State,
         view: View<M::Event>,
     ) -> Response {
+        match self.try_start(machine, invocation, state, view).await {
+            Ok(response) => response,
+            Err(error) => storage_failure(M::NAME, &error),
+        }
+    }
+
+    /// [`FlowEngine::start`], with a storage failure returned rather than answered, for a
+    /// caller whose own work already happened and must say so.
+    pub async fn try_start<M: Machine>(
+        &self,
+        machine: &M,
+        invocation: &Invocation,
+        state: M::State,
+        view: View<M::Event>,
+    ) -> Result<Response, StoreError> {
         let nonce = nonce_for(&invocation.id);
         let key = Self::run_key::<M>(invocation, &nonce);
         let expires_at = self.clock.now_secs() + machine.lifetime_secs();
-        let data = match serde_json::to_value(Stored { state: Some(state) }) {
+        let data = match serde_json::to_value(Stored {
+            state: Some(state),
+            by: None,
+        }) {
             Ok(data) => data,
-            Err(error) => return internal_error(M::NAME, &error.to_string()),
+            Err(error) => return Ok(internal_error(M::NAME, &error.to_string())),
         };
+        let binding = binding_of::<M>(invocation);
         match self
             .store
-            .create(NewItem::new(key, data).expiring_at(expires_at))
+            .create(NewItem::new(key.clone(), data).expiring_at(expires_at))
             .await
         {
-            Ok(stored) => self.draw(
-                binding_of::<M>(invocation),
-                M::NAME,
-                &nonce,
-                stored.version,
-                view,
-            ),
-            Err(StoreError::AlreadyExists) => already_handled(),
-            Err(error) => storage_failure(M::NAME, &error),
+            Ok(stored) => Ok(self.draw(binding, M::NAME, &nonce, stored.version, view)),
+            // The run's nonce is this interaction's, and a repeated interaction is stopped by
+            // its claim before it gets here: a run already there, untouched, is this very
+            // create, applied by an attempt whose answer was lost (the SDK's retry then meets
+            // it). Drawing it is all that is left to do.
+            Err(error @ StoreError::AlreadyExists) => {
+                if self.untouched_run(&key).await {
+                    Ok(self.draw(binding, M::NAME, &nonce, FIRST_VERSION, view))
+                } else {
+                    tracing::info!(flow = M::NAME, %error, "the run was started before");
+                    Ok(already_handled())
+                }
+            }
+            Err(error) if error.is_transient() && self.untouched_run(&key).await => {
+                tracing::warn!(flow = M::NAME, %error, "the run's creation reported a failure but went through");
+                Ok(self.draw(binding, M::NAME, &nonce, FIRST_VERSION, view))
+            }
+            Err(error) => Err(error),
         }
+    }
+
+    /// Whether the run at `key` exists as it was created, no step taken yet.
+    async fn untouched_run(&self, key: &ItemKey) -> bool {
+        found_after_failure(self.store.as_ref(), key, |item: &Item| {
+            item.version == FIRST_VERSION && !item.data["state"].is_null()
+        })
+        .await
     }
 
     /// Handles a click or submission. `None` when the action is a command.
@@ -591,7 +638,10 @@ impl FlowEngine {
                 effects,
                 view,
             } => {
-                let data = match serde_json::to_value(Stored { state: Some(state) }) {
+                let data = match serde_json::to_value(Stored {
+                    state: Some(state),
+                    by: Some(invocation.id.clone()),
+                }) {
                     Ok(data) => data,
                     Err(error) => return Ok(internal_error(M::NAME, &error.to_string())),
                 };
@@ -601,7 +651,7 @@ impl FlowEngine {
                     item,
                     expected_version: version,
                 };
-                match self.commit(write, effects).await {
+                match self.commit(write, effects, &invocation.id).await {
                     Ok(()) => self.draw(binding, M::NAME, &id.nonce, version + 1, view),
                     Err(Committed::Refused(response)) => response,
                     Err(Committed::EffectConflict) => return Err(EffectConflict),
@@ -613,15 +663,18 @@ impl FlowEngine {
                 view,
             } => {
                 // Kept as a finished marker until the run would have expired anyway.
-                let done =
-                    serde_json::to_value(Stored::<M::State> { state: None }).unwrap_or_default();
+                let done = serde_json::to_value(Stored::<M::State> {
+                    state: None,
+                    by: Some(invocation.id.clone()),
+                })
+                .unwrap_or_default();
                 let item =
                     NewItem::new(key, done).expiring_at(ctx.now_secs + machine.lifetime_secs());
                 let write = WriteOp::Update {
                     item,
                     expected_version: version,
                 };
-                match self.commit(write, effects).await {
+                match self.commit(write, effects, &invocation.id).await {
                     Ok(()) => {
                         self.publish(jobs).await;
                         self.draw(binding, M::NAME, &id.nonce, version + 1, view)
@@ -655,8 +708,22 @@ impl FlowEngine {
     }
 
     /// The state write, alone (one conditional write) or with the step's effects (one
-    /// transaction, the state write first so its conflict is index 0).
-    async fn commit(&self, state_write: WriteOp, effects: Vec<WriteOp>) -> Result<(), Committed> {
+    /// transaction, the state write first so its conflict is index 0). `by` is the stepping
+    /// invocation, which the state write records: after a timeout, the run read back one
+    /// version on and written by `by` means the commit went through with its answer lost.
+    async fn commit(
+        &self,
+        state_write: WriteOp,
+        effects: Vec<WriteOp>,
+        by: &str,
+    ) -> Result<(), Committed> {
+        let key = state_write.key().clone();
+        let next = match &state_write {
+            WriteOp::Update {
+                expected_version, ..
+            } => Some(expected_version + 1),
+            _ => None,
+        };
         let result = if effects.is_empty() {
             match state_write {
                 WriteOp::Update {
@@ -683,6 +750,16 @@ impl FlowEngine {
                     "a flow's effect failed its condition; nothing changed"
                 );
                 Err(Committed::EffectConflict)
+            }
+            Err(error)
+                if error.is_transient()
+                    && found_after_failure(self.store.as_ref(), &key, |item| {
+                        Some(item.version) == next && item.data["by"] == by
+                    })
+                    .await =>
+            {
+                tracing::warn!(%error, "a step's commit reported a failure but went through");
+                Ok(())
             }
             Err(error) => Err(Committed::Refused(storage_failure("flow", &error))),
         }

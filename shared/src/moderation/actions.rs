@@ -18,7 +18,7 @@ use crate::economy::{Books, Cause, Conflict, EconomySettings, EntryKind, Leg, Pl
 use crate::invocation::Invocation;
 use crate::jobs::{Job, Post, ReplyTarget, Task, Wakeup};
 use crate::reply::Reply;
-use crate::store::{Store, StoreError, WriteOp};
+use crate::store::{ItemKey, Store, StoreError, WriteOp, found_after_failure};
 
 /// How often a direct operation retries when another moderator took the case number first:
 /// each round one of the racing writers wins, so this covers that many moderators at once.
@@ -106,6 +106,9 @@ pub struct Prepared {
     /// The fine's writes, when the case takes one (they are in `ops`): a conflict on its
     /// account means the balance moved since it was read, and the case is prepared again.
     fine: Option<Planned>,
+    /// The audit entry's key: it names this invocation, so it exists exactly when `ops`
+    /// committed. A commit that timed out is told from one that failed by reading it.
+    pub receipt: ItemKey,
 }
 
 impl Prepared {
@@ -236,7 +239,9 @@ pub fn prepare_with(
         .case(number)
         .change(None, serde_json::to_value(&case).ok());
     let mut ops = ctx.cases().open_ops(&case);
-    ops.push(ctx.audit(&entry, &format!("case{number}")));
+    let audit = ctx.audit(&entry, &format!("case{number}"));
+    let receipt = audit.key().clone();
+    ops.push(audit);
     // Tells the decay job when this member's score next changes (it never scans for members).
     ops.extend(seed_op(
         &ctx.cases(),
@@ -288,6 +293,7 @@ pub fn prepare_with(
         recommendation,
         task,
         fine,
+        receipt,
     }
 }
 
@@ -344,7 +350,8 @@ fn sanction_dm(case: &Case, fine: Option<&str>, ctx: &ModContext<'_>) -> Reply {
     Reply::ephemeral(text)
 }
 
-/// Prepares and commits a sanction, retrying when another moderator took the case number.
+/// Prepares and commits a sanction, retrying when another moderator took the case number. A
+/// commit that timed out is read back (its audit entry): one that went through is a success.
 pub async fn record_sanction(
     ctx: &ModContext<'_>,
     sanction: &Sanction,
@@ -365,6 +372,15 @@ pub async fn record_sanction(
                 let mut byte = [0u8; 1];
                 let _ = getrandom::fill(&mut byte);
                 tokio::time::sleep(std::time::Duration::from_millis(u64::from(byte[0] % 20))).await;
+            }
+            // A timeout may hide a commit whose answer was lost: the case is then recorded,
+            // and saying otherwise would have the moderator record it twice.
+            Err(error)
+                if error.is_transient()
+                    && found_after_failure(ctx.store, &prepared.receipt, |_| true).await =>
+            {
+                tracing::warn!(%error, "the case's commit reported a failure but went through");
+                return Ok(prepared);
             }
             Err(error) => return Err(error),
         }

@@ -252,6 +252,30 @@ pub async fn create_or_replace(store: &dyn Store, item: NewItem) -> Result<Item,
     }
 }
 
+/// How often [`found_after_failure`] asks before it gives up.
+const LOOKUPS_AFTER_FAILURE: usize = 3;
+
+/// After a write failed transiently (a timeout above all), whether it went through anyway: the
+/// store may have applied it and lost only the answer. `probe` tells from the item at `key`
+/// (one only that write can have left, such as an entry keyed by the request's id) whether it
+/// is there. The store was just failing, so a failed read is tried again a few times; `false`
+/// when it cannot be told.
+pub async fn found_after_failure(
+    store: &dyn Store,
+    key: &ItemKey,
+    probe: impl Fn(&Item) -> bool,
+) -> bool {
+    for _ in 0..LOOKUPS_AFTER_FAILURE {
+        match store.get(key).await {
+            Ok(found) => return found.as_ref().is_some_and(&probe),
+            Err(error) => {
+                tracing::warn!(%error, "could not read back whether a failed write went through");
+            }
+        }
+    }
+    false
+}
+
 /// Checks shared by the adapters, so both refuse the same malformed calls the same way.
 pub mod validate {
     use super::{MAX_TRANSACTION_OPS, PageRequest, StoreError, WriteOp};

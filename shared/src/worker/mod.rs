@@ -40,6 +40,9 @@ pub use local_bus::InProcessBus;
 pub const LEASE_SECS: i64 = 120;
 /// Done markers outlive every redelivery (EventBridge retries for up to 24 hours).
 pub const DONE_SECS: i64 = 25 * 60 * 60;
+/// How often marking a job done is tried before the worker gives up on it (each try has the
+/// store's own budget).
+const MARK_DONE_ATTEMPTS: usize = 3;
 
 /// What became of one delivery.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,9 +151,9 @@ impl Worker {
             json!({ "state": "done", "ok": result.is_ok(), "at": self.clock.now_secs() }),
         )
         .expiring_at(self.clock.now_secs() + DONE_SECS);
-        if let Err(error) = self.store.update(done, claimed.version).await {
-            // The work happened; a later delivery may repeat it only if this write was lost
-            // and the lease lapsed. Worth a loud log, not a retry.
+        if let Err(error) = self.mark_done(done, claimed.version, deadline).await {
+            // The work happened; a later delivery repeats it once the lease lapses. Worth a
+            // loud log.
             tracing::error!(%error, "job done but its claim could not be marked done");
         }
         let message = match &result {
@@ -162,6 +165,37 @@ impl Worker {
             self.tell(job, &message, deadline).await;
         }
         Outcome::Done
+    }
+
+    /// Turns the claim (at `version`) into the done marker. A transient failure is tried
+    /// again while `deadline` allows: without the marker, a later delivery of the job would do
+    /// it again once the lease lapses. A conflict one version ahead is this very write, landed
+    /// by an attempt whose answer was lost (nobody else writes the claim while the lease
+    /// holds).
+    async fn mark_done(
+        &self,
+        done: NewItem,
+        version: u64,
+        deadline: Instant,
+    ) -> Result<(), StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.store.update(done.clone(), version).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::VersionConflict { current }) if current == Some(version + 1) => {
+                    return Ok(());
+                }
+                Err(error)
+                    if error.is_transient()
+                        && attempt < MARK_DONE_ATTEMPTS
+                        && Instant::now() < deadline =>
+                {
+                    tracing::warn!(%error, attempt, "marking the job done failed; trying again");
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Does the task; the text is what the user is told.

@@ -269,19 +269,35 @@ impl Command for SanctionCommand {
         }
         match (recommendation, settings.auto_escalate) {
             (Some(next), false) => {
+                let escalation = escalation_of(&sanction, &next);
                 let offer = Offer {
-                    preface: reply,
-                    sanction: escalation_of(&sanction, &next),
+                    preface: reply.clone(),
+                    sanction: escalation.clone(),
                 };
                 let view = self.flows.escalate.prompt_view(&offer);
-                ctx.flows
-                    .start(
+                match ctx
+                    .flows
+                    .try_start(
                         self.flows.escalate.as_ref(),
                         ctx.invocation,
                         Confirmation::<Escalate>::pending(offer),
                         view,
                     )
                     .await
+                {
+                    Ok(offered) => offered,
+                    // The case is recorded and its jobs are out: say so, and how to apply
+                    // the recommendation without its button.
+                    Err(error) => {
+                        tracing::error!(%error, "the recommendation's button could not be saved");
+                        reply.text.push_str(&format!(
+                            "\n⚠️ I could not save the button to apply it just now; run `/{}` for {} to apply it.",
+                            spec_of(escalation.kind).name,
+                            mention(&escalation.target)
+                        ));
+                        reply.into()
+                    }
+                }
             }
             _ => reply.into(),
         }
