@@ -45,6 +45,7 @@ static BAN: CommandSpec = CommandSpec {
     requires: Some(Capability::BanMembers),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 #[async_trait]

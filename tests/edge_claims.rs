@@ -12,6 +12,8 @@ use gavel_shared::commands::CommandRegistry;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::edge::{Edge, EdgeResponse};
 use gavel_shared::idempotency::Claims;
+use gavel_shared::invocation::Platform;
+use gavel_shared::reminders::Reminders;
 use gavel_shared::store::{Store, StoreError};
 use gavel_tests::faulty::{FailOn, Faulty};
 use http::{HeaderMap, HeaderValue, Method};
@@ -58,19 +60,48 @@ fn fixture() -> Fixture {
     fixture_with(Arc::new(EmbeddedStore::in_memory(clock).expect("store")))
 }
 
-fn discord_ping_command(id: &str) -> Vec<u8> {
+const GUILD: &str = "100000000000000001";
+const MEMBER: &str = "100000000000000010";
+
+fn discord_command(id: &str, name: &str, options: Value) -> Vec<u8> {
     json!({
         "type": 2, "id": id, "application_id": "100000000000000003", "token": "t", "version": 1,
-        "guild_id": "100000000000000001", "channel_id": "100000000000000002",
+        "guild_id": GUILD, "channel_id": "100000000000000002",
         "member": {
-            "user": {"id": "100000000000000010", "username": "m", "discriminator": "0", "avatar": null},
+            "user": {"id": MEMBER, "username": "m", "discriminator": "0", "avatar": null},
             "roles": [], "permissions": "3072", "joined_at": null, "deaf": false, "mute": false, "flags": 0
         },
         "entitlements": [], "authorizing_integration_owners": {}, "attachment_size_limit": 1,
-        "data": {"id": "100000000000000004", "name": "ping", "type": 1}
+        "data": {"id": "100000000000000004", "name": name, "type": 1, "options": options}
     })
     .to_string()
     .into_bytes()
+}
+
+/// `/ping`: a command whose whole effect is its answer.
+fn discord_ping_command(id: &str) -> Vec<u8> {
+    discord_command(id, "ping", json!([]))
+}
+
+/// `/remind in 10m stretch`: a command with an effect (a stored reminder and its wake-up).
+fn discord_remind_command(id: &str) -> Vec<u8> {
+    discord_command(
+        id,
+        "remind",
+        json!([
+            {"name": "action", "type": 3, "value": "in"},
+            {"name": "duration", "type": 3, "value": "10m"},
+            {"name": "text", "type": 3, "value": "stretch"}
+        ]),
+    )
+}
+
+async fn reminders_of_the_member(f: &Fixture) -> usize {
+    Reminders::new(f.store.as_ref(), Platform::Discord, GUILD)
+        .pending(MEMBER)
+        .await
+        .expect("reminders")
+        .len()
 }
 
 impl Fixture {
@@ -138,14 +169,13 @@ fn slack_message_event(event_id: &str) -> Vec<u8> {
 #[tokio::test]
 async fn a_repeated_discord_interaction_has_one_effect() {
     let f = fixture();
-    let body = discord_ping_command("200000000000000001");
+    let body = discord_remind_command("200000000000000001");
     let first = f.discord(&body).await;
     assert_eq!(first.status, 200);
-    assert!(content(&first).starts_with("Pong!"), "{}", content(&first));
-    assert_eq!(
-        first.store_round_trips, 2,
-        "the tenant's rate-limit overrides (read once per instance), then one transaction \
-         holding the claim and the rate-limit tokens"
+    assert!(
+        content(&first).starts_with("⏰ Reminder 1 set"),
+        "{}",
+        content(&first)
     );
 
     let second = f.discord(&body).await;
@@ -157,8 +187,9 @@ async fn a_repeated_discord_interaction_has_one_effect() {
     );
     assert_eq!(
         second.store_round_trips, 1,
-        "overrides cached: the transaction alone, refused on its claim"
+        "overrides cached: the admission transaction alone, refused on its claim"
     );
+    assert_eq!(reminders_of_the_member(&f).await, 1, "one reminder");
 
     let claim = f
         .store
@@ -174,10 +205,42 @@ async fn a_repeated_discord_interaction_has_one_effect() {
     );
 }
 
+/// `/ping` only answers: a repeat of it is answered again, and it costs no claim. Its tokens
+/// are two plain conditional writes sent at once, not a transaction.
+#[tokio::test]
+async fn a_repeated_read_only_command_is_answered_again_without_a_claim() {
+    let f = fixture();
+    let body = discord_ping_command("200000000000000006");
+    let first = f.discord(&body).await;
+    assert!(content(&first).starts_with("Pong!"), "{}", content(&first));
+    assert_eq!(
+        first.store_round_trips, 3,
+        "the tenant's rate-limit overrides (read once per instance), then one write per bucket"
+    );
+    let second = f.discord(&body).await;
+    assert!(
+        content(&second).starts_with("Pong!"),
+        "{}",
+        content(&second)
+    );
+    assert_eq!(
+        second.store_round_trips, 2,
+        "overrides cached: the two buckets"
+    );
+    assert_eq!(
+        f.store
+            .get(&Claims::key("discord:interaction", "200000000000000006"))
+            .await
+            .unwrap(),
+        None,
+        "no claim"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_deliveries_of_one_interaction_run_it_once() {
     let f = fixture();
-    let body = Arc::new(discord_ping_command("200000000000000002"));
+    let body = Arc::new(discord_remind_command("200000000000000002"));
     let f = Arc::new(f);
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -190,7 +253,7 @@ async fn concurrent_deliveries_of_one_interaction_run_it_once() {
     let mut repeats = 0;
     for task in tasks {
         let text = task.await.unwrap();
-        if text.starts_with("Pong!") {
+        if text.starts_with("⏰ Reminder") {
             ran += 1;
         } else if text.contains("already handled") {
             repeats += 1;
@@ -199,6 +262,7 @@ async fn concurrent_deliveries_of_one_interaction_run_it_once() {
         }
     }
     assert_eq!((ran, repeats), (1, 19));
+    assert_eq!(reminders_of_the_member(&f).await, 1, "one reminder");
 }
 
 #[tokio::test]

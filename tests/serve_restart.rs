@@ -38,7 +38,13 @@ async fn a_restarted_server_remembers_what_it_handled() {
     let data = tempfile::tempdir().unwrap();
     let client = reqwest::Client::new();
     let registry = CommandRegistry::standard();
-    let body = payloads::discord_command(&registry, "/ping", Invoker::default()).unwrap();
+    // A command with an effect: `/ping` takes no claim, since its repeat only answers again.
+    let body = payloads::discord_command(
+        &registry,
+        "/remind action=in duration=10m text=stretch",
+        Invoker::default(),
+    )
+    .unwrap();
 
     let first = start(data.path()).await;
     let credentials = first
@@ -52,7 +58,8 @@ async fn a_restarted_server_remembers_what_it_handled() {
         unix_now(),
     );
     let base = format!("http://{}", first.addr);
-    assert!(content(&post(&client, &base, &request).await.unwrap()).starts_with("Pong!"));
+    let set = content(&post(&client, &base, &request).await.unwrap());
+    assert!(set.contains("Reminder 1 set"), "{set}");
     stop(first).await;
 
     let second = start(data.path()).await;

@@ -564,7 +564,13 @@ fn script(credentials: &DevCredentials) -> Result<Vec<Step>> {
     };
 
     let forged_key = DevCredentials::generate()?.signing_key()?;
-    let replayed = discord(payloads::discord_command(&registry, "/ping", member)?);
+    // A command with an effect (a stored reminder): `/ping` only answers, so its repeat is
+    // answered again and takes no claim.
+    let replayed = discord(payloads::discord_command(
+        &registry,
+        "/remind action=in duration=10m text=stretch",
+        member,
+    )?);
     let mut tampered = discord(payloads::discord_command(&registry, "/ping", member)?);
     tampered.body = payloads::discord_command(&registry, "/help", member)?;
 
@@ -603,12 +609,12 @@ fn script(credentials: &DevCredentials) -> Result<Vec<Step>> {
             expect: |a| discord_ephemeral(a, "Did you mean `/ping`?"),
         },
         Step {
-            title: "Discord: an interaction arrives (first delivery)",
+            title: "Discord: an interaction arrives (first delivery): /remind in 10m stretch",
             request: replayed.clone(),
-            expect: |a| discord_ephemeral(a, "Pong!"),
+            expect: |a| discord_ephemeral(a, "Reminder 1 set"),
         },
         Step {
-            title: "Discord: the same signed interaction again (a replay) has no second effect",
+            title: "Discord: the same signed interaction again (a replay) sets no second reminder",
             request: replayed,
             expect: |a| discord_ephemeral(a, "already handled"),
         },

@@ -20,6 +20,7 @@ static SPEC: CommandSpec = CommandSpec {
     requires: None,
     context_menu: None,
     message_menu: None,
+    read_only: true,
 };
 
 #[async_trait]

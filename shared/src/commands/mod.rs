@@ -76,6 +76,10 @@ pub struct CommandSpec {
     /// The name of the Discord message context-menu command ("Report message") that runs
     /// this command on the clicked message (`CommandCall::message`), if any.
     pub message_menu: Option<&'static str>,
+    /// The command only reads and answers: it writes nothing, starts no flow and queues no job
+    /// (`/ping`, `/help`). On Discord and Slack such a command takes no idempotency claim, since
+    /// answering a repeat again repeats nothing (see `edge::answer_only`).
+    pub read_only: bool,
 }
 
 impl CommandSpec {

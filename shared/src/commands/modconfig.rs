@@ -65,6 +65,7 @@ static SPEC: CommandSpec = CommandSpec {
     requires: Some(Capability::ManageGuild),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 const MAX_WEIGHT: u32 = 100;

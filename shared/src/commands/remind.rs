@@ -42,6 +42,7 @@ static SPEC: CommandSpec = CommandSpec {
     requires: None,
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 pub struct Remind;

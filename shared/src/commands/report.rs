@@ -54,6 +54,7 @@ static SPEC: CommandSpec = CommandSpec {
     requires: None,
     context_menu: None,
     message_menu: Some("Report message"),
+    read_only: false,
 };
 
 static LIST_SPEC: CommandSpec = CommandSpec {
@@ -63,6 +64,7 @@ static LIST_SPEC: CommandSpec = CommandSpec {
     requires: Some(Capability::ModerateMembers),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 /// What a report records.

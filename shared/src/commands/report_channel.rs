@@ -21,6 +21,7 @@ static SPEC: CommandSpec = CommandSpec {
     requires: Some(Capability::ManageGuild),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 pub struct ReportChannel;

@@ -438,6 +438,7 @@ mod tests {
         requires: None,
         context_menu: Some("Warn member"),
         message_menu: None,
+        read_only: false,
     };
 
     /// What `application_commands` answers for a registry of `spec` alone.
@@ -503,6 +504,7 @@ mod tests {
         static LONG_MENU: CommandSpec = CommandSpec {
             context_menu: Some("Warn this member about what they did"),
             message_menu: None,
+            read_only: false,
             ..SPEC
         };
         assert_eq!(

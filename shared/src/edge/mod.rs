@@ -25,7 +25,7 @@ use serde_json::json;
 use tracing::{Instrument, field};
 
 use crate::clock::Clock;
-use crate::commands::CommandRegistry;
+use crate::commands::{CommandRegistry, CommandSpec};
 use crate::flows::FlowEngine;
 use crate::flows::component_id::ComponentKey;
 use crate::idempotency::{Claim, Claims};
@@ -308,7 +308,9 @@ impl Edge {
         };
         let admission = match (spec, claim) {
             (Some(spec), claim) => {
-                let claim = claim.map(WriteOp::Create);
+                let claim = claim
+                    .filter(|_| !answer_only(spec, invocation.platform))
+                    .map(WriteOp::Create);
                 self.limiter.admit(invocation, spec, claim).await
             }
             (None, Some(claim)) => self.claims.take(claim).await.map(|taken| match taken {
@@ -341,6 +343,14 @@ impl Edge {
             }
         }
     }
+}
+
+/// Whether a command's whole effect is its answer to this request, so a repeat of it needs no
+/// claim: the repeat is answered again, and nothing was done to do twice. On Discord and Slack
+/// the answer is the HTTP response itself; on Telegram it is a message posted into the chat,
+/// which a redelivered update would post twice, so there every command is claimed.
+fn answer_only(spec: &CommandSpec, platform: Platform) -> bool {
+    spec.read_only && platform != Platform::Telegram
 }
 
 fn flow_engine(

@@ -202,6 +202,7 @@ mod tests {
         requires: None,
         context_menu: None,
         message_menu: None,
+        read_only: false,
     };
 
     #[test]
@@ -267,6 +268,7 @@ mod tests {
             requires: None,
             context_menu: None,
             message_menu: None,
+            read_only: false,
         };
         let err = options_from_text(&INFRACTIONS, "bob").unwrap_err();
         assert_eq!(err.problem, TextProblem::NotAUser { option: "user" });
@@ -310,6 +312,7 @@ mod tests {
         requires: None,
         context_menu: None,
         message_menu: None,
+        read_only: false,
     };
 
     #[test]
@@ -362,6 +365,7 @@ mod tests {
             requires: None,
             context_menu: None,
             message_menu: None,
+            read_only: false,
         };
         let err = options_from_text(&MUTE, "<@U1> soon")
             .unwrap_err()
@@ -381,6 +385,7 @@ mod tests {
             requires: None,
             context_menu: None,
             message_menu: None,
+            read_only: false,
         };
         assert!(options_from_text(&PING, "").unwrap().is_empty());
         assert!(

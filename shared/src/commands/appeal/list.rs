@@ -19,6 +19,7 @@ static LIST_SPEC: CommandSpec = CommandSpec {
     requires: Some(Capability::ModerateMembers),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 /// `/appeals`: the appeals waiting for a decision, oldest first, each with its own Accept and

@@ -57,6 +57,7 @@ static SPEC: CommandSpec = CommandSpec {
     requires: None,
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 /// `/appeal`.

@@ -83,6 +83,7 @@ static SPEC: CommandSpec = CommandSpec {
     requires: Some(Capability::ManageGuild),
     context_menu: None,
     message_menu: Some("Check message"),
+    read_only: false,
 };
 
 /// `/automod`.

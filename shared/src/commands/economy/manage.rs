@@ -74,6 +74,7 @@ static ECONOMY: CommandSpec = CommandSpec {
     requires: Some(Capability::ManageGuild),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 const MAX_NAME_CHARS: usize = 32;

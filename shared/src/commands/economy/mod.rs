@@ -39,6 +39,7 @@ static BALANCE: CommandSpec = CommandSpec {
     requires: None,
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 static DAILY: CommandSpec = CommandSpec {
@@ -48,6 +49,7 @@ static DAILY: CommandSpec = CommandSpec {
     requires: None,
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 static LEADERBOARD: CommandSpec = CommandSpec {
@@ -62,6 +64,7 @@ static LEADERBOARD: CommandSpec = CommandSpec {
     requires: None,
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 /// The economy belongs to a community: in a DM with the app there is none.

@@ -51,6 +51,7 @@ static PAY: CommandSpec = CommandSpec {
     requires: None,
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 /// A payment waiting for Confirm.

@@ -30,6 +30,7 @@ static SPEC: CommandSpec = CommandSpec {
     requires: Some(Capability::ModerateMembers),
     context_menu: Some("Infractions"),
     message_menu: None,
+    read_only: false,
 };
 
 /// `/infractions`.

@@ -36,6 +36,7 @@ static PARDON: CommandSpec = CommandSpec {
     requires: Some(Capability::ModerateMembers),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 static UNBAN: CommandSpec = CommandSpec {
@@ -58,6 +59,7 @@ static UNBAN: CommandSpec = CommandSpec {
     requires: Some(Capability::BanMembers),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 static CASE_SPEC: CommandSpec = CommandSpec {
@@ -92,6 +94,7 @@ static CASE_SPEC: CommandSpec = CommandSpec {
     requires: Some(Capability::ModerateMembers),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 
 fn number_of(ctx: &CommandContext<'_>, name: &str) -> Result<u64, Response> {

@@ -63,6 +63,7 @@ static NOTE: CommandSpec = CommandSpec {
     requires: Some(Capability::ModerateMembers),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 static WARN: CommandSpec = CommandSpec {
     name: "warn",
@@ -71,6 +72,7 @@ static WARN: CommandSpec = CommandSpec {
     requires: Some(Capability::ModerateMembers),
     context_menu: Some("Warn member"),
     message_menu: None,
+    read_only: false,
 };
 static MUTE: CommandSpec = CommandSpec {
     name: "mute",
@@ -79,6 +81,7 @@ static MUTE: CommandSpec = CommandSpec {
     requires: Some(Capability::ModerateMembers),
     context_menu: Some("Mute member"),
     message_menu: None,
+    read_only: false,
 };
 static KICK: CommandSpec = CommandSpec {
     name: "kick",
@@ -87,6 +90,7 @@ static KICK: CommandSpec = CommandSpec {
     requires: Some(Capability::KickMembers),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 static TEMPBAN: CommandSpec = CommandSpec {
     name: "tempban",
@@ -95,6 +99,7 @@ static TEMPBAN: CommandSpec = CommandSpec {
     requires: Some(Capability::BanMembers),
     context_menu: None,
     message_menu: None,
+    read_only: false,
 };
 static BAN: CommandSpec = CommandSpec {
     name: "ban",
@@ -103,6 +108,7 @@ static BAN: CommandSpec = CommandSpec {
     requires: Some(Capability::BanMembers),
     context_menu: Some("Ban member"),
     message_menu: None,
+    read_only: false,
 };
 
 /// The command for one kind of case, with the flows it draws. The flows are shared by every
