@@ -1,5 +1,5 @@
-//! The AWS SDK's settings, shared by every AWS adapter: [`defaults`] for a Lambda function
-//! (the standard environment, with a trust store of AWS's own roots), and [`emulator_config`]
+//! The AWS SDK's settings, shared by every AWS adapter: [`environment`] for a Lambda function
+//! (the standard environment, loaded once, with a trust store of AWS's own roots), and [`emulator_config`]
 //! for a local emulator (moto) and the tests: a fixed region, the given credentials (moto's IAM
 //! users in the least-privilege suite, fake ones elsewhere), the endpoint, and nothing read from
 //! the environment. Each client builds a fresh connection pool from it, so each tokio runtime
@@ -11,7 +11,7 @@
 //! Every endpoint the functions call (DynamoDB, EventBridge, EventBridge Scheduler, Secrets
 //! Manager, STS) presents a certificate from Amazon Trust Services, whose four roots and the
 //! Starfield root that cross-signs them are compiled in here. The trade: this client cannot
-//! reach a server outside AWS, which nothing built from [`defaults`] does (the platform APIs
+//! reach a server outside AWS, which nothing built from [`environment`] does (the platform APIs
 //! use reqwest with its own roots), and a move of AWS's endpoints to another CA would need
 //! these files updated.
 
@@ -19,6 +19,7 @@ use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use tokio::sync::OnceCell;
 
 /// Amazon Trust Services' roots and Starfield Services Root G2 (public certificates).
 const AWS_ROOTS: [&str; 5] = [
@@ -29,9 +30,19 @@ const AWS_ROOTS: [&str; 5] = [
     include_str!("aws_roots/Starfield_Services_Root_Certificate_Authority_-_G2.pem"),
 ];
 
+/// The standard AWS environment's settings, loaded once per process and shared by every client
+/// (DynamoDB, EventBridge, Scheduler, Secrets Manager), which each take their own retries and
+/// timeouts on top. Each load resolves the region, builds a credentials chain and an HTTPS
+/// client, and a cold start used to make one load per client: three on the interactions
+/// functions (see BENCHMARKS.md, "Cold start"). Sharing also shares one connection pool.
+pub async fn environment() -> &'static SdkConfig {
+    static LOADED: OnceCell<SdkConfig> = OnceCell::const_new();
+    LOADED.get_or_init(|| defaults().load()).await
+}
+
 /// The standard AWS environment (region, credentials, `AWS_ENDPOINT_URL`), with an HTTPS
 /// client that trusts [`AWS_ROOTS`] only.
-pub fn defaults() -> ConfigLoader {
+fn defaults() -> ConfigLoader {
     let store = AWS_ROOTS.iter().fold(
         TrustStore::empty().with_native_roots(false),
         |store, pem| store.with_pem_certificate(pem.as_bytes()),

@@ -50,8 +50,8 @@ impl EventBridgeBus {
     /// The standard AWS environment, and `GAVEL_BUS` for the bus name.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let bus_name = env::required("GAVEL_BUS")?;
-        let config = super::aws::defaults().load().await;
-        Ok(Self::new(Client::new(&config), bus_name))
+        let config = super::aws::environment().await;
+        Ok(Self::new(Client::new(config), bus_name))
     }
 }
 

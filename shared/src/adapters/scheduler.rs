@@ -76,8 +76,8 @@ impl EventBridgeScheduler {
         let Some(target) = ScheduleTarget::from_env()? else {
             return Ok(None);
         };
-        let config = super::aws::defaults().load().await;
-        Ok(Some(Self::new(Client::new(&config), target)))
+        let config = super::aws::environment().await;
+        Ok(Some(Self::new(Client::new(config), target)))
     }
 
     /// A scheduler on a local emulator (moto) at `endpoint_url`, with fixed fake credentials.

@@ -45,8 +45,8 @@ impl SecretsManager {
 
     /// The standard AWS environment (the function's role).
     pub async fn from_env() -> Self {
-        let config = super::aws::defaults().load().await;
-        Self::new(Client::new(&config))
+        let config = super::aws::environment().await;
+        Self::new(Client::new(config))
     }
 
     /// moto at `endpoint_url`, with fixed fake credentials.

@@ -89,12 +89,12 @@ pub(super) fn positive_number(
 /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_DYNAMODB` for an emulator), with `tuning`'s retries and
 /// timeouts. Build it once per process: warm Lambda invocations reuse its connections.
 pub async fn client_from_env(tuning: StoreTuning) -> Client {
-    let config = crate::adapters::aws::defaults()
+    let shared = crate::adapters::aws::environment().await;
+    let config = aws_sdk_dynamodb::config::Builder::from(shared)
         .retry_config(tuning.retry_config())
         .timeout_config(tuning.timeout_config())
-        .load()
-        .await;
-    Client::new(&config)
+        .build();
+    Client::from_conf(config)
 }
 
 /// A client for a local emulator (moto) at `endpoint_url`: fixed fake credentials and
