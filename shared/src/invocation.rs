@@ -233,10 +233,10 @@ impl Invocation {
         }
     }
 
-    /// A Discord DM with the app (tenant `dm:{user}`): no community, so nothing that belongs
-    /// to one (moderation, the economy).
+    /// A Discord DM with the app or a Telegram private chat with the bot (tenant `dm:{user}`):
+    /// no community, so nothing that belongs to one (moderation, the economy).
     pub fn outside_community(&self) -> bool {
-        self.tenant.starts_with("dm:")
+        crate::store::keys::is_dm_tenant(&self.tenant)
     }
 }
 
