@@ -92,6 +92,12 @@ impl Command for Appeal {
         &SPEC
     }
 
+    /// A muted or banned member may no longer reach the community: the DM is where they
+    /// still can appeal ([`elsewhere`]).
+    fn in_dms(&self) -> bool {
+        true
+    }
+
     fn register_flows(&self, engine: &mut FlowEngine) {
         engine.register(Arc::clone(&self.form));
         engine.register(Arc::clone(&self.review));
