@@ -17,7 +17,7 @@
 //! sweep.
 
 use super::case::Case;
-use crate::invocation::Platform;
+use crate::invocation::{Platform, dm_tenant, is_dm_tenant};
 use crate::store::keys::{self, Community};
 use crate::store::{Item, ItemKey, NewItem, PageRequest, Store, StoreError, WriteOp};
 
@@ -70,7 +70,7 @@ impl<'a> Cases<'a> {
 
     /// The member's entry for this case in their index across communities.
     fn everywhere_key(&self, user: &str, number: u64) -> ItemKey {
-        let dm = keys::dm_tenant(user);
+        let dm = dm_tenant(user);
         ItemKey::new(
             Community::new(self.platform, &dm).cases_everywhere(),
             format!("{}{}", everywhere_prefix(number), self.tenant),
@@ -82,7 +82,7 @@ impl<'a> Cases<'a> {
     /// never for a DM's own "community".
     fn indexed_everywhere(&self) -> bool {
         matches!(self.platform, Platform::Discord | Platform::Telegram)
-            && !keys::is_dm_tenant(self.tenant)
+            && !is_dm_tenant(self.tenant)
     }
 
     fn counter_key(&self) -> ItemKey {
@@ -223,7 +223,7 @@ pub async fn tenants_with_case(
     user: &str,
     number: u64,
 ) -> Result<Vec<String>, StoreError> {
-    let dm = keys::dm_tenant(user);
+    let dm = dm_tenant(user);
     let pk = Community::new(platform, &dm).cases_everywhere();
     let prefix = everywhere_prefix(number);
     let mut tenants = Vec::new();

@@ -47,8 +47,9 @@ impl<'a> Community<'a> {
         self.under("counter")
     }
 
-    /// On a member's own DM community ([`dm_tenant`]): where their cases are in every
-    /// community, so `/appeal` in a DM with the bot, which is in none, finds the community.
+    /// On a member's own DM community ([`crate::invocation::dm_tenant`]): where their cases
+    /// are in every community, so `/appeal` in a DM with the bot, which is in none, finds the
+    /// community.
     pub fn cases_everywhere(self) -> String {
         self.under("cases")
     }
@@ -124,18 +125,6 @@ impl fmt::Display for Community<'_> {
     }
 }
 
-/// The tenant of `user`'s DM with the bot on Discord and Telegram (outside every community).
-pub fn dm_tenant(user: &str) -> String {
-    format!("{DM_PREFIX}{user}")
-}
-
-/// Whether `tenant` is a member's DM with the bot rather than a community.
-pub fn is_dm_tenant(tenant: &str) -> bool {
-    tenant.starts_with(DM_PREFIX)
-}
-
-const DM_PREFIX: &str = "dm:";
-
 /// The community and user of a per-user partition built by [`Community::member`] (`what` =
 /// `member`) or [`Community::reminders_of`] (`remind`), for sweeps that find records through
 /// the due index.
@@ -179,7 +168,7 @@ mod tests {
         assert_eq!(c.wallet("u1"), "discord:g1#wallet#u1");
         assert_eq!(c.receipts(), "discord:g1#receipt");
         assert_eq!(c.balances(), "discord:g1#balances");
-        let dm = dm_tenant("u1");
+        let dm = crate::invocation::dm_tenant("u1");
         assert_eq!(
             Community::new(Platform::Telegram, &dm).cases_everywhere(),
             "telegram:dm:u1#cases"

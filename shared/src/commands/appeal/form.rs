@@ -211,7 +211,7 @@ pub fn dm_appeal_button(
         .prepare_shared(
             &FormFlow(DmAppeal),
             platform,
-            &format!("dm:{}", case.target),
+            &crate::invocation::dm_tenant(&case.target),
             &format!("{guild}:{}", case.number),
             run,
             vec![FormFlow::<DmAppeal>::opener(format!(
