@@ -158,14 +158,16 @@ async fn interactive_paths_consume_what_the_cost_table_says() {
     measured.push(("/ping (answered at once)", at_once, cost(2, 0, 2)));
 
     // A command with a worker job: /warn records the case and publishes the job that tells
-    // the member and the log channel.
+    // the member and the log channel. The case's transaction holds the counter, the case, the
+    // case index, the member's index across communities (Discord and Telegram) and the audit
+    // entry, besides the decay seed.
     let warn = json!([
         opt("user", 6, json!(TARGET)),
         opt("reason", 3, json!("spam"))
     ]);
     let (answer, edge) = s.command("warn", warn, DiscordInvoker::Moderator).await;
     served("/warn", &answer);
-    measured.push(("/warn at the edge", edge, cost(6, 8, 18)));
+    measured.push(("/warn at the edge", edge, cost(6, 8, 20)));
     let job = s.run_jobs().await;
     measured.push(("/warn's job in the worker", job, cost(5, 4, 4)));
 
@@ -188,7 +190,7 @@ async fn interactive_paths_consume_what_the_cost_table_says() {
         ))
         .await;
     served("/tempban confirmed", &answer);
-    measured.push(("a click (/tempban's Confirm)", click, cost(6, 10, 14)));
+    measured.push(("a click (/tempban's Confirm)", click, cost(6, 10, 16)));
     let _ = s.bus.take();
 
     // A Slack message event: claimed once per event id.

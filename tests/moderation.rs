@@ -407,6 +407,87 @@ async fn a_banned_member_appeals_from_the_dm(s: Setup) {
     assert_eq!(opened[0].actor, TARGET);
 }
 
+/// A warned member runs `/appeal` in their DM with the bot (no guild): without a reason it
+/// opens the form, whose submission (from the DM too) files the appeal in the server; with
+/// one it files at once. A case number they have nowhere is answered plainly.
+async fn a_member_appeals_with_the_command_in_the_dm(s: Setup) {
+    let member = snowflake();
+    for n in 1..=2 {
+        let warned = s.moderator("warn", &[user(&member), reason("spam")]).await;
+        assert!(
+            warned.text().contains(&format!("Case #{n}")),
+            "{}",
+            warned.text()
+        );
+    }
+    let appeal = |options: Value| {
+        in_dm_of(
+            payloads::discord_command(&snowflake(), "appeal", options, DiscordInvoker::Member),
+            &member,
+        )
+    };
+    let why = "I was quoting the spammer to report them";
+
+    let modal = s
+        .discord_on(
+            &s.first,
+            appeal(json!([{ "name": "case", "type": 4, "value": 1 }])),
+        )
+        .await;
+    assert_eq!(modal.body["type"], 9, "{}", modal.body);
+    let form = modal.body["data"]["custom_id"].as_str().unwrap().to_owned();
+    let submit = in_dm_of(
+        payloads::discord_modal_submit(
+            &snowflake(),
+            &form,
+            &[("reason", why)],
+            DiscordInvoker::Member,
+        ),
+        &member,
+    );
+    let sent = s.discord_on(&s.second, submit).await;
+    assert!(sent.text().contains("appeal of case #1"), "{}", sent.text());
+
+    let at_once = s
+        .discord_on(
+            &s.first,
+            appeal(json!([
+                { "name": "case", "type": 4, "value": 2 },
+                { "name": "reason", "type": 3, "value": why }
+            ])),
+        )
+        .await;
+    assert!(
+        at_once.text().contains("appeal of case #2"),
+        "{}",
+        at_once.text()
+    );
+    let opened: Vec<Option<u64>> = s
+        .audit(Platform::Discord)
+        .await
+        .into_iter()
+        .filter(|e| e.action == AuditAction::AppealOpened)
+        .map(|e| e.case)
+        .collect();
+    assert_eq!(opened.len(), 2, "both filed in the server: {opened:?}");
+    assert!(
+        opened.contains(&Some(1)) && opened.contains(&Some(2)),
+        "{opened:?}"
+    );
+
+    let nowhere = s
+        .discord_on(
+            &s.first,
+            appeal(json!([{ "name": "case", "type": 4, "value": 9 }])),
+        )
+        .await;
+    assert!(
+        nowhere.text().contains("no case #9 in any community"),
+        "{}",
+        nowhere.text()
+    );
+}
+
 /// Every moderation command refuses a member without its permission, and writes nothing.
 async fn each_command_refuses_members_without_its_permission(s: Setup) {
     let cases = [
@@ -1158,4 +1239,5 @@ gavel_tests::on_both_stores!(
     a_role_hierarchy_refusal_is_told_plainly,
     two_bans_confirmed_at_once_both_get_numbers,
     a_banned_member_appeals_from_the_dm,
+    a_member_appeals_with_the_command_in_the_dm,
 );

@@ -21,6 +21,7 @@ use gavel_shared::flows::component_id::compact;
 use gavel_shared::invocation::Platform;
 use gavel_shared::jobs::Job;
 use gavel_shared::maintenance::{Budget, Maintenance, Sweep};
+use gavel_shared::moderation::appeal::{self, AppealStatus};
 use gavel_shared::moderation::{Cases, Kind, ModSettings, Status, automod_rules};
 use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
 use gavel_shared::slack::web::RecordingSlackWeb;
@@ -125,6 +126,45 @@ impl Setup {
 
     fn message(&self, from: u64, text: &str, reply_to: Option<u64>) -> Value {
         payloads::telegram_message(next(), self.chat, from, text, reply_to, self.clock_secs())
+    }
+
+    /// `text` sent by `from` in their private chat with the bot.
+    fn private(&self, from: u64, text: &str) -> Value {
+        payloads::telegram_private_message(next(), from, text, self.clock_secs())
+    }
+
+    /// A member of this test alone, so their index of cases across communities is theirs.
+    fn new_member(&self) -> u64 {
+        8_000_000_000 + u64::try_from(next()).unwrap_or_default()
+    }
+
+    /// `/warn` by the moderator in `chat`, replying to `member`'s message.
+    async fn warn_in(&self, chat: i64, member: u64) -> Answer {
+        let update = payloads::telegram_message(
+            next(),
+            chat,
+            MODERATOR,
+            "/warn spam",
+            Some(member),
+            self.clock_secs(),
+        );
+        self.post(&update).await
+    }
+
+    /// Review posts (messages with buttons) the worker sent to `chat`.
+    fn reviews_in(&self, chat: i64) -> Vec<gavel_shared::reply::Reply> {
+        self.platform
+            .calls()
+            .into_iter()
+            .filter_map(|c| match c {
+                PlatformCall::TelegramMessage { chat: to, reply }
+                    if to == chat.to_string() && !reply.buttons.is_empty() =>
+                {
+                    Some(reply)
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     fn click(&self, from: u64, data: &str) -> Value {
@@ -624,7 +664,150 @@ async fn through_the_bot_api_a_lifted_ban_never_removes_a_rejoined_member(s: Set
     assert_eq!(fake.too_many(), 0, "the client kept Telegram's pace itself");
 }
 
+/// A warned member's private message tells them to appeal from the private chat; they do,
+/// and the appeal is filed in the group (its record, its review in the group), once however
+/// often Telegram delivers the update (two instances).
+async fn a_member_appeals_from_the_private_chat(s: Setup) {
+    let group = s.chat.to_string();
+    let settings = ModSettings {
+        appeal_channel: Some(group.clone()),
+        ..ModSettings::default()
+    };
+    save_settings(s.store.as_ref(), Platform::Telegram, &group, &settings).await;
+    let member = s.new_member();
+    let warned = s.warn_in(s.chat, member).await;
+    assert!(warned.text().contains("Case #1"), "{}", warned.body);
+    s.run_jobs().await;
+    let told = s.calls(
+        |c| matches!(c, PlatformCall::TelegramMessage { chat, reply } if *chat == member.to_string() && reply.text.contains("case #1")),
+    );
+    let [PlatformCall::TelegramMessage { reply: dm, .. }] = &told[..] else {
+        panic!("one private message: {told:?}");
+    };
+    assert!(
+        dm.text
+            .contains("`/appeal 1 <reason>` here, in this private chat"),
+        "{}",
+        dm.text
+    );
+
+    let appeal = s.private(member, "/appeal 1 I was answering a question, not spamming");
+    let first = s.post_on(&s.first, &appeal).await;
+    let again = s.post_on(&s.second, &appeal).await;
+    assert!(
+        first.text().contains("appeal of case #1 was sent"),
+        "{}",
+        first.body
+    );
+    assert_eq!(
+        first.body["chat_id"], member,
+        "answered in the private chat"
+    );
+    assert!(again.text().contains("already handled"), "{}", again.body);
+    let record = appeal::load(s.store.as_ref(), Platform::Telegram, &group, 1)
+        .await
+        .unwrap()
+        .expect("the appeal is the group's");
+    assert_eq!(record.appeal.user, member.to_string());
+    assert_eq!(record.appeal.status, AppealStatus::Open);
+    s.run_jobs().await;
+    let reviews = s.reviews_in(s.chat);
+    assert_eq!(reviews.len(), 1, "one review in the group: {reviews:?}");
+    assert!(
+        reviews[0].text.contains("appeals case #1"),
+        "{}",
+        reviews[0].text
+    );
+}
+
+/// From the private chat, a case number the member has nowhere is answered plainly; the
+/// group's case numbers of someone else are not theirs.
+async fn a_private_appeal_of_no_case_says_so(s: Setup) {
+    let (member, other) = (s.new_member(), s.new_member());
+    s.warn_in(s.chat, other).await;
+    for number in [1, 9] {
+        let answer = s
+            .post(&s.private(
+                member,
+                &format!("/appeal {number} I did nothing wrong at all here"),
+            ))
+            .await;
+        assert!(
+            answer.text().contains(&format!(
+                "You have no case #{number} in any community Gavel moderates"
+            )),
+            "{}",
+            answer.body
+        );
+    }
+    assert_eq!(s.bus.take().len(), 1, "only the warning's job");
+}
+
+/// A member with a case #1 in two groups is told both, and how to choose; once one of them
+/// can no longer be appealed (its appeal is open), the private chat's `/appeal 1` files the
+/// other's.
+async fn a_case_number_in_two_groups_is_resolved_by_what_may_be_appealed(s: Setup) {
+    let member = s.new_member();
+    // A chat id no other test uses (theirs are all within a millionth of a trillion of ours).
+    let other = s.chat - 500_000_000_000;
+    s.warn_in(s.chat, member).await;
+    s.warn_in(other, member).await;
+    let why = "I was answering a question, not spamming";
+    let ambiguous = s
+        .post(&s.private(member, &format!("/appeal 1 {why}")))
+        .await;
+    let text = ambiguous.text();
+    assert!(text.contains("in 2 communities"), "{text}");
+    assert!(
+        text.contains(&s.chat.to_string()) && text.contains(&other.to_string()),
+        "{text}"
+    );
+    // The answer is HTML: `<code>/appeal 1 &lt;reason&gt;</code> in that group`.
+    assert!(
+        text.contains("/appeal 1 &lt;reason&gt;</code> in that group"),
+        "{text}"
+    );
+    for chat in [s.chat, other] {
+        let tenant = chat.to_string();
+        let none = appeal::load(s.store.as_ref(), Platform::Telegram, &tenant, 1).await;
+        assert!(none.unwrap().is_none(), "nothing filed in {tenant}");
+    }
+
+    // Appealed in the first group itself, the case there is taken.
+    let in_group = payloads::telegram_message(
+        next(),
+        s.chat,
+        member,
+        &format!("/appeal 1 {why}"),
+        None,
+        s.clock_secs(),
+    );
+    assert!(s.post(&in_group).await.text().contains("appeal of case #1"));
+    let filed = s
+        .post(&s.private(member, &format!("/appeal 1 {why}")))
+        .await;
+    assert!(filed.text().contains("appeal of case #1"), "{}", filed.body);
+    let record = appeal::load(s.store.as_ref(), Platform::Telegram, &other.to_string(), 1)
+        .await
+        .unwrap();
+    assert!(record.is_some(), "filed in the other group");
+
+    // Both taken now: each group's refusal, named.
+    let refused = s
+        .post(&s.private(member, &format!("/appeal 1 {why}")))
+        .await;
+    let text = refused.text();
+    assert!(
+        text.contains("cannot be appealed in any community"),
+        "{text}"
+    );
+    assert!(text.contains(&other.to_string()), "{text}");
+}
+
 gavel_tests::on_both_stores!(
+    a_member_appeals_from_the_private_chat,
+    a_private_appeal_of_no_case_says_so,
+    a_case_number_in_two_groups_is_resolved_by_what_may_be_appealed,
     through_the_bot_api_a_lifted_ban_never_removes_a_rejoined_member,
     an_appeal_is_accepted_once_under_concurrent_clicks,
     automod_catches_a_group_message_once_and_deletes_it,

@@ -347,6 +347,16 @@ pub fn telegram_click(data: &str, chat: i64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A Telegram update: `line` sent by the development member in their private chat with the
+/// bot (whose chat id is the member's id), where `/appeal` finds the group's case.
+pub fn telegram_private_message(line: &str) -> Vec<u8> {
+    let update = telegram_message(line, None, Invoker { moderator: false });
+    let mut update: serde_json::Value = serde_json::from_slice(&update).unwrap_or_default();
+    update["message"]["chat"] =
+        json!({ "id": TELEGRAM_DEV_USER, "type": "private", "first_name": "Dev" });
+    update.to_string().into_bytes()
+}
+
 /// A Telegram update: `line` (a command such as `/warn spam`) in the development group, from
 /// the member or the moderator, as a reply to a message of `reply_to` if given (how Telegram
 /// names the member a moderation command is about). Ids from the clock, so repeats differ.

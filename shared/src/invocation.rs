@@ -233,12 +233,24 @@ impl Invocation {
         }
     }
 
-    /// A Discord DM with the app (tenant `dm:{user}`): no community, so nothing that belongs
-    /// to one (moderation, the economy).
+    /// A Discord DM with the app or a Telegram private chat with the bot (tenant `dm:{user}`):
+    /// no community, so nothing that belongs to one (moderation, the economy).
     pub fn outside_community(&self) -> bool {
-        self.tenant.starts_with("dm:")
+        is_dm_tenant(&self.tenant)
     }
 }
+
+/// The tenant of `user`'s DM with the bot on Discord and Telegram (outside every community).
+pub fn dm_tenant(user: &str) -> String {
+    format!("{DM_PREFIX}{user}")
+}
+
+/// Whether `tenant` is a member's DM with the bot rather than a community.
+pub fn is_dm_tenant(tenant: &str) -> bool {
+    tenant.starts_with(DM_PREFIX)
+}
+
+const DM_PREFIX: &str = "dm:";
 
 impl fmt::Debug for Invocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

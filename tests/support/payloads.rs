@@ -403,6 +403,15 @@ pub fn telegram_message(
     json!({ "update_id": id, "message": message })
 }
 
+/// A Telegram update: `text` sent by `from` in their private chat with the bot (whose chat id
+/// is the user's id), as [`telegram_message`] builds a group's.
+pub fn telegram_private_message(id: i64, from: u64, text: &str, date: i64) -> Value {
+    let mut update = telegram_message(id, from as i64, from, text, None, date);
+    update["message"]["chat"] =
+        json!({ "id": from, "type": "private", "first_name": format!("User {from}") });
+    update
+}
+
 /// A click by `from` on a button carrying `data`, under the bot's message 99 in `chat`.
 pub fn telegram_click(id: i64, chat: i64, from: u64, data: &str, date: i64) -> Value {
     json!({

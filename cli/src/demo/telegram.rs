@@ -1,7 +1,8 @@
 //! The demo's Telegram walkthrough: the same commands in a group, against the recording Bot
 //! API. A member from warnings to a mute recommendation (Apply clicked as an inline button),
-//! a temporary ban confirmed with a click, and a pardon that lifts it; each answer is the
-//! `sendMessage` in the webhook's answer, each click answered with `answerCallbackQuery`.
+//! a temporary ban confirmed with a click, the banned member's appeal sent from their private
+//! chat with the bot, and a pardon that lifts the ban; each answer is the `sendMessage` in the
+//! webhook's answer, each click answered with `answerCallbackQuery`.
 
 use anyhow::Result;
 use gavel_shared::edge::Route;
@@ -145,6 +146,16 @@ impl FlowTour<'_> {
         self.check(
             mutes == 1 && bans == 1 && told == 5,
             &format!("{mutes} restriction, {bans} ban with until_date, {told} private messages"),
+        );
+        self.title("Telegram: the banned member appeals from the private chat with the bot");
+        let appeal = self
+            .send_telegram(payloads::telegram_private_message(
+                "/appeal 5 I was not part of the raid, I was reporting it",
+            ))
+            .await?;
+        self.check(
+            text(&appeal).contains("appeal of case #5") && appeal["chat_id"] == TELEGRAM_DEV_USER,
+            first_line(text(&appeal)),
         );
         let before = platform.calls().len();
         let pardon = self

@@ -140,6 +140,12 @@ pub trait Command: Send + Sync {
         false
     }
 
+    /// Whether the command is offered in a DM with the bot, which is in no community: Discord
+    /// registers it for that context too. Only commands that mean something there.
+    fn in_dms(&self) -> bool {
+        false
+    }
+
     async fn run(&self, ctx: &CommandContext<'_>) -> Response;
 }
 
@@ -218,6 +224,11 @@ impl CommandRegistry {
 
     pub fn specs(&self) -> impl Iterator<Item = &'static CommandSpec> + '_ {
         self.commands.iter().map(|c| c.spec())
+    }
+
+    /// Whether command `name` is offered in a DM with the bot ([`Command::in_dms`]).
+    pub fn in_dms(&self, name: &str) -> bool {
+        self.find(name).is_some_and(|c| c.in_dms())
     }
 
     /// The commands an invoker with these capabilities may run, in registry order.

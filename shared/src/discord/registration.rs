@@ -113,7 +113,7 @@ pub fn application_commands(registry: &CommandRegistry) -> Result<Value, Registr
     let mut commands = Vec::new();
     for spec in registry.specs() {
         check(spec)?;
-        commands.push(slash_command(spec));
+        commands.push(slash_command(spec, registry.in_dms(spec.name)));
         // Type 2 runs on a member, type 3 on a message.
         for (kind, menu) in [(2, spec.context_menu), (3, spec.message_menu)] {
             let Some(menu) = menu else { continue };
@@ -244,7 +244,7 @@ fn permissions(spec: &CommandSpec) -> Value {
 }
 
 /// The slash command for a spec that passed [`check`].
-fn slash_command(spec: &CommandSpec) -> Value {
+fn slash_command(spec: &CommandSpec, in_dms: bool) -> Value {
     let options: Vec<Value> = spec
         .options
         .iter()
@@ -290,7 +290,8 @@ fn slash_command(spec: &CommandSpec) -> Value {
         "description": spec.description,
         "options": options,
         "default_member_permissions": permissions(spec),
-        "contexts": [0],
+        // Guilds (0), and the DM with the bot (1) for the commands that work there.
+        "contexts": if in_dms { json!([0, 1]) } else { json!([0]) },
         "integration_types": [0],
     })
 }
@@ -310,6 +311,14 @@ mod tests {
             .iter()
             .find(|c| c["name"] == name && c["type"] == kind)
             .unwrap_or_else(|| panic!("{name} (type {kind}) is registered"))
+    }
+
+    #[test]
+    fn only_commands_that_work_in_a_dm_are_offered_there() {
+        let commands = application_commands(&CommandRegistry::standard()).unwrap();
+        assert_eq!(by_name(&commands, "appeal", 1)["contexts"], json!([0, 1]));
+        assert_eq!(by_name(&commands, "warn", 1)["contexts"], json!([0]));
+        assert_eq!(by_name(&commands, "pay", 1)["contexts"], json!([0]));
     }
 
     #[test]

@@ -326,28 +326,30 @@ fn sanction_dm(case: &Case, fine: Option<&str>, ctx: &ModContext<'_>) -> Reply {
         text.push_str(&format!("\nDuration: {}", super::duration::words(d)));
     }
     if !case.unappealable {
-        // Each platform's way of giving the option: Discord shows `case:`, Slack takes words.
-        let command = match ctx.invocation.platform {
-            crate::invocation::Platform::Discord => format!("/appeal case:{}", case.number),
-            crate::invocation::Platform::Slack | crate::invocation::Platform::Telegram => {
-                format!("/appeal {}", case.number)
-            }
-        };
-        // A banned member can no longer run commands in a Discord server: their DM carries an
-        // Appeal button instead (added by the ban's flow, `commands::appeal`). Slack has no bans.
-        let banned_on_discord = ctx.invocation.platform == crate::invocation::Platform::Discord
-            && matches!(case.kind, Kind::TempBan | Kind::Ban);
-        if banned_on_discord {
-            text.push_str(
-                "\nIf you believe this is a mistake, you can appeal with the button below.",
-            );
-        } else {
-            text.push_str(&format!(
-                "\nIf you believe this is a mistake, you can appeal with `{command}` in the community."
-            ));
-        }
+        text.push_str("\nIf you believe this is a mistake, you can appeal ");
+        text.push_str(&how_to_appeal(case, ctx.invocation.platform));
     }
     Reply::ephemeral(text)
+}
+
+/// The end of the DM's "you can appeal …": each platform's way.
+fn how_to_appeal(case: &Case, platform: crate::invocation::Platform) -> String {
+    use crate::invocation::Platform;
+    let number = case.number;
+    match platform {
+        // A banned member can no longer run commands in a Discord server: their DM carries
+        // an Appeal button instead (added by the ban's flow, `commands::appeal`).
+        Platform::Discord if matches!(case.kind, Kind::TempBan | Kind::Ban) => {
+            "with the button below.".to_owned()
+        }
+        Platform::Discord => format!("with `/appeal case:{number}` in the community."),
+        // A muted or banned member cannot post in the group, but this DM is the private chat
+        // with the bot, where `/appeal` finds the group's case.
+        Platform::Telegram => {
+            format!("by sending `/appeal {number} <reason>` here, in this private chat.")
+        }
+        Platform::Slack => format!("with `/appeal {number}` in the community."),
+    }
 }
 
 /// Prepares and commits a sanction, retrying when another moderator took the case number. A

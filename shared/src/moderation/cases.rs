@@ -4,7 +4,10 @@
 //!   query, newest first, paginated;
 //! - an index from number to member: `{p}:{t}#case` / `{n:010}`, written once with the case, so
 //!   `/case 12` finds it;
-//! - the tenant's counter: `{p}:{t}#counter` / `cases`, holding the last number given.
+//! - the tenant's counter: `{p}:{t}#counter` / `cases`, holding the last number given;
+//! - on Discord and Telegram, whose DMs with the bot are in no community, an index of the
+//!   member's cases across communities: `{p}:dm:{user}#cases` / `{n:010}#{t}`, written once
+//!   with the case, so `/appeal 3` sent in that DM finds the communities with their case #3.
 //!
 //! A number is allocated in the same transaction that creates the case: the writer reads the
 //! counter (n - 1) and increments it capped at n, which fails if anyone else took n first; the
@@ -14,7 +17,7 @@
 //! sweep.
 
 use super::case::Case;
-use crate::invocation::Platform;
+use crate::invocation::{Platform, dm_tenant, is_dm_tenant};
 use crate::store::keys::{self, Community};
 use crate::store::{Item, ItemKey, NewItem, PageRequest, Store, StoreError, WriteOp};
 
@@ -65,6 +68,23 @@ impl<'a> Cases<'a> {
         ItemKey::new(self.community().case_index(), format!("{number:010}"))
     }
 
+    /// The member's entry for this case in their index across communities.
+    fn everywhere_key(&self, user: &str, number: u64) -> ItemKey {
+        let dm = dm_tenant(user);
+        ItemKey::new(
+            Community::new(self.platform, &dm).cases_everywhere(),
+            format!("{}{}", everywhere_prefix(number), self.tenant),
+        )
+    }
+
+    /// Whether this tenant's cases go in their members' index across communities: only where
+    /// a DM with the bot is outside every community (a Slack DM is in the workspace), and
+    /// never for a DM's own "community".
+    fn indexed_everywhere(&self) -> bool {
+        matches!(self.platform, Platform::Discord | Platform::Telegram)
+            && !is_dm_tenant(self.tenant)
+    }
+
     fn counter_key(&self) -> ItemKey {
         ItemKey::new(self.community().case_counter(), "cases")
     }
@@ -80,7 +100,8 @@ impl<'a> Cases<'a> {
 
     /// The writes that open `case` (numbered with [`Self::next_number`]): the counter first, so
     /// a lost race on the number is `TransactionConflict { index: offset }` where `offset` is
-    /// the counter's position in the caller's transaction.
+    /// the counter's position in the caller's transaction; then the case, its index and, on
+    /// Discord and Telegram, the member's index across communities.
     pub fn open_ops(&self, case: &Case) -> Vec<WriteOp> {
         let number = case.number;
         let mut item = NewItem::new(
@@ -90,7 +111,7 @@ impl<'a> Cases<'a> {
         if let (true, Some(end)) = (case.kind == super::case::Kind::TempBan, case.expires_at) {
             item = item.due(EXPIRY_QUEUE, end);
         }
-        vec![
+        let mut ops = vec![
             WriteOp::Increment {
                 key: self.counter_key(),
                 by: 1,
@@ -101,7 +122,14 @@ impl<'a> Cases<'a> {
                 self.index_key(number),
                 serde_json::json!({ "target": case.target }),
             )),
-        ]
+        ];
+        if self.indexed_everywhere() {
+            ops.push(WriteOp::Create(NewItem::new(
+                self.everywhere_key(&case.target, number),
+                serde_json::json!({ "tenant": self.tenant }),
+            )));
+        }
+        ops
     }
 
     /// The write that saves an edited case over the version it was read at.
@@ -185,6 +213,39 @@ impl<'a> Cases<'a> {
             cursor = next;
         }
     }
+}
+
+/// The tenants where `user` has a case numbered `number`, from their index across communities
+/// (Discord and Telegram only; empty elsewhere).
+pub async fn tenants_with_case(
+    store: &dyn Store,
+    platform: Platform,
+    user: &str,
+    number: u64,
+) -> Result<Vec<String>, StoreError> {
+    let dm = dm_tenant(user);
+    let pk = Community::new(platform, &dm).cases_everywhere();
+    let prefix = everywhere_prefix(number);
+    let mut tenants = Vec::new();
+    let mut page = PageRequest::first(100);
+    loop {
+        let found = store.query(&pk, &prefix, page.clone()).await?;
+        tenants.extend(found.items.into_iter().filter_map(|item| {
+            item.data["tenant"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| item.key.sk.strip_prefix(&prefix).map(str::to_owned))
+        }));
+        match found.cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return Ok(tenants),
+        }
+    }
+}
+
+/// The sort-key prefix of case `number`'s entries in a member's index across communities.
+fn everywhere_prefix(number: u64) -> String {
+    format!("{number:010}#")
 }
 
 /// The platform, tenant and member of a member partition (`{p}:{t}#member#{user}`), for the

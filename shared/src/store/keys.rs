@@ -47,6 +47,13 @@ impl<'a> Community<'a> {
         self.under("counter")
     }
 
+    /// On a member's own DM community ([`crate::invocation::dm_tenant`]): where their cases
+    /// are in every community, so `/appeal` in a DM with the bot, which is in none, finds the
+    /// community.
+    pub fn cases_everywhere(self) -> String {
+        self.under("cases")
+    }
+
     /// The audit log.
     pub fn audit(self) -> String {
         self.under("audit")
@@ -161,6 +168,11 @@ mod tests {
         assert_eq!(c.wallet("u1"), "discord:g1#wallet#u1");
         assert_eq!(c.receipts(), "discord:g1#receipt");
         assert_eq!(c.balances(), "discord:g1#balances");
+        let dm = crate::invocation::dm_tenant("u1");
+        assert_eq!(
+            Community::new(Platform::Telegram, &dm).cases_everywhere(),
+            "telegram:dm:u1#cases"
+        );
         let s = Community::new(Platform::Slack, "T1");
         assert_eq!(s.reminders_of("U1"), "slack:T1#remind#U1");
     }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::REASON;
+use super::elsewhere::in_community;
 use super::opening::{Standing, prepare_opening};
 use crate::flows::confirm::Performed;
 use crate::flows::form::{Field, FormFlow, FormRun, FormSpec, Values};
@@ -186,8 +187,7 @@ impl FormSpec for DmAppeal {
         values: Values,
     ) -> Result<Performed, String> {
         // The appeal belongs to the server, as if the member had run `/appeal` there.
-        let mut in_guild = ctx.invocation.clone();
-        in_guild.tenant = appealed.guild;
+        let in_guild = in_community(ctx.invocation, &appealed.guild);
         Ok(file(ctx, &in_guild, appealed.case, values).await)
     }
 }
@@ -211,7 +211,7 @@ pub fn dm_appeal_button(
         .prepare_shared(
             &FormFlow(DmAppeal),
             platform,
-            &format!("dm:{}", case.target),
+            &crate::invocation::dm_tenant(&case.target),
             &format!("{guild}:{}", case.number),
             run,
             vec![FormFlow::<DmAppeal>::opener(format!(

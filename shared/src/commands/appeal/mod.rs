@@ -7,7 +7,11 @@
 //!   field on Slack and an "Edit appeal" button on Discord, as `/report`'s form does.
 //! - [`review`]: the shared review any moderator may decide, created with the appeal
 //!   ([`opening`]) and posted to the review channel by the worker.
+//!
+//! Sent in a DM with the bot (Discord, Telegram), `/appeal` finds the community of the case
+//! through the member's index across communities ([`elsewhere`]).
 
+mod elsewhere;
 mod form;
 mod list;
 mod opening;
@@ -20,10 +24,10 @@ use async_trait::async_trait;
 use super::{Command, CommandContext, CommandSpec, OptionKind, OptionSpec};
 use crate::flows::FlowEngine;
 use crate::flows::form::{FormFlow, FormRun, Length};
-use crate::invocation::OptionValue;
+use crate::invocation::{Invocation, OptionValue};
 use crate::reply::{Reply, Response};
 use crate::store::StoreError;
-use form::{AppealForm, Appealed, DmAppeal};
+use form::{AppealForm, Appealed, DmAppeal, DmAppealed};
 use opening::{Standing, open_now};
 use review::AppealReview;
 
@@ -89,6 +93,12 @@ impl Command for Appeal {
         &SPEC
     }
 
+    /// A muted or banned member may no longer reach the community: the DM is where they
+    /// still can appeal ([`elsewhere`]).
+    fn in_dms(&self) -> bool {
+        true
+    }
+
     fn register_flows(&self, engine: &mut FlowEngine) {
         engine.register(Arc::clone(&self.form));
         engine.register(Arc::clone(&self.review));
@@ -124,20 +134,44 @@ impl Command for Appeal {
         }
         let now = ctx.now_secs();
         // Refusals come before the form, so nobody writes an appeal that cannot be sent.
-        let standing = match Standing::load(ctx.store, ctx.invocation, number, now).await {
-            Ok(standing) => standing,
+        let located = if ctx.invocation.outside_community() {
+            elsewhere::locate(ctx, number, now).await
+        } else {
+            Standing::load(ctx.store, ctx.invocation, number, now)
+                .await
+                .map(|standing| (ctx.invocation.clone(), standing))
+        };
+        let (there, standing) = match located {
+            Ok(located) => located,
             Err(refused) => return refused.into(),
         };
         match reason {
-            None => {
-                let run = FormRun::new(Appealed { case: number });
-                let view = self.form.open(&run);
-                ctx.flows
-                    .start(self.form.as_ref(), ctx.invocation, run, view)
-                    .await
-            }
-            Some(reason) => open_now(ctx, &standing, reason, now).await.into(),
+            None => self.open_form(ctx, &there, number).await,
+            Some(reason) => open_now(ctx, &there, &standing, reason, now).await.into(),
         }
+    }
+}
+
+impl Appeal {
+    /// The form asking for the reason. From a DM it is the ban DM's form, whose run lives in
+    /// the member's DM (where the form's submission comes from) and keeps the community.
+    async fn open_form(&self, ctx: &CommandContext<'_>, there: &Invocation, case: u64) -> Response {
+        if ctx.invocation.outside_community() {
+            let run = FormRun::new(DmAppealed {
+                guild: there.tenant.clone(),
+                case,
+            });
+            let view = self.from_dm.open(&run);
+            return ctx
+                .flows
+                .start(self.from_dm.as_ref(), ctx.invocation, run, view)
+                .await;
+        }
+        let run = FormRun::new(Appealed { case });
+        let view = self.form.open(&run);
+        ctx.flows
+            .start(self.form.as_ref(), ctx.invocation, run, view)
+            .await
     }
 }
 

@@ -182,13 +182,14 @@ pub(super) async fn prepare_opening(
 }
 
 /// `/appeal` with its reason: records the appeal now and hands the review post to the worker.
+/// `invocation` is the command's, in the case's community (re-targeted when sent in a DM).
 pub(super) async fn open_now(
     ctx: &CommandContext<'_>,
+    invocation: &Invocation,
     standing: &Standing,
     reason: &str,
     now: i64,
 ) -> Reply {
-    let invocation = ctx.invocation;
     let opening =
         match prepare_opening(ctx.store, ctx.flows, invocation, standing, reason, now).await {
             Ok(opening) => opening,
