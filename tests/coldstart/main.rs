@@ -55,7 +55,8 @@ impl Case {
     }
 
     /// A freshly signed event (each call a new interaction and a new member, so no claim and
-    /// no rate-limit bucket is met twice), and what its answer's body must contain.
+    /// no member's bucket is met twice; commands rotate over [`COMMUNITIES`] communities, so no
+    /// community's bucket refuses the warm loop), and what its answer's body must contain.
     fn event(self, n: u64) -> (Value, &'static str) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -95,6 +96,7 @@ impl Case {
                 let body = String::from_utf8(body)
                     .expect("payloads are JSON text")
                     .replace(payloads::DISCORD_MEMBER, &member)
+                    .replace(payloads::DISCORD_GUILD, &community(n))
                     .into_bytes();
                 let headers = discord_signed_headers(&now, &body);
                 (
@@ -104,6 +106,18 @@ impl Case {
             }
         }
     }
+}
+
+/// How many communities the command case's invocations rotate over. A community's bucket
+/// takes 60 commands at once (300 a minute); a warm loop of 100 from one community would spend
+/// a third of its invocations on the refusal path. The first command of each community also
+/// reads its rate-limit overrides, once per instance.
+const COMMUNITIES: u64 = 4;
+
+/// The `n`th invocation's community: the test guild's id with its last digit rotated.
+fn community(n: u64) -> String {
+    let guild = payloads::DISCORD_GUILD;
+    format!("{}{}", &guild[..guild.len() - 1], n % COMMUNITIES)
 }
 
 /// One function binary with its environment.
