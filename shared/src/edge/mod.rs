@@ -38,6 +38,7 @@ use crate::reply::{Reply, Response};
 use crate::slack::SlackModerators;
 use crate::slack::web::{RecordingSlackWeb, SlackWeb};
 use crate::store::{NewItem, Store, WriteOp, round_trips};
+use crate::telegram::usernames::UsernameDirectory;
 use crate::telemetry::metrics::{self, MetricSet, Unit};
 use crate::verify::{
     DiscordVerifier, Rejection, SlackVerifier, TelegramVerifier, discord_headers, slack_headers,
@@ -71,6 +72,8 @@ pub struct Edge {
     telegram_api: Arc<dyn TelegramApi>,
     /// The bot's username, so commands addressed to another bot are left alone.
     telegram_bot: Option<String>,
+    /// Usernames learned from updates, so `/warn @ann` can name a member.
+    telegram_usernames: UsernameDirectory,
 }
 
 impl Edge {
@@ -96,6 +99,7 @@ impl Edge {
             registry,
             claims: Claims::new(Arc::clone(&store), Arc::clone(&clock)),
             limiter: RateLimiter::new(Arc::clone(&store), Arc::clone(&clock), Policies::default()),
+            telegram_usernames: UsernameDirectory::new(Arc::clone(&store), Arc::clone(&clock)),
             clock,
             store,
             flows,

@@ -103,6 +103,12 @@ impl<'a> Community<'a> {
         self.under("balances")
     }
 
+    /// A Telegram group's username directory: lower-cased username → the member last seen
+    /// with it (Telegram's Bot API cannot look a username up).
+    pub fn usernames(self) -> String {
+        self.under("username")
+    }
+
     fn under(self, what: &str) -> String {
         format!("{self}#{what}")
     }
@@ -161,6 +167,8 @@ mod tests {
         assert_eq!(c.wallet("u1"), "discord:g1#wallet#u1");
         assert_eq!(c.receipts(), "discord:g1#receipt");
         assert_eq!(c.balances(), "discord:g1#balances");
+        let t = Community::new(Platform::Telegram, "-1001");
+        assert_eq!(t.usernames(), "telegram:-1001#username");
         let s = Community::new(Platform::Slack, "T1");
         assert_eq!(s.reminders_of("U1"), "slack:T1#remind#U1");
     }
