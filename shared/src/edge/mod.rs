@@ -111,25 +111,6 @@ impl Edge {
         }
     }
 
-    /// Serves Telegram's webhook, checked against `verifier`'s secret.
-    pub fn with_telegram(mut self, verifier: TelegramVerifier) -> Self {
-        self.telegram = Some(verifier);
-        self
-    }
-
-    /// Where the edge's Telegram calls go (`getChatMember`, `editMessageText`); without it
-    /// they are recorded and logged.
-    pub fn with_telegram_api(mut self, api: Arc<dyn TelegramApi>) -> Self {
-        self.telegram_api = api;
-        self
-    }
-
-    /// The bot's username (`TELEGRAM_BOT_USERNAME`, without `@`).
-    pub fn with_telegram_bot_username(mut self, username: Option<String>) -> Self {
-        self.telegram_bot = username.map(|u| u.trim_start_matches('@').to_owned());
-        self
-    }
-
     /// Rate limits other than the defaults (tenants' stored overrides still apply on top).
     pub fn with_rate_limits(mut self, defaults: Policies) -> Self {
         self.limiter = RateLimiter::new(Arc::clone(&self.store), Arc::clone(&self.clock), defaults);

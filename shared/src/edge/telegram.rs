@@ -14,18 +14,20 @@
 //! read and write of a member this instance has not recorded lately.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Edge, EdgeResponse, record_invocation};
 use crate::commands::CommandRegistry;
 use crate::idempotency::{Claim, lifetimes};
 use crate::invocation::{Action, Capabilities, Capability, Invocation};
-use crate::platform::MemberRights;
+use crate::platform::{MemberRights, TelegramApi};
 use crate::reply::{Reply, Response};
 use crate::slack::moderators::LOOKUP_BUDGET;
 use crate::telegram::render::{self, MAX_TOAST_CHARS};
 use crate::telegram::usernames::{Lookup, resolved_note};
 use crate::telegram::{ChatMessage, TelegramUpdate, parse_update, read_ahead};
+use crate::verify::TelegramVerifier;
 
 /// How long the edit of a clicked message may take before the answer goes without it.
 const EDIT_BUDGET: Duration = Duration::from_millis(1500);
@@ -34,6 +36,27 @@ const EDIT_BUDGET: Duration = Duration::from_millis(1500);
 const CLAIM_SCOPE: &str = "telegram:update";
 
 impl Edge {
+    // Telegram's settings sit with its route, keeping `mod.rs` short.
+
+    /// Serves Telegram's webhook, checked against `verifier`'s secret.
+    pub fn with_telegram(mut self, verifier: TelegramVerifier) -> Self {
+        self.telegram = Some(verifier);
+        self
+    }
+
+    /// Where the edge's Telegram calls go (`getChatMember`, `editMessageText`); without it
+    /// they are recorded and logged.
+    pub fn with_telegram_api(mut self, api: Arc<dyn TelegramApi>) -> Self {
+        self.telegram_api = api;
+        self
+    }
+
+    /// The bot's username (`TELEGRAM_BOT_USERNAME`, without `@`).
+    pub fn with_telegram_bot_username(mut self, username: Option<String>) -> Self {
+        self.telegram_bot = username.map(|u| u.trim_start_matches('@').to_owned());
+        self
+    }
+
     pub(super) async fn telegram_update(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
         let bot = self.telegram_bot.as_deref();
         let ahead = read_ahead(body, &self.registry, bot);
