@@ -194,9 +194,14 @@ pub fn resolved_note(known: &HashMap<String, Known>) -> Option<String> {
     let mut lines: Vec<String> = known
         .iter()
         .map(|(username, member)| {
+            // A first name is the member's own text: none of Gavel's markup (a `<@id>` could
+            // point the moderator at someone else).
+            let name: String = (member.first_name.chars())
+                .filter(|c| !matches!(c, '<' | '>' | '*' | '`'))
+                .collect();
             format!(
-                "@{username} was read as {} (<@{}>), the member last seen with that username here.",
-                member.first_name, member.id
+                "@{username} was read as {name} (<@{}>), the member last seen with that username here.",
+                member.id
             )
         })
         .collect();
@@ -238,5 +243,22 @@ mod tests {
         }
         let sighting = Sighting::new("Ann", 7, &"é".repeat(100)).unwrap();
         assert_eq!(sighting.first_name.chars().count(), MAX_NAME_CHARS);
+    }
+
+    #[test]
+    fn the_note_names_the_member_without_their_markup() {
+        assert_eq!(resolved_note(&HashMap::new()), None);
+        let known = HashMap::from([(
+            "ann".to_owned(),
+            Known {
+                id: "222".into(),
+                first_name: "Ann <@999> **x**".into(),
+            },
+        )]);
+        let note = resolved_note(&known).unwrap();
+        assert!(
+            note.starts_with("@ann was read as Ann @999 x (<@222>)"),
+            "{note}"
+        );
     }
 }
