@@ -33,6 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "platform",
             "case_kind",
             "telemetry",
+            "ttl_map",
         ],
     ),
 ];

@@ -25,7 +25,8 @@ use gavel_shared::moderation::appeal::{self, AppealStatus};
 use gavel_shared::moderation::{Cases, Kind, ModSettings, Status, automod_rules};
 use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
 use gavel_shared::slack::web::RecordingSlackWeb;
-use gavel_shared::store::Store;
+use gavel_shared::store::keys::Community;
+use gavel_shared::store::{ItemKey, Store};
 use gavel_shared::worker::Worker;
 use gavel_tests::doubles::RecordingBus;
 use gavel_tests::harness::{Backing, edge_over, run_jobs};
@@ -165,6 +166,31 @@ impl Setup {
                 _ => None,
             })
             .collect()
+    }
+
+    /// A message by `from`, whose username is `username`.
+    fn message_by(&self, from: u64, username: &str, text: &str) -> Value {
+        let mut update = self.message(from, text, None);
+        update["message"]["from"]["username"] = username.into();
+        update
+    }
+
+    /// `/warn @{username} spam` by the moderator, with the `mention` entity Telegram sends.
+    fn warn_by_username(&self, username: &str) -> Value {
+        let mut update = self.message(MODERATOR, &format!("/warn @{username} spam"), None);
+        let mention = json!({ "type": "mention", "offset": 6, "length": username.len() + 1 });
+        update["message"]["entities"]
+            .as_array_mut()
+            .unwrap()
+            .push(mention);
+        update
+    }
+
+    /// The group's directory entry for `username`.
+    async fn directory_entry(&self, username: &str) -> Option<gavel_shared::store::Item> {
+        let tenant = self.chat.to_string();
+        let pk = Community::new(Platform::Telegram, &tenant).usernames();
+        self.store.get(&ItemKey::new(pk, username)).await.unwrap()
     }
 
     fn click(&self, from: u64, data: &str) -> Value {
@@ -804,10 +830,119 @@ async fn a_case_number_in_two_groups_is_resolved_by_what_may_be_appealed(s: Setu
     assert!(text.contains(&other.to_string()), "{text}");
 }
 
+/// A member posts in the group; on another instance, `/warn @Username spam` (any case) opens
+/// Case #1 against them, and the answer names whom the username was read as.
+async fn a_member_seen_posting_is_warned_by_username(s: Setup) {
+    let posted = s
+        .post(&s.message_by(TARGET, "Spam_Queen", "buy cheap followers"))
+        .await;
+    assert_eq!(posted.status, 200);
+    let answer = s
+        .post_on(&s.second, &s.warn_by_username("spam_QUEEN"))
+        .await;
+    assert!(answer.text().contains("Case #1"), "{}", answer.text());
+    assert!(
+        answer.text().contains("read as User 7002"),
+        "{}",
+        answer.text()
+    );
+    let cases = s.cases().all_of(&TARGET.to_string()).await.unwrap();
+    assert_eq!(cases.len(), 1);
+    assert_eq!(s.bus.jobs().len(), 1);
+}
+
+/// A member who joins (a `chat_member` update) can be named by username at once.
+async fn a_member_who_joined_is_warned_by_username(s: Setup) {
+    let newcomer = TARGET + 10;
+    let user =
+        json!({ "id": newcomer, "is_bot": false, "first_name": "Nia", "username": "NiaNew" });
+    let joined = json!({
+        "update_id": next(),
+        "chat_member": {
+            "chat": s.chat_json(),
+            "from": user,
+            "date": s.clock_secs(),
+            "old_chat_member": { "status": "left", "user": user },
+            "new_chat_member": { "status": "member", "user": user },
+        }
+    });
+    let acknowledged = s.post(&joined).await;
+    assert_eq!(acknowledged.status, 200);
+    assert!(s.platform.calls().is_empty(), "a join is only learned");
+    let answer = s.post(&s.warn_by_username("nianew")).await;
+    assert!(answer.text().contains("Case #1"), "{}", answer.text());
+    let cases = s.cases().all_of(&newcomer.to_string()).await.unwrap();
+    assert_eq!(cases.len(), 1);
+}
+
+/// A username Gavel has never seen in the group: the answer says how to name the member, and
+/// nothing is opened or published.
+async fn an_unseen_username_is_answered_with_how_to_name_the_member(s: Setup) {
+    // Seen in another group only: each group's directory is its own.
+    let elsewhere = payloads::telegram_message(next(), s.chat - 999, TARGET, "hi", None, 0);
+    let mut elsewhere = elsewhere;
+    elsewhere["message"]["from"]["username"] = "nobody".into();
+    s.post(&elsewhere).await;
+    let answer = s.post(&s.warn_by_username("nobody")).await;
+    assert!(
+        answer.text().contains("has not seen @nobody in this group"),
+        "{}",
+        answer.text()
+    );
+    assert!(!answer.text().contains("Case #"), "{}", answer.text());
+    assert!(s.bus.jobs().is_empty());
+    assert!(
+        s.cases()
+            .all_of(&TARGET.to_string())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A member seen twice on one instance costs one directory read and write: the second message
+/// makes no directory round trip; another instance reads the fresh entry and writes nothing.
+async fn a_member_seen_twice_on_an_instance_costs_one_write(s: Setup) {
+    // Warm the instance's caches (the settings' first read) with a member who has no
+    // username, then count what a message costs.
+    s.post(&s.message(TARGET + 1, "hello", None)).await;
+    let baseline = s.post(&s.message(TARGET + 1, "hello", None)).await;
+    let first = s.post(&s.message_by(TARGET, "Ann", "hello")).await;
+    let again = s.post(&s.message_by(TARGET, "Ann", "hello again")).await;
+    assert_eq!(
+        again.round_trips, baseline.round_trips,
+        "nothing new to record"
+    );
+    assert_eq!(
+        first.round_trips,
+        baseline.round_trips + 2,
+        "one read and one write"
+    );
+    let entry = s.directory_entry("ann").await.expect("recorded");
+    assert_eq!(entry.data["id"], TARGET.to_string());
+    assert_eq!(entry.data["name"], format!("User {TARGET}"));
+    assert_eq!(entry.version, 1);
+    // The other instance has not recorded Ann, but the store's entry is a day fresh.
+    let other = s
+        .post_on(&s.second, &s.message_by(TARGET, "ann", "hi"))
+        .await;
+    assert_eq!(other.status, 200);
+    assert_eq!(s.directory_entry("ann").await.unwrap().version, 1);
+    // A username that changes hands: the newest sighting wins.
+    s.post(&s.message_by(TARGET + 2, "ANN", "it is mine now"))
+        .await;
+    let entry = s.directory_entry("ann").await.unwrap();
+    assert_eq!(entry.data["id"], (TARGET + 2).to_string());
+}
+
 gavel_tests::on_both_stores!(
     a_member_appeals_from_the_private_chat,
     a_private_appeal_of_no_case_says_so,
     a_case_number_in_two_groups_is_resolved_by_what_may_be_appealed,
+    a_member_seen_posting_is_warned_by_username,
+    a_member_who_joined_is_warned_by_username,
+    an_unseen_username_is_answered_with_how_to_name_the_member,
+    a_member_seen_twice_on_an_instance_costs_one_write,
     through_the_bot_api_a_lifted_ban_never_removes_a_rejoined_member,
     an_appeal_is_accepted_once_under_concurrent_clicks,
     automod_catches_a_group_message_once_and_deletes_it,

@@ -32,6 +32,7 @@ pub mod store;
 pub mod store_conformance;
 pub mod telegram;
 pub mod telemetry;
+pub(crate) mod ttl_map;
 pub mod verify;
 pub mod worker;
 

@@ -37,11 +37,3 @@ pub use self::env::ConfigError;
     feature = "telegram-api"
 ))]
 mod http_limits;
-/// Recent answers the Web API clients keep (DM channels, guild owners, Slack admins,
-/// Telegram members' rights).
-#[cfg(any(
-    feature = "discord-rest",
-    feature = "slack-api",
-    feature = "telegram-api"
-))]
-mod ttl_map;

@@ -38,6 +38,7 @@ use crate::reply::{Reply, Response};
 use crate::slack::SlackModerators;
 use crate::slack::web::{RecordingSlackWeb, SlackWeb};
 use crate::store::{NewItem, Store, WriteOp, round_trips};
+use crate::telegram::usernames::UsernameDirectory;
 use crate::telemetry::metrics::{self, MetricSet, Unit};
 use crate::verify::{
     DiscordVerifier, Rejection, SlackVerifier, TelegramVerifier, discord_headers, slack_headers,
@@ -71,6 +72,8 @@ pub struct Edge {
     telegram_api: Arc<dyn TelegramApi>,
     /// The bot's username, so commands addressed to another bot are left alone.
     telegram_bot: Option<String>,
+    /// Usernames learned from updates, so `/warn @ann` can name a member.
+    telegram_usernames: UsernameDirectory,
 }
 
 impl Edge {
@@ -96,6 +99,7 @@ impl Edge {
             registry,
             claims: Claims::new(Arc::clone(&store), Arc::clone(&clock)),
             limiter: RateLimiter::new(Arc::clone(&store), Arc::clone(&clock), Policies::default()),
+            telegram_usernames: UsernameDirectory::new(Arc::clone(&store), Arc::clone(&clock)),
             clock,
             store,
             flows,
@@ -105,25 +109,6 @@ impl Edge {
             telegram_api: Arc::new(RecordingPlatform::new()),
             telegram_bot: None,
         }
-    }
-
-    /// Serves Telegram's webhook, checked against `verifier`'s secret.
-    pub fn with_telegram(mut self, verifier: TelegramVerifier) -> Self {
-        self.telegram = Some(verifier);
-        self
-    }
-
-    /// Where the edge's Telegram calls go (`getChatMember`, `editMessageText`); without it
-    /// they are recorded and logged.
-    pub fn with_telegram_api(mut self, api: Arc<dyn TelegramApi>) -> Self {
-        self.telegram_api = api;
-        self
-    }
-
-    /// The bot's username (`TELEGRAM_BOT_USERNAME`, without `@`).
-    pub fn with_telegram_bot_username(mut self, username: Option<String>) -> Self {
-        self.telegram_bot = username.map(|u| u.trim_start_matches('@').to_owned());
-        self
     }
 
     /// Rate limits other than the defaults (tenants' stored overrides still apply on top).

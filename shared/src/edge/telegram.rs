@@ -7,18 +7,27 @@
 //!
 //! Telegram payloads carry no roles: a request that needs to know asks `getChatMember`
 //! (cached per instance by the client) within the same budget as Slack's moderator lookup.
+//!
+//! Usernames: a command naming its member `@ann` is looked up in the group's directory within
+//! that budget before the update is read; the members an update shows are recorded at the same
+//! time as the update is acted on (`tokio::join!`), so the answer waits for at most the one
+//! read and write of a member this instance has not recorded lately.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Edge, EdgeResponse, record_invocation};
 use crate::commands::CommandRegistry;
 use crate::idempotency::{Claim, lifetimes};
 use crate::invocation::{Action, Capabilities, Capability, Invocation};
-use crate::platform::MemberRights;
+use crate::platform::{MemberRights, TelegramApi};
 use crate::reply::{Reply, Response};
 use crate::slack::moderators::LOOKUP_BUDGET;
 use crate::telegram::render::{self, MAX_TOAST_CHARS};
-use crate::telegram::{ChatMessage, TelegramUpdate, parse_update};
+use crate::telegram::usernames::{Lookup, resolved_note};
+use crate::telegram::{ChatMessage, TelegramUpdate, parse_update, read_ahead};
+use crate::verify::TelegramVerifier;
 
 /// How long the edit of a clicked message may take before the answer goes without it.
 const EDIT_BUDGET: Duration = Duration::from_millis(1500);
@@ -27,8 +36,72 @@ const EDIT_BUDGET: Duration = Duration::from_millis(1500);
 const CLAIM_SCOPE: &str = "telegram:update";
 
 impl Edge {
+    // Telegram's settings sit with its route, keeping `mod.rs` short.
+
+    /// Serves Telegram's webhook, checked against `verifier`'s secret.
+    pub fn with_telegram(mut self, verifier: TelegramVerifier) -> Self {
+        self.telegram = Some(verifier);
+        self
+    }
+
+    /// Where the edge's Telegram calls go (`getChatMember`, `editMessageText`); without it
+    /// they are recorded and logged.
+    pub fn with_telegram_api(mut self, api: Arc<dyn TelegramApi>) -> Self {
+        self.telegram_api = api;
+        self
+    }
+
+    /// The bot's username (`TELEGRAM_BOT_USERNAME`, without `@`).
+    pub fn with_telegram_bot_username(mut self, username: Option<String>) -> Self {
+        self.telegram_bot = username.map(|u| u.trim_start_matches('@').to_owned());
+        self
+    }
+
     pub(super) async fn telegram_update(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
-        match parse_update(body, &self.registry, self.telegram_bot.as_deref()) {
+        let bot = self.telegram_bot.as_deref();
+        let ahead = read_ahead(body, &self.registry, bot);
+        let lookup = self.look_up_usernames(ahead.mentioned.as_ref()).await;
+        let ids: HashMap<String, String> = (lookup.known.iter())
+            .map(|(username, known)| (username.clone(), known.id.clone()))
+            .collect();
+        let update = parse_update(body, &self.registry, bot, &ids);
+        let seen = match &update {
+            TelegramUpdate::MemberChanged { seen, .. } => Some(seen.clone()),
+            _ => ahead.seen,
+        };
+        let learn = async {
+            if let Some(seen) = &seen {
+                self.telegram_usernames.learn(seen).await;
+            }
+        };
+        let (response, ()) = tokio::join!(self.act_on_update(update, &lookup, received_at), learn);
+        response
+    }
+
+    /// The directory's entries for the usernames a command names, inside [`LOOKUP_BUDGET`].
+    async fn look_up_usernames(&self, mentioned: Option<&(String, Vec<String>)>) -> Lookup {
+        let Some((group, usernames)) = mentioned else {
+            return Lookup::default();
+        };
+        let resolve = self.telegram_usernames.resolve(group, usernames);
+        tokio::time::timeout(LOOKUP_BUDGET, resolve)
+            .await
+            .unwrap_or_else(|_| {
+                tracing::warn!("the username directory did not answer in time");
+                Lookup {
+                    failed: true,
+                    ..Lookup::default()
+                }
+            })
+    }
+
+    async fn act_on_update(
+        &self,
+        update: TelegramUpdate,
+        lookup: &Lookup,
+        received_at: Instant,
+    ) -> EdgeResponse {
+        match update {
             TelegramUpdate::Unhandled { update_id, kind } => {
                 tracing::info!(
                     update_id,
@@ -37,8 +110,15 @@ impl Edge {
                 );
                 EdgeResponse::empty_ok()
             }
-            TelegramUpdate::Usage { text, at, .. } => {
+            TelegramUpdate::Usage { mut text, at, .. } => {
+                if lookup.failed {
+                    text.insert_str(0, "Gavel could not read its username directory just now.\n");
+                }
                 self.telegram_answer(&at, &Reply::ephemeral(text))
+            }
+            TelegramUpdate::MemberChanged { update_id, .. } => {
+                tracing::info!(update_id, "Telegram member update read for its username");
+                EdgeResponse::empty_ok()
             }
             TelegramUpdate::Command {
                 update_id,
@@ -55,7 +135,11 @@ impl Edge {
                 let response = self
                     .admit_then_dispatch(&invocation, Some(claim), received_at)
                     .await;
-                let reply = telegram_reply(&self.registry, &invocation, response);
+                let mut reply = telegram_reply(&self.registry, &invocation, response);
+                // Whom a username was read as, so a name that changed hands is seen.
+                if let Some(note) = resolved_note(&lookup.known) {
+                    reply.text = format!("{}\n{note}", reply.text);
+                }
                 self.telegram_answer(&at, &reply)
             }
             TelegramUpdate::Callback {

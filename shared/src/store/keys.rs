@@ -110,6 +110,12 @@ impl<'a> Community<'a> {
         self.under("balances")
     }
 
+    /// A Telegram group's username directory: lower-cased username → the member last seen
+    /// with it (Telegram's Bot API cannot look a username up).
+    pub fn usernames(self) -> String {
+        self.under("username")
+    }
+
     fn under(self, what: &str) -> String {
         format!("{self}#{what}")
     }
@@ -173,6 +179,8 @@ mod tests {
             Community::new(Platform::Telegram, &dm).cases_everywhere(),
             "telegram:dm:u1#cases"
         );
+        let t = Community::new(Platform::Telegram, "-1001");
+        assert_eq!(t.usernames(), "telegram:-1001#username");
         let s = Community::new(Platform::Slack, "T1");
         assert_eq!(s.reminders_of("U1"), "slack:T1#remind#U1");
     }

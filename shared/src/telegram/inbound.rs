@@ -3,13 +3,20 @@
 //! frankenstein's `Update` is a closed enum: an update type it does not know (Telegram adds
 //! them) would fail the whole parse. So the body is read as JSON first, the `update_id` and
 //! the update's one field taken by name, and only the kinds Gavel handles (`message`,
-//! `edited_message`, `callback_query`) parsed with frankenstein's types. Anything else, or a
-//! message of a shape its types refuse, is [`TelegramUpdate::Unhandled`]: the edge answers
-//! 200 and logs it, because Telegram retries every other answer for a day.
+//! `edited_message`, `callback_query`, `chat_member`) parsed with frankenstein's types.
+//! Anything else, or a message of a shape its types refuse, is [`TelegramUpdate::Unhandled`]:
+//! the edge answers 200 and logs it, because Telegram retries every other answer for a day.
+//!
+//! A plain `@ann` carries no user id, so the edge first asks [`read_ahead`] which usernames a
+//! command names and who the update shows, looks the names up in the group's directory
+//! ([`usernames`](super::usernames)), and hands what it found to [`parse_update`], which stays
+//! pure.
+
+use std::collections::HashMap;
 
 use frankenstein::types::{
-    CallbackQuery, ChatType, MaybeInaccessibleMessage, Message, MessageEntity, MessageEntityType,
-    User,
+    CallbackQuery, ChatMember, ChatMemberUpdated, ChatType, MaybeInaccessibleMessage, Message,
+    MessageEntity, MessageEntityType, User,
 };
 use serde_json::Value;
 
@@ -18,6 +25,8 @@ use crate::invocation::{
     Action, Actor, Capabilities, CommandCall, Invocation, OptionValue, Platform, TargetMessage,
 };
 use crate::slack::options_from_text;
+
+use super::usernames::{Seen, Sighting, normal_username};
 
 /// Where a Telegram reply goes: the chat, and the message it answers (if any).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +60,9 @@ pub enum TelegramUpdate {
     },
     /// A member's message in a group (new or edited), for AutoMod.
     GroupMessage { update_id: i64, seen: SeenMessage },
+    /// A member joined, left or changed in a group (`chat_member`): only their username is
+    /// learned (members without one, and bots, are left out of `seen`).
+    MemberChanged { update_id: i64, seen: Seen },
     /// Verified, but nothing Gavel handles (or a shape it cannot read).
     Unhandled {
         update_id: Option<i64>,
@@ -68,12 +80,122 @@ pub struct SeenMessage {
     pub at_secs: i64,
 }
 
+/// What the edge reads from an update before acting on it.
+#[derive(Debug, Default, PartialEq)]
+pub struct Ahead {
+    /// The members a group message shows with their usernames, to record.
+    pub seen: Option<Seen>,
+    /// The group's chat id, and the usernames (lower-cased) a command names its member by, to
+    /// look up: only a `mention` where the command's user option is read, and only when the
+    /// command is no reply (the replied-to author is the member then, as without usernames).
+    pub mentioned: Option<(String, Vec<String>)>,
+}
+
+/// Who a message update shows, and which usernames it needs looked up; nothing for other
+/// updates or shapes (a `chat_member` update's members are in [`TelegramUpdate::MemberChanged`]).
+pub fn read_ahead(body: &[u8], registry: &CommandRegistry, bot_username: Option<&str>) -> Ahead {
+    let Ok(update) = serde_json::from_slice::<Value>(body) else {
+        return Ahead::default();
+    };
+    let (content, edited) = match (update.get("message"), update.get("edited_message")) {
+        (Some(content), _) => (content, false),
+        (None, Some(content)) => (content, true),
+        (None, None) => return Ahead::default(),
+    };
+    let Ok(message) = serde_json::from_value::<Message>(content.clone()) else {
+        return Ahead::default();
+    };
+    if !matches!(
+        message.chat.type_field,
+        ChatType::Group | ChatType::Supergroup
+    ) {
+        return Ahead::default();
+    }
+    let group = message.chat.id.to_string();
+    let (text, entities) = text_of(&message);
+    let replied_to = message
+        .reply_to_message
+        .as_deref()
+        .and_then(|m| m.from.as_deref());
+    let mut users: Vec<&User> = message.from.as_deref().into_iter().collect();
+    users.extend(replied_to);
+    users.extend(entities.iter().filter_map(|e| e.user.as_ref()));
+    users.extend(message.new_chat_members.iter().flatten());
+    let members = users.into_iter().filter_map(sighting).collect();
+    let mentioned = (!edited && replied_to.is_none())
+        .then(|| command_of(text, entities, bot_username))
+        .flatten()
+        .filter(|(name, _)| names_a_member(registry, name))
+        .and_then(|(_, args)| target_mention(text, entities, args))
+        .map(|(username, _, _)| (group.clone(), vec![username]));
+    Ahead {
+        seen: Some(Seen { group, members }),
+        mentioned,
+    }
+}
+
+/// A user worth recording: one with a username, and no bot (bots are never moderated).
+fn sighting(user: &User) -> Option<Sighting> {
+    if user.is_bot {
+        return None;
+    }
+    Sighting::new(user.username.as_deref()?, user.id, &user.first_name)
+}
+
+/// Whether the command's first option is a member (the one a reply or mention fills).
+fn names_a_member(registry: &CommandRegistry, name: &str) -> bool {
+    registry
+        .spec(name)
+        .and_then(|spec| spec.options.first())
+        .is_some_and(|first| first.kind == crate::commands::OptionKind::User)
+}
+
+/// A message's text (or caption) and its entities.
+fn text_of(message: &Message) -> (&str, &[MessageEntity]) {
+    let text = message
+        .text
+        .as_deref()
+        .or(message.caption.as_deref())
+        .unwrap_or_default();
+    let entities = message
+        .entities
+        .as_deref()
+        .or(message.caption_entities.as_deref())
+        .unwrap_or_default();
+    (text, entities)
+}
+
+/// The `mention` (`@ann`) that is the first word of a command's arguments (from byte `args`
+/// on): its lower-cased username and byte range.
+fn target_mention(
+    text: &str,
+    entities: &[MessageEntity],
+    args: usize,
+) -> Option<(String, usize, usize)> {
+    let rest = text.get(args..)?;
+    let first_word = args + (rest.len() - rest.trim_start().len());
+    entities.iter().find_map(|entity| {
+        let start = byte_index(text, usize::from(entity.offset))?;
+        let end = byte_index(
+            text,
+            usize::from(entity.offset) + usize::from(entity.length),
+        )?;
+        (entity.type_field == MessageEntityType::Mention && start == first_word)
+            .then(|| normal_username(text.get(start..end)?))
+            .flatten()
+            .map(|username| (username, start, end))
+    })
+}
+
 /// Reads a verified update. `bot_username` (without `@`), when known, keeps commands meant
-/// for another bot in the group (`/warn@OtherBot`) from running here.
+/// for another bot in the group (`/warn@OtherBot`) from running here. `known` holds the
+/// usernames [`read_ahead`] listed that the group's directory knows (lower-cased → user id):
+/// a known `@ann` names that member, an unknown one is answered with how to name them.
 pub fn parse_update(
     body: &[u8],
     registry: &CommandRegistry,
     bot_username: Option<&str>,
+    known: &HashMap<String, String>,
 ) -> TelegramUpdate {
     let Ok(update) = serde_json::from_slice::<Value>(body) else {
         return unhandled(None, "not JSON");
@@ -96,6 +218,7 @@ pub fn parse_update(
                 kind == "edited_message",
                 registry,
                 bot_username,
+                known,
             ),
             Err(error) => {
                 tracing::info!(%error, kind, "Telegram message Gavel cannot read");
@@ -109,7 +232,39 @@ pub fn parse_update(
                 unhandled(Some(update_id), kind)
             }
         },
+        "chat_member" => match serde_json::from_value::<ChatMemberUpdated>(content.clone()) {
+            Ok(changed) => from_member_change(update_id, &changed),
+            Err(error) => {
+                tracing::info!(%error, "Telegram member update Gavel cannot read");
+                unhandled(Some(update_id), kind)
+            }
+        },
         other => unhandled(Some(update_id), other),
+    }
+}
+
+/// A member's change in a group: who they are now, to learn their username.
+fn from_member_change(update_id: i64, changed: &ChatMemberUpdated) -> TelegramUpdate {
+    if !matches!(
+        changed.chat.type_field,
+        ChatType::Group | ChatType::Supergroup
+    ) {
+        return unhandled(Some(update_id), "member update outside a group");
+    }
+    let user = match &changed.new_chat_member {
+        ChatMember::Creator(m) => &m.user,
+        ChatMember::Administrator(m) => &m.user,
+        ChatMember::Member(m) => &m.user,
+        ChatMember::Restricted(m) => &m.user,
+        ChatMember::Left(m) => &m.user,
+        ChatMember::Kicked(m) => &m.user,
+    };
+    TelegramUpdate::MemberChanged {
+        update_id,
+        seen: Seen {
+            group: changed.chat.id.to_string(),
+            members: sighting(user).into_iter().collect(),
+        },
     }
 }
 
@@ -146,6 +301,7 @@ fn from_message(
     edited: bool,
     registry: &CommandRegistry,
     bot_username: Option<&str>,
+    known: &HashMap<String, String>,
 ) -> TelegramUpdate {
     let Some(from) = message.from.as_deref() else {
         return unhandled(Some(update_id), "message without a sender");
@@ -154,16 +310,7 @@ fn from_message(
     let Some(tenant) = tenant_of(chat.id, chat.type_field, from.id) else {
         return unhandled(Some(update_id), "channel post");
     };
-    let text = message
-        .text
-        .as_deref()
-        .or(message.caption.as_deref())
-        .unwrap_or_default();
-    let entities = message
-        .entities
-        .as_deref()
-        .or(message.caption_entities.as_deref())
-        .unwrap_or_default();
+    let (text, entities) = text_of(message);
     let at = ChatMessage {
         chat: chat.id.to_string(),
         message: Some(message.message_id.to_string()),
@@ -185,7 +332,7 @@ fn from_message(
                     channel: chat.id.to_string(),
                     author: from.id.to_string(),
                     author_is_bot: false,
-                    content: canonical_text(text, entities, 0),
+                    content: canonical_text(text, entities, 0, known),
                 },
                 edited,
                 at_secs: message
@@ -197,11 +344,24 @@ fn from_message(
             },
         };
     };
-    let args = canonical_text(text, entities, args);
     let replied_to = message
         .reply_to_message
         .as_deref()
         .and_then(|m| m.from.as_deref());
+    if replied_to.is_none()
+        && names_a_member(registry, &name)
+        && let Some((username, _, _)) = target_mention(text, entities, args)
+        && !known.contains_key(&username)
+    {
+        return TelegramUpdate::Usage {
+            update_id,
+            text: format!(
+                "Gavel has not seen @{username} in this group yet, and Telegram does not let bots look members up by username. Reply to one of their messages with the command, or pick them from the mention list."
+            ),
+            at,
+        };
+    }
+    let args = canonical_text(text, entities, args, known);
     let options = match registry.spec(&name) {
         Some(spec) => {
             // A moderation command used as a reply names the replied-to member, where the
@@ -221,7 +381,7 @@ fn from_message(
                     return TelegramUpdate::Usage {
                         update_id,
                         text: format!(
-                            "{usage}\nOn Telegram, name a member by replying to one of their messages, or by picking them from the mention list (a plain @username cannot be looked up)."
+                            "{usage}\nOn Telegram, name a member by replying to one of their messages, by picking them from the mention list, or by their @username once Gavel has seen them in this group."
                         ),
                         at,
                     };
@@ -284,15 +444,17 @@ fn command_of(
 }
 
 /// The text from byte `from` on, with each `text_mention` (a member picked from the mention
-/// list, who may have no username) written `<@id>`, the form the text-option parser and the
-/// rest of Gavel read mentions in.
-fn canonical_text(text: &str, entities: &[MessageEntity], from: usize) -> String {
+/// list, who may have no username) and each `mention` of a `known` username written `<@id>`,
+/// the form the text-option parser and the rest of Gavel read mentions in.
+fn canonical_text(
+    text: &str,
+    entities: &[MessageEntity],
+    from: usize,
+    known: &HashMap<String, String>,
+) -> String {
     let mut out = String::new();
     let mut at = from;
     for entity in entities {
-        let (Some(user), MessageEntityType::TextMention) = (&entity.user, entity.type_field) else {
-            continue;
-        };
         let (Some(start), Some(end)) = (
             byte_index(text, usize::from(entity.offset)),
             byte_index(
@@ -302,11 +464,22 @@ fn canonical_text(text: &str, entities: &[MessageEntity], from: usize) -> String
         ) else {
             continue;
         };
+        let id = match (&entity.user, entity.type_field) {
+            (Some(user), MessageEntityType::TextMention) => user.id.to_string(),
+            (_, MessageEntityType::Mention) => {
+                let username = text.get(start..end).and_then(normal_username);
+                match username.and_then(|u| known.get(&u)) {
+                    Some(id) => id.clone(),
+                    None => continue,
+                }
+            }
+            _ => continue,
+        };
         if start < at {
             continue;
         }
         out.push_str(&text[at..start]);
-        out.push_str(&format!("<@{}>", user.id));
+        out.push_str(&format!("<@{id}>"));
         at = end;
     }
     out.push_str(text.get(at..).unwrap_or_default());
@@ -408,7 +581,12 @@ mod tests {
     }
 
     fn parse(update: &Value, bot: Option<&str>) -> TelegramUpdate {
-        parse_update(update.to_string().as_bytes(), &registry(), bot)
+        parse_update(
+            update.to_string().as_bytes(),
+            &registry(),
+            bot,
+            &HashMap::new(),
+        )
     }
 
     fn command_options(update: TelegramUpdate) -> (String, Vec<(String, OptionValue)>) {
@@ -482,7 +660,7 @@ mod tests {
             );
         }
         assert!(matches!(
-            parse_update(b"\xff garbage", &registry(), None),
+            parse_update(b"\xff garbage", &registry(), None, &HashMap::new()),
             TelegramUpdate::Unhandled {
                 update_id: None,
                 ..
@@ -490,22 +668,161 @@ mod tests {
         ));
     }
 
+    fn without_reply(text: &str, entities: Value) -> Value {
+        let mut update = message(text, entities);
+        update["message"]
+            .as_object_mut()
+            .unwrap()
+            .remove("reply_to_message");
+        update
+    }
+
+    fn warn_at_ann(username: &str) -> Value {
+        without_reply(
+            &format!("/warn {username} spam"),
+            json!([
+                { "type": "bot_command", "offset": 0, "length": 5 },
+                { "type": "mention", "offset": 6, "length": username.len() }
+            ]),
+        )
+    }
+
+    fn parse_known(update: &Value, known: &[(&str, &str)]) -> TelegramUpdate {
+        let known = known
+            .iter()
+            .map(|(u, id)| (u.to_string(), id.to_string()))
+            .collect();
+        parse_update(update.to_string().as_bytes(), &registry(), None, &known)
+    }
+
     #[test]
-    fn a_plain_username_is_answered_with_how_to_name_a_member() {
-        let mut update = message(
+    fn a_known_username_names_its_member_whatever_its_case() {
+        let update = warn_at_ann("@Ann");
+        let ahead = read_ahead(update.to_string().as_bytes(), &registry(), None);
+        assert_eq!(
+            ahead.mentioned,
+            Some(("-1001234567890".to_owned(), vec!["ann".to_owned()]))
+        );
+        let (name, options) = command_options(parse_known(&update, &[("ann", "222")]));
+        assert_eq!(name, "warn");
+        assert_eq!(
+            options,
+            vec![
+                ("user".into(), OptionValue::User("222".into())),
+                ("reason".into(), OptionValue::String("spam".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_username_is_answered_with_how_to_name_a_member() {
+        match parse_known(&warn_at_ann("@ann"), &[("bob", "333")]) {
+            TelegramUpdate::Usage { text, .. } => {
+                assert!(text.contains("has not seen @ann"), "{text}");
+                assert!(text.contains("Reply to one of their messages"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_reply_still_names_the_replied_to_member_over_a_username() {
+        let update = message(
             "/warn @ann spam",
             json!([
                 { "type": "bot_command", "offset": 0, "length": 5 },
                 { "type": "mention", "offset": 6, "length": 4 }
             ]),
         );
-        update["message"]
-            .as_object_mut()
-            .unwrap()
-            .remove("reply_to_message");
+        let ahead = read_ahead(update.to_string().as_bytes(), &registry(), None);
+        assert_eq!(ahead.mentioned, None, "nothing to look up");
+        let (_, options) = command_options(parse(&update, None));
+        assert_eq!(options[0], ("user".into(), OptionValue::User("222".into())));
+        assert_eq!(options[1].1, OptionValue::String("@ann spam".into()));
+    }
+
+    #[test]
+    fn a_message_shows_its_sender_the_replied_to_author_and_mentioned_members() {
+        let mut update = message(
+            "hi Cy and Dee",
+            json!([
+                { "type": "text_mention", "offset": 3, "length": 2, "user": { "id": 444, "is_bot": false, "first_name": "Cy", "username": "CyC" } },
+                { "type": "text_mention", "offset": 10, "length": 3, "user": { "id": 555, "is_bot": false, "first_name": "Dee" } }
+            ]),
+        );
+        update["message"]["from"]["username"] = "TheMod".into();
+        update["message"]["reply_to_message"]["from"]["username"] = "ann".into();
+        let ahead = read_ahead(update.to_string().as_bytes(), &registry(), None);
+        let seen = ahead.seen.unwrap();
+        assert_eq!(seen.group, "-1001234567890");
+        let names: Vec<_> = seen
+            .members
+            .iter()
+            .map(|s| (s.username.as_str(), s.id.as_str()))
+            .collect();
+        // Dee has no username: nothing to learn.
+        assert_eq!(names, [("themod", "111"), ("ann", "222"), ("cyc", "444")]);
+        // A bot is never recorded.
+        update["message"]["from"]["is_bot"] = true.into();
+        let ahead = read_ahead(update.to_string().as_bytes(), &registry(), None);
+        assert_eq!(ahead.seen.unwrap().members.len(), 2);
+    }
+
+    fn chat_member(new_chat_member: Value) -> Value {
+        json!({
+            "update_id": 20,
+            "chat_member": {
+                "chat": { "id": -1001234567890i64, "type": "supergroup", "title": "Gavel test" },
+                "from": { "id": 666, "is_bot": false, "first_name": "Eve", "username": "Eve" },
+                "date": 1764000000,
+                "old_chat_member": { "status": "left", "user": { "id": 666, "is_bot": false, "first_name": "Eve", "username": "Eve" } },
+                "new_chat_member": new_chat_member
+            }
+        })
+    }
+
+    #[test]
+    fn a_member_update_is_read_for_who_the_member_is() {
+        let update = chat_member(json!({
+            "status": "member",
+            "user": { "id": 666, "is_bot": false, "first_name": "Eve", "username": "Eve" }
+        }));
         match parse(&update, None) {
-            TelegramUpdate::Usage { text, .. } => assert!(text.contains("replying"), "{text}"),
+            TelegramUpdate::MemberChanged { update_id, seen } => {
+                assert_eq!(update_id, 20);
+                assert_eq!(seen.group, "-1001234567890");
+                assert_eq!(
+                    seen.members,
+                    vec![Sighting::new("eve", 666, "Eve").unwrap()]
+                );
+            }
             other => panic!("{other:?}"),
+        }
+        // Nothing for a message-only read ahead: the variant carries the members.
+        assert_eq!(
+            read_ahead(update.to_string().as_bytes(), &registry(), None),
+            Ahead::default()
+        );
+    }
+
+    #[test]
+    fn a_member_update_of_a_shape_gavel_cannot_read_is_unhandled() {
+        for new_chat_member in [
+            json!({ "status": "a_status_from_the_future", "user": { "id": 1, "is_bot": false, "first_name": "X" } }),
+            json!({ "status": "member" }),
+            json!("member"),
+        ] {
+            let update = chat_member(new_chat_member.clone());
+            assert!(
+                matches!(
+                    parse(&update, None),
+                    TelegramUpdate::Unhandled {
+                        update_id: Some(20),
+                        ..
+                    }
+                ),
+                "{new_chat_member}"
+            );
         }
     }
 }

@@ -5,5 +5,6 @@
 pub mod commands;
 mod inbound;
 pub mod render;
+pub mod usernames;
 
-pub use inbound::{ChatMessage, SeenMessage, TelegramUpdate, parse_update};
+pub use inbound::{Ahead, ChatMessage, SeenMessage, TelegramUpdate, parse_update, read_ahead};

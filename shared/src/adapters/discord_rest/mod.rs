@@ -69,8 +69,8 @@ use self::limits::{Permit, State};
 use self::routes::{Auth, Route};
 use super::env::{self, ConfigError};
 use super::http_limits::{Gate, fits, millis};
-use super::ttl_map::TtlMap;
 use crate::platform::ApiError;
+use crate::ttl_map::TtlMap;
 
 pub const DEFAULT_API_BASE: &str = "https://discord.com/api/v10";
 

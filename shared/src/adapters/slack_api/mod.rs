@@ -74,9 +74,9 @@ use self::errors::{expired_response_url, retry_after, snippet};
 pub use self::limits::{SlackApiLimits, Tier};
 use super::env::{self, ConfigError};
 use super::http_limits::{MIN_ATTEMPT, Pacer, millis};
-use super::ttl_map::TtlMap;
 use crate::platform::ApiError;
 use crate::ratelimit::gcra::BucketPolicy;
+use crate::ttl_map::TtlMap;
 
 pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
 const SLACK_HOOKS: &str = "https://hooks.slack.com/";

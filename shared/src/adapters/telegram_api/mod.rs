@@ -39,11 +39,11 @@ use serde_json::{Value, json};
 
 use super::env::{self, ConfigError};
 use super::http_limits::{MIN_ATTEMPT, Pacer, millis};
-use super::ttl_map::TtlMap;
 use crate::platform::{ApiError, MemberRights, TelegramApi};
 use crate::ratelimit::gcra::BucketPolicy;
 use crate::reply::Reply;
 use crate::telegram::render;
+use crate::ttl_map::TtlMap;
 
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
 

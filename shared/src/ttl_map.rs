@@ -1,6 +1,7 @@
-//! A small map of recent answers, for the platform adapters: entries expire after a fixed time
-//! (or never), and the map never holds more than its capacity, so a busy worker or edge cannot
-//! grow it without bound (one entry exists per user, guild or group it has asked about).
+//! A small map of recent answers, for the platform adapters and the Telegram username
+//! directory: entries expire after a fixed time (or never), and the map never holds more than
+//! its capacity, so a busy worker or edge cannot grow it without bound (one entry exists per
+//! user, guild or group it has asked about or recorded).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
