@@ -205,8 +205,7 @@ async fn a_repeated_discord_interaction_has_one_effect() {
     );
 }
 
-/// `/ping` only answers: a repeat of it is answered again, and it costs no claim. Its tokens
-/// are two plain conditional writes sent at once, not a transaction.
+/// `/ping` only answers: a repeat of it is answered again, and it costs no claim.
 #[tokio::test]
 async fn a_repeated_read_only_command_is_answered_again_without_a_claim() {
     let f = fixture();
@@ -214,8 +213,8 @@ async fn a_repeated_read_only_command_is_answered_again_without_a_claim() {
     let first = f.discord(&body).await;
     assert!(content(&first).starts_with("Pong!"), "{}", content(&first));
     assert_eq!(
-        first.store_round_trips, 3,
-        "the tenant's rate-limit overrides (read once per instance), then one write per bucket"
+        first.store_round_trips, 2,
+        "the tenant's rate-limit overrides (read once per instance), then the buckets' transaction"
     );
     let second = f.discord(&body).await;
     assert!(
@@ -224,8 +223,8 @@ async fn a_repeated_read_only_command_is_answered_again_without_a_claim() {
         content(&second)
     );
     assert_eq!(
-        second.store_round_trips, 2,
-        "overrides cached: the two buckets"
+        second.store_round_trips, 1,
+        "overrides cached: the buckets' transaction"
     );
     assert_eq!(
         f.store

@@ -1,14 +1,17 @@
 //! The limiter on the acknowledgement path: every bucket a command draws from, and the
 //! interaction's idempotency claim when there is one, move in **one transaction**, so a
 //! rate-limited command costs one store round trip (two when it is refused: the second reads
-//! the bucket that refused, for the exact wait). A command with nothing to claim (one that only
-//! answers) takes its tokens with one plain conditional write per bucket, sent at once: the
-//! same latency, half the write units, since a transaction bills each item twice.
+//! the bucket that refused, for the exact wait).
+//!
+//! Without a claim (a command that only answers) the buckets still move in one transaction,
+//! although plain conditional writes would bill half the units: under a burst on one
+//! community's bucket, concurrent plain writes each re-guess the cursor and retry, and on the
+//! emulator 240 racing admissions outran a 20-second budget. A transaction refused by a
+//! concurrent writer answers at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use futures_util::future::join_all;
 use serde_json::Value;
 
 use super::gcra::{PolicyError, retry_after_ms};
@@ -93,11 +96,8 @@ impl RateLimiter {
             .into_iter()
             .map(|scope| (scope, bucket_key(community, scope, invocation, spec.name)))
             .collect();
-        let Some(claim) = claim else {
-            return self.advance_each(&buckets, &policies).await;
-        };
-        let claimed = 1;
-        let mut ops = vec![claim];
+        let claimed = usize::from(claim.is_some());
+        let mut ops: Vec<WriteOp> = claim.into_iter().collect();
         ops.extend(buckets.iter().map(|(scope, key)| {
             let policy = policies.for_scope(*scope);
             WriteOp::Advance {
@@ -136,44 +136,6 @@ impl RateLimiter {
             }
             Err(other) => Err(other),
         }
-    }
-
-    /// Takes a token from each bucket with its own conditional write, all sent at once. Without
-    /// a claim, all-or-nothing buys nothing a user would notice: when one bucket refuses, the
-    /// others' tokens stay spent, which errs towards limiting, and the refusal names the longest
-    /// wait (the store reports each refusing bucket's deadline, so no read follows).
-    async fn advance_each(
-        &self,
-        buckets: &[(Scope, ItemKey)],
-        policies: &Policies,
-    ) -> Result<Admission, StoreError> {
-        let taken = join_all(buckets.iter().map(|(scope, key)| {
-            let policy = policies.for_scope(*scope);
-            self.store
-                .advance(key, policy.step_ms(), policy.max_ahead_ms())
-        }))
-        .await;
-        let now = self.clock.now_ms();
-        let mut admission = Admission::Allowed;
-        for ((scope, _), result) in buckets.iter().zip(taken) {
-            let current = match result {
-                Ok(_) => continue,
-                Err(StoreError::LimitReached { current }) => current,
-                Err(other) => return Err(other),
-            };
-            let wait = retry_after_ms(current, now, policies.for_scope(*scope)).max(1);
-            let longer = match admission {
-                Admission::Limited { retry_after_ms, .. } => wait > retry_after_ms,
-                _ => true,
-            };
-            if longer {
-                admission = Admission::Limited {
-                    scope: *scope,
-                    retry_after_ms: wait,
-                };
-            }
-        }
-        Ok(admission)
     }
 
     /// The tenant's policies: defaults with its stored overrides, cached for five minutes.
