@@ -335,6 +335,22 @@ async fn two_bans_confirmed_at_once_both_get_numbers(s: Setup) {
 }
 
 /// As Discord sends an interaction from the bot's DM with `user`: no guild, no member.
+/// The submission, from `user`'s DM with the bot, of the form `modal` (an interaction answer
+/// of type 9) with `reason` filled in.
+fn dm_form_submission(modal: &Value, reason: &str, user: &str) -> Vec<u8> {
+    assert_eq!(modal["type"], 9, "{modal}");
+    let form = modal["data"]["custom_id"].as_str().unwrap();
+    in_dm_of(
+        payloads::discord_modal_submit(
+            &snowflake(),
+            form,
+            &[("reason", reason)],
+            DiscordInvoker::Member,
+        ),
+        user,
+    )
+}
+
 fn in_dm_of(body: Vec<u8>, user: &str) -> Vec<u8> {
     let mut value: Value = serde_json::from_slice(&body).unwrap();
     let object = value.as_object_mut().unwrap();
@@ -385,15 +401,9 @@ async fn a_banned_member_appeals_from_the_dm(s: Setup) {
         TARGET,
     );
     let modal = s.discord_on(&s.second, click).await;
-    assert_eq!(modal.body["type"], 9, "{}", modal.body);
-    let form = modal.body["data"]["custom_id"].as_str().unwrap().to_owned();
-    let submit = in_dm_of(
-        payloads::discord_modal_submit(
-            &snowflake(),
-            &form,
-            &[("reason", "I was not in the voice channel during that raid")],
-            DiscordInvoker::Member,
-        ),
+    let submit = dm_form_submission(
+        &modal.body,
+        "I was not in the voice channel during that raid",
         TARGET,
     );
     let sent = s.discord_on(&s.first, submit).await;
@@ -434,17 +444,7 @@ async fn a_member_appeals_with_the_command_in_the_dm(s: Setup) {
             appeal(json!([{ "name": "case", "type": 4, "value": 1 }])),
         )
         .await;
-    assert_eq!(modal.body["type"], 9, "{}", modal.body);
-    let form = modal.body["data"]["custom_id"].as_str().unwrap().to_owned();
-    let submit = in_dm_of(
-        payloads::discord_modal_submit(
-            &snowflake(),
-            &form,
-            &[("reason", why)],
-            DiscordInvoker::Member,
-        ),
-        &member,
-    );
+    let submit = dm_form_submission(&modal.body, why, &member);
     let sent = s.discord_on(&s.second, submit).await;
     assert!(sent.text().contains("appeal of case #1"), "{}", sent.text());
 

@@ -22,7 +22,7 @@ use gavel_shared::invocation::Platform;
 use gavel_shared::jobs::Job;
 use gavel_shared::maintenance::{Budget, Maintenance, Sweep};
 use gavel_shared::moderation::appeal::{self, AppealStatus};
-use gavel_shared::moderation::{Cases, Kind, ModSettings, Status, automod_rules};
+use gavel_shared::moderation::{Cases, Kind, ModSettings, Status, StoredCase, automod_rules};
 use gavel_shared::platform::recording::{PlatformCall, RecordingPlatform};
 use gavel_shared::slack::web::RecordingSlackWeb;
 use gavel_shared::store::keys::Community;
@@ -227,6 +227,17 @@ impl Setup {
         jobs
     }
 
+    /// The target member's cases in the group.
+    async fn target_cases(&self) -> Vec<StoredCase> {
+        self.cases().all_of(&TARGET.to_string()).await.unwrap()
+    }
+
+    /// Nothing was done: no job queued, no case opened against the target.
+    async fn assert_nothing_done(&self) {
+        assert!(self.bus.jobs().is_empty());
+        assert!(self.target_cases().await.is_empty());
+    }
+
     fn cases(&self) -> Cases<'_> {
         let tenant: &'static str = Box::leak(self.chat.to_string().into_boxed_str());
         Cases::new(self.store.as_ref(), Platform::Telegram, tenant)
@@ -328,10 +339,7 @@ async fn a_replayed_update_acts_once(s: Setup) {
     assert!(first.text().contains("Case #1"), "{}", first.text());
     assert!(again.text().contains("already handled"), "{}", again.text());
     assert_eq!(s.bus.jobs().len(), 1);
-    assert_eq!(
-        s.cases().all_of(&TARGET.to_string()).await.unwrap().len(),
-        1
-    );
+    assert_eq!(s.target_cases().await.len(), 1);
     // The answer is a reply to the command, in HTML.
     assert_eq!(first.body["method"], "sendMessage");
     assert_eq!(first.body["parse_mode"], "HTML");
@@ -346,14 +354,7 @@ async fn members_and_other_bots_commands_are_refused(s: Setup) {
     let other_bot = s.message(MODERATOR, "/warn@SomeOtherBot spam", Some(TARGET));
     let ignored = s.post(&other_bot).await;
     assert_eq!(ignored.status, 200);
-    assert!(s.bus.jobs().is_empty());
-    assert!(
-        s.cases()
-            .all_of(&TARGET.to_string())
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    s.assert_nothing_done().await;
 }
 
 /// Three warnings reach the mute threshold; the Apply button (an inline keyboard within 64
@@ -409,7 +410,7 @@ async fn warnings_escalate_to_a_mute(s: Setup) {
         |c| matches!(c, PlatformCall::TelegramMessage { chat, .. } if *chat == TARGET.to_string()),
     );
     assert_eq!(dms.len(), 4, "the member is told of every case");
-    let history = s.cases().all_of(&TARGET.to_string()).await.unwrap();
+    let history = s.target_cases().await;
     let kinds: Vec<Kind> = history.iter().map(|c| c.case.kind).collect();
     assert_eq!(
         kinds,
@@ -500,7 +501,7 @@ async fn automod_catches_a_group_message_once_and_deletes_it(s: Setup) {
     let spam = s.message(TARGET, "get fr33 n1tr0 here", None);
     let (a, b) = tokio::join!(s.post_on(&s.first, &spam), s.post_on(&s.second, &spam));
     assert_eq!((a.status, b.status), (200, 200));
-    let cases = s.cases().all_of(&TARGET.to_string()).await.unwrap();
+    let cases = s.target_cases().await;
     assert_eq!(cases.len(), 1, "{cases:?}");
     s.run_jobs().await;
     let message_id = spam["message"]["message_id"].to_string();
@@ -615,7 +616,7 @@ async fn an_appeal_is_accepted_once_under_concurrent_clicks(s: Setup) {
         "the mute lifted once: {:?}",
         s.platform.calls()
     );
-    let case = &s.cases().all_of(&TARGET.to_string()).await.unwrap()[0].case;
+    let case = &s.target_cases().await[0].case;
     assert_eq!(case.status, Status::Pardoned);
 }
 
@@ -846,7 +847,7 @@ async fn a_member_seen_posting_is_warned_by_username(s: Setup) {
         "{}",
         answer.text()
     );
-    let cases = s.cases().all_of(&TARGET.to_string()).await.unwrap();
+    let cases = s.target_cases().await;
     assert_eq!(cases.len(), 1);
     assert_eq!(s.bus.jobs().len(), 1);
 }
@@ -890,14 +891,7 @@ async fn an_unseen_username_is_answered_with_how_to_name_the_member(s: Setup) {
         answer.text()
     );
     assert!(!answer.text().contains("Case #"), "{}", answer.text());
-    assert!(s.bus.jobs().is_empty());
-    assert!(
-        s.cases()
-            .all_of(&TARGET.to_string())
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    s.assert_nothing_done().await;
 }
 
 /// A member seen twice on one instance costs one directory read and write: the second message

@@ -26,7 +26,7 @@ use crate::reply::{Reply, Response};
 use crate::slack::moderators::LOOKUP_BUDGET;
 use crate::telegram::render::{self, MAX_TOAST_CHARS};
 use crate::telegram::usernames::{Lookup, resolved_note};
-use crate::telegram::{ChatMessage, TelegramUpdate, parse_update, read_ahead};
+use crate::telegram::{ChatMessage, TelegramUpdate, parse_update, read_ahead, read_update};
 use crate::verify::TelegramVerifier;
 
 /// How long the edit of a clicked message may take before the answer goes without it.
@@ -59,12 +59,13 @@ impl Edge {
 
     pub(super) async fn telegram_update(&self, body: &[u8], received_at: Instant) -> EdgeResponse {
         let bot = self.telegram_bot.as_deref();
-        let ahead = read_ahead(body, &self.registry, bot);
+        let incoming = read_update(body);
+        let ahead = read_ahead(&incoming, &self.registry, bot);
         let lookup = self.look_up_usernames(ahead.mentioned.as_ref()).await;
         let ids: HashMap<String, String> = (lookup.known.iter())
             .map(|(username, known)| (username.clone(), known.id.clone()))
             .collect();
-        let update = parse_update(body, &self.registry, bot, &ids);
+        let update = parse_update(incoming, &self.registry, bot, &ids);
         let seen = match &update {
             TelegramUpdate::MemberChanged { seen, .. } => Some(seen.clone()),
             _ => ahead.seen,

@@ -7,10 +7,10 @@
 //! Anything else, or a message of a shape its types refuse, is [`TelegramUpdate::Unhandled`]:
 //! the edge answers 200 and logs it, because Telegram retries every other answer for a day.
 //!
-//! A plain `@ann` carries no user id, so the edge first asks [`read_ahead`] which usernames a
-//! command names and who the update shows, looks the names up in the group's directory
-//! ([`usernames`](super::usernames)), and hands what it found to [`parse_update`], which stays
-//! pure.
+//! A plain `@ann` carries no user id, so the edge reads the body once ([`read_update`]), asks
+//! [`read_ahead`] which usernames a command names and who the update shows, looks the names up
+//! in the group's directory ([`usernames`](super::usernames)), and hands what it found to
+//! [`parse_update`], which stays pure.
 
 use std::collections::HashMap;
 
@@ -91,20 +91,85 @@ pub struct Ahead {
     pub mentioned: Option<(String, Vec<String>)>,
 }
 
+/// A verified update's body, read once: what [`read_ahead`] and [`parse_update`] both look at,
+/// so neither parses the JSON nor deserializes the message again.
+#[derive(Debug)]
+pub struct Incoming {
+    update_id: Option<i64>,
+    content: Content,
+}
+
+#[derive(Debug)]
+enum Content {
+    Message {
+        message: Box<Message>,
+        edited: bool,
+    },
+    Callback(Box<CallbackQuery>),
+    Member(Box<ChatMemberUpdated>),
+    /// Nothing Gavel reads: the kind of update, or why the body cannot be read.
+    Other(String),
+}
+
+const NOT_JSON: &str = "not JSON";
+
+/// Reads a verified update's body (see the module's notes on leniency).
+pub fn read_update(body: &[u8]) -> Incoming {
+    let other = |update_id, why: &str| Incoming {
+        update_id,
+        content: Content::Other(why.to_owned()),
+    };
+    let Ok(update) = serde_json::from_slice::<Value>(body) else {
+        return other(None, NOT_JSON);
+    };
+    let update_id = update["update_id"].as_i64();
+    let Some(object) = update.as_object() else {
+        return other(update_id, "not an object");
+    };
+    let Some((kind, content)) = object.iter().find(|(key, _)| *key != "update_id") else {
+        return other(update_id, "empty");
+    };
+    let content = match kind.as_str() {
+        "message" | "edited_message" => match serde_json::from_value::<Message>(content.clone()) {
+            Ok(message) => Content::Message {
+                message: Box::new(message),
+                edited: kind == "edited_message",
+            },
+            Err(error) => {
+                tracing::info!(%error, kind, "Telegram message Gavel cannot read");
+                Content::Other(kind.clone())
+            }
+        },
+        "callback_query" => match serde_json::from_value::<CallbackQuery>(content.clone()) {
+            Ok(query) => Content::Callback(Box::new(query)),
+            Err(error) => {
+                tracing::info!(%error, "Telegram callback query Gavel cannot read");
+                Content::Other(kind.clone())
+            }
+        },
+        "chat_member" => match serde_json::from_value::<ChatMemberUpdated>(content.clone()) {
+            Ok(changed) => Content::Member(Box::new(changed)),
+            Err(error) => {
+                tracing::info!(%error, "Telegram member update Gavel cannot read");
+                Content::Other(kind.clone())
+            }
+        },
+        other => Content::Other(other.to_owned()),
+    };
+    Incoming { update_id, content }
+}
+
 /// Who a message update shows, and which usernames it needs looked up; nothing for other
 /// updates or shapes (a `chat_member` update's members are in [`TelegramUpdate::MemberChanged`]).
-pub fn read_ahead(body: &[u8], registry: &CommandRegistry, bot_username: Option<&str>) -> Ahead {
-    let Ok(update) = serde_json::from_slice::<Value>(body) else {
+pub fn read_ahead(
+    incoming: &Incoming,
+    registry: &CommandRegistry,
+    bot_username: Option<&str>,
+) -> Ahead {
+    let Content::Message { message, edited } = &incoming.content else {
         return Ahead::default();
     };
-    let (content, edited) = match (update.get("message"), update.get("edited_message")) {
-        (Some(content), _) => (content, false),
-        (None, Some(content)) => (content, true),
-        (None, None) => return Ahead::default(),
-    };
-    let Ok(message) = serde_json::from_value::<Message>(content.clone()) else {
-        return Ahead::default();
-    };
+    let edited = *edited;
     if !matches!(
         message.chat.type_field,
         ChatType::Group | ChatType::Supergroup
@@ -112,7 +177,7 @@ pub fn read_ahead(body: &[u8], registry: &CommandRegistry, bot_username: Option<
         return Ahead::default();
     }
     let group = message.chat.id.to_string();
-    let (text, entities) = text_of(&message);
+    let (text, entities) = text_of(message);
     let replied_to = message
         .reply_to_message
         .as_deref()
@@ -192,54 +257,25 @@ fn target_mention(
 /// usernames [`read_ahead`] listed that the group's directory knows (lower-cased → user id):
 /// a known `@ann` names that member, an unknown one is answered with how to name them.
 pub fn parse_update(
-    body: &[u8],
+    incoming: Incoming,
     registry: &CommandRegistry,
     bot_username: Option<&str>,
     known: &HashMap<String, String>,
 ) -> TelegramUpdate {
-    let Ok(update) = serde_json::from_slice::<Value>(body) else {
-        return unhandled(None, "not JSON");
+    let Some(update_id) = incoming.update_id else {
+        let why = match &incoming.content {
+            Content::Other(why) if why == NOT_JSON => NOT_JSON,
+            _ => "no update_id",
+        };
+        return unhandled(None, why);
     };
-    let update_id = update["update_id"].as_i64();
-    let Some(update_id) = update_id else {
-        return unhandled(None, "no update_id");
-    };
-    let Some(object) = update.as_object() else {
-        return unhandled(Some(update_id), "not an object");
-    };
-    let Some((kind, content)) = object.iter().find(|(key, _)| *key != "update_id") else {
-        return unhandled(Some(update_id), "empty");
-    };
-    match kind.as_str() {
-        "message" | "edited_message" => match serde_json::from_value::<Message>(content.clone()) {
-            Ok(message) => from_message(
-                update_id,
-                &message,
-                kind == "edited_message",
-                registry,
-                bot_username,
-                known,
-            ),
-            Err(error) => {
-                tracing::info!(%error, kind, "Telegram message Gavel cannot read");
-                unhandled(Some(update_id), kind)
-            }
-        },
-        "callback_query" => match serde_json::from_value::<CallbackQuery>(content.clone()) {
-            Ok(query) => from_callback(update_id, query),
-            Err(error) => {
-                tracing::info!(%error, "Telegram callback query Gavel cannot read");
-                unhandled(Some(update_id), kind)
-            }
-        },
-        "chat_member" => match serde_json::from_value::<ChatMemberUpdated>(content.clone()) {
-            Ok(changed) => from_member_change(update_id, &changed),
-            Err(error) => {
-                tracing::info!(%error, "Telegram member update Gavel cannot read");
-                unhandled(Some(update_id), kind)
-            }
-        },
-        other => unhandled(Some(update_id), other),
+    match incoming.content {
+        Content::Message { message, edited } => {
+            from_message(update_id, &message, edited, registry, bot_username, known)
+        }
+        Content::Callback(query) => from_callback(update_id, *query),
+        Content::Member(changed) => from_member_change(update_id, &changed),
+        Content::Other(kind) => unhandled(Some(update_id), &kind),
     }
 }
 
@@ -582,7 +618,7 @@ mod tests {
 
     fn parse(update: &Value, bot: Option<&str>) -> TelegramUpdate {
         parse_update(
-            update.to_string().as_bytes(),
+            read_update(update.to_string().as_bytes()),
             &registry(),
             bot,
             &HashMap::new(),
@@ -660,7 +696,12 @@ mod tests {
             );
         }
         assert!(matches!(
-            parse_update(b"\xff garbage", &registry(), None, &HashMap::new()),
+            parse_update(
+                read_update(b"\xff garbage"),
+                &registry(),
+                None,
+                &HashMap::new()
+            ),
             TelegramUpdate::Unhandled {
                 update_id: None,
                 ..
@@ -692,13 +733,22 @@ mod tests {
             .iter()
             .map(|(u, id)| (u.to_string(), id.to_string()))
             .collect();
-        parse_update(update.to_string().as_bytes(), &registry(), None, &known)
+        parse_update(
+            read_update(update.to_string().as_bytes()),
+            &registry(),
+            None,
+            &known,
+        )
     }
 
     #[test]
     fn a_known_username_names_its_member_whatever_its_case() {
         let update = warn_at_ann("@Ann");
-        let ahead = read_ahead(update.to_string().as_bytes(), &registry(), None);
+        let ahead = read_ahead(
+            &read_update(update.to_string().as_bytes()),
+            &registry(),
+            None,
+        );
         assert_eq!(
             ahead.mentioned,
             Some(("-1001234567890".to_owned(), vec!["ann".to_owned()]))
@@ -734,7 +784,11 @@ mod tests {
                 { "type": "mention", "offset": 6, "length": 4 }
             ]),
         );
-        let ahead = read_ahead(update.to_string().as_bytes(), &registry(), None);
+        let ahead = read_ahead(
+            &read_update(update.to_string().as_bytes()),
+            &registry(),
+            None,
+        );
         assert_eq!(ahead.mentioned, None, "nothing to look up");
         let (_, options) = command_options(parse(&update, None));
         assert_eq!(options[0], ("user".into(), OptionValue::User("222".into())));
@@ -752,7 +806,11 @@ mod tests {
         );
         update["message"]["from"]["username"] = "TheMod".into();
         update["message"]["reply_to_message"]["from"]["username"] = "ann".into();
-        let ahead = read_ahead(update.to_string().as_bytes(), &registry(), None);
+        let ahead = read_ahead(
+            &read_update(update.to_string().as_bytes()),
+            &registry(),
+            None,
+        );
         let seen = ahead.seen.unwrap();
         assert_eq!(seen.group, "-1001234567890");
         let names: Vec<_> = seen
@@ -764,7 +822,11 @@ mod tests {
         assert_eq!(names, [("themod", "111"), ("ann", "222"), ("cyc", "444")]);
         // A bot is never recorded.
         update["message"]["from"]["is_bot"] = true.into();
-        let ahead = read_ahead(update.to_string().as_bytes(), &registry(), None);
+        let ahead = read_ahead(
+            &read_update(update.to_string().as_bytes()),
+            &registry(),
+            None,
+        );
         assert_eq!(ahead.seen.unwrap().members.len(), 2);
     }
 
@@ -800,7 +862,11 @@ mod tests {
         }
         // Nothing for a message-only read ahead: the variant carries the members.
         assert_eq!(
-            read_ahead(update.to_string().as_bytes(), &registry(), None),
+            read_ahead(
+                &read_update(update.to_string().as_bytes()),
+                &registry(),
+                None
+            ),
             Ahead::default()
         );
     }

@@ -7,4 +7,7 @@ mod inbound;
 pub mod render;
 pub mod usernames;
 
-pub use inbound::{Ahead, ChatMessage, SeenMessage, TelegramUpdate, parse_update, read_ahead};
+pub use inbound::{
+    Ahead, ChatMessage, Incoming, SeenMessage, TelegramUpdate, parse_update, read_ahead,
+    read_update,
+};
