@@ -521,6 +521,53 @@ async fn a_transient_failure_is_retried_by_the_next_delivery(s: Setup) {
     assert!(discord.edits.lock().unwrap()[0].contains("✅"));
 }
 
+/// Jobs as the jobs queue hands them to the worker, ten at most a batch: a job done is deleted
+/// from the queue, one that must wait is named in `batchItemFailures` and comes back, and so
+/// does a message that is no job (to be dead-lettered where someone can read it). When the
+/// next batch brings the waiting job again, it is done, and the one done before is not redone.
+async fn a_queue_batch_answers_each_job_on_its_own(s: Setup) {
+    use gavel_shared::adapters::job_queue::handle_delivery;
+    let discord = ScriptedDiscord::new(vec![
+        Ok(()),
+        Err(ApiError::Unavailable("HTTP 502".into())),
+        Ok(()),
+        Ok(()),
+    ]);
+    let worker = Worker::new(
+        s.store.clone(),
+        s.clock.clone(),
+        Some(discord.clone() as Arc<dyn DiscordApi>),
+        None,
+    );
+    let (first, second) = (job(&rand_id().to_string()), job(&rand_id().to_string()));
+    let record = |id: &str, job: &Job| {
+        let event = json!({ "source": "gavel", "detail-type": "gavel.job", "detail": job });
+        json!({ "messageId": id, "body": event.to_string(), "eventSource": "aws:sqs" })
+    };
+    let batch = json!({ "Records": [
+        record("m-1", &first),
+        record("m-2", &second),
+        { "messageId": "m-3", "body": "{\"not\": \"a job\"}" },
+    ]});
+    let answer = handle_delivery(&worker, &batch, deadline()).await.unwrap();
+    assert_eq!(
+        answer,
+        json!({ "batchItemFailures": [{ "itemIdentifier": "m-2" }, { "itemIdentifier": "m-3" }] })
+    );
+    let again = json!({ "Records": [record("m-1", &first), record("m-2", &second)] });
+    let answer = handle_delivery(&worker, &again, deadline()).await.unwrap();
+    assert_eq!(answer, json!({ "batchItemFailures": [] }));
+    // Three posts tried: the first job's once, the second's failed one and its retry.
+    assert_eq!(discord.posts.load(std::sync::atomic::Ordering::SeqCst), 3);
+    // A bare EventBridge event (a rule invoking the worker itself) still works.
+    let third = job(&rand_id().to_string());
+    let bare = json!({ "source": "gavel", "detail-type": "gavel.job", "detail": third });
+    assert_eq!(
+        handle_delivery(&worker, &bare, deadline()).await,
+        Ok(Value::Null)
+    );
+}
+
 /// A delivery that crashed mid-job (its claim left running) is taken over once the lease lapses.
 async fn a_crashed_run_is_taken_over_after_its_lease(s: Setup) {
     let discord = ScriptedDiscord::new(vec![Ok(())]);
@@ -638,5 +685,6 @@ gavel_tests::on_both_stores!(
     concurrent_deliveries_act_once,
     a_forbidden_call_is_told_and_not_retried,
     a_transient_failure_is_retried_by_the_next_delivery,
+    a_queue_batch_answers_each_job_on_its_own,
     a_crashed_run_is_taken_over_after_its_lease,
 );

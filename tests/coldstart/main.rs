@@ -363,7 +363,6 @@ async fn main() {
             ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
             ("RUST_LOG", "info"),
             ("GAVEL_TABLE", moto.table.as_str()),
-            ("GAVEL_STAGE", "coldstart"),
             ("GAVEL_BUS", "coldstart-bus"),
             ("GAVEL_METRICS_NAMESPACE", "Gavel/coldstart"),
             ("DISCORD_PUBLIC_KEY", &discord_test_public_key_hex()),

@@ -1,23 +1,24 @@
-//! Lambda entry point for the worker. EventBridge delivers each job (at least once); the worker
-//! claims it, makes the platform calls, and edits the user's answer with the outcome. Only this
-//! function holds the bot tokens, and only it creates and deletes one-time schedules.
+//! Lambda entry point for the worker. Jobs arrive in batches from the jobs queue, at least once
+//! (EventBridge queues them there); the worker claims each, makes the platform calls, and edits
+//! the user's answer with the outcome. Only this function holds the bot tokens, and only it
+//! creates and deletes one-time schedules.
 //!
 //! A job that should be tried again (a platform outage, a rate limit beyond the budget, or the
-//! job running elsewhere) fails the invocation, so Lambda's async retries and then the
-//! dead-letter queue take it (see `template.yaml`).
+//! job running elsewhere) is reported back to the queue, which hands it out again for over an
+//! hour before its dead-letter queue takes it (`adapters::job_queue`, `template.yaml`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use gavel_shared::adapters::discord_rest::DiscordRest;
 use gavel_shared::adapters::dynamodb::DynamoStore;
+use gavel_shared::adapters::job_queue::handle_delivery;
 use gavel_shared::adapters::scheduler::EventBridgeScheduler;
 use gavel_shared::adapters::secrets::SecretsManager;
 use gavel_shared::adapters::slack_api::SlackApiClient;
 use gavel_shared::adapters::telegram_api::TelegramBotApi;
 use gavel_shared::clock::{Clock, SystemClock, work_deadline};
-use gavel_shared::jobs::Job;
-use gavel_shared::worker::{Outcome, Worker};
+use gavel_shared::worker::Worker;
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -53,14 +54,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let worker = Arc::clone(&worker);
         let clock = Arc::clone(&clock);
         async move {
-            let job = Job::from_eventbridge(&event.payload)?;
             let deadline = work_deadline(clock.as_ref(), event.context.deadline, SAFETY_MARGIN);
-            match worker.handle(&job, deadline).await {
-                Outcome::Done | Outcome::Duplicate => Ok::<_, lambda_runtime::Error>(()),
-                Outcome::RetryLater(why) => {
-                    Err(format!("job {} will be retried: {why}", job.id).into())
-                }
-            }
+            handle_delivery(&worker, &event.payload, deadline)
+                .await
+                .map_err(lambda_runtime::Error::from)
         }
     }))
     .await

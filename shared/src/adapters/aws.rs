@@ -15,6 +15,10 @@
 //! use reqwest with its own roots), and a move of AWS's endpoints to another CA would need
 //! these files updated.
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -72,4 +76,43 @@ pub fn emulator_config(endpoint_url: &str, access_key: &str, secret_key: &str) -
         )))
         .endpoint_url(endpoint_url)
         .build()
+}
+
+/// How long one AWS call may take, every attempt and backoff included, and how often the SDK
+/// tries it. The SDK's defaults (3 attempts from a 1 s backoff up to 20 s, no deadline at all)
+/// suit batch work, not a call made inside the platforms' 3-second acknowledgement: every
+/// client an edge function calls while a platform waits is built with one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallBudget {
+    /// The whole call's budget. Each attempt (and connecting) gets half of it, so one hung
+    /// connection still leaves room for a retry.
+    pub timeout: Duration,
+    /// Attempts per call, the first included (standard retry mode, exponential backoff with
+    /// jitter from 50 ms, at most 500 ms between attempts).
+    pub max_attempts: u32,
+}
+
+impl CallBudget {
+    pub const fn new(timeout: Duration, max_attempts: u32) -> Self {
+        Self {
+            timeout,
+            max_attempts,
+        }
+    }
+
+    pub fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts.max(1))
+            .with_initial_backoff(Duration::from_millis(50))
+            .with_max_backoff(Duration::from_millis(500))
+    }
+
+    pub fn timeout_config(&self) -> TimeoutConfig {
+        let attempt = self.timeout / 2;
+        TimeoutConfig::builder()
+            .operation_timeout(self.timeout)
+            .operation_attempt_timeout(attempt)
+            .connect_timeout(attempt)
+            .build()
+    }
 }

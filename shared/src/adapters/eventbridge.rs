@@ -7,7 +7,9 @@
 use async_trait::async_trait;
 use aws_sdk_eventbridge::Client;
 
-use super::aws::{EMULATOR_KEY, emulator_config};
+use std::time::Duration;
+
+use super::aws::{CallBudget, EMULATOR_KEY, emulator_config};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use super::env::{self, ConfigError};
@@ -17,6 +19,11 @@ pub const SOURCE: &str = "gavel";
 pub const DETAIL_TYPE: &str = "gavel.job";
 /// EventBridge caps an entry at 256 KiB; jobs are a few hundred bytes, so a larger one is a bug.
 const MAX_DETAIL_BYTES: usize = 256 * 1024;
+
+/// A publish happens inside the 3-second acknowledgement, after the store's work: at most
+/// 700 ms and 3 attempts (PutEvents answers in tens of milliseconds), so a slow EventBridge
+/// costs the user a "try again" answer rather than the platform's timeout.
+pub const PUBLISH_BUDGET: CallBudget = CallBudget::new(Duration::from_millis(700), 3);
 
 pub struct EventBridgeBus {
     client: Client,
@@ -50,8 +57,12 @@ impl EventBridgeBus {
     /// The standard AWS environment, and `GAVEL_BUS` for the bus name.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let bus_name = env::required("GAVEL_BUS")?;
-        let config = super::aws::environment().await;
-        Ok(Self::new(Client::new(config), bus_name))
+        let shared = super::aws::environment().await;
+        let config = aws_sdk_eventbridge::config::Builder::from(shared)
+            .retry_config(PUBLISH_BUDGET.retry_config())
+            .timeout_config(PUBLISH_BUDGET.timeout_config())
+            .build();
+        Ok(Self::new(Client::from_conf(config), bus_name))
     }
 }
 

@@ -11,6 +11,7 @@ pub mod aws;
 pub mod discord_rest;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+pub mod job_queue;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 

@@ -16,7 +16,9 @@
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 
-use super::aws::{EMULATOR_KEY, emulator_config};
+use std::time::Duration;
+
+use super::aws::{CallBudget, EMULATOR_KEY, emulator_config};
 use super::env::{self, ConfigError};
 use crate::edge::SigningSecretSource;
 
@@ -32,6 +34,11 @@ pub const SECRET_VARIABLES: [&str; 7] = [
     "SLACK_ADMIN_USER_TOKEN",
 ];
 
+/// A read of the Slack signing secret again happens inside a request, within the platform's 3
+/// seconds: at most 800 ms and 2 attempts (a read takes tens of milliseconds in the region). The
+/// cold start's reads get the same budget, well inside Lambda's 10-second init.
+pub const READ_BUDGET: CallBudget = CallBudget::new(Duration::from_millis(800), 2);
+
 /// A Secrets Manager client.
 #[derive(Clone, Debug)]
 pub struct SecretsManager {
@@ -45,8 +52,12 @@ impl SecretsManager {
 
     /// The standard AWS environment (the function's role).
     pub async fn from_env() -> Self {
-        let config = super::aws::environment().await;
-        Self::new(Client::new(config))
+        let shared = super::aws::environment().await;
+        let config = aws_sdk_secretsmanager::config::Builder::from(shared)
+            .retry_config(READ_BUDGET.retry_config())
+            .timeout_config(READ_BUDGET.timeout_config())
+            .build();
+        Self::new(Client::from_conf(config))
     }
 
     /// moto at `endpoint_url`, with fixed fake credentials.

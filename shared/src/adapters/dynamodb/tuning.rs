@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 
-use crate::adapters::aws::{EMULATOR_KEY, emulator_config};
+use crate::adapters::aws::{CallBudget, EMULATOR_KEY, emulator_config};
 
 use crate::adapters::env::ConfigError;
 
@@ -50,21 +50,16 @@ impl StoreTuning {
         Ok(tuning)
     }
 
+    fn budget(&self) -> CallBudget {
+        CallBudget::new(self.timeout, self.max_attempts)
+    }
+
     fn retry_config(&self) -> RetryConfig {
-        RetryConfig::standard()
-            .with_max_attempts(self.max_attempts.max(1))
-            // The SDK's defaults (1 s initial, 20 s max) suit batch jobs, not a 3 s deadline.
-            .with_initial_backoff(Duration::from_millis(50))
-            .with_max_backoff(Duration::from_millis(500))
+        self.budget().retry_config()
     }
 
     fn timeout_config(&self) -> TimeoutConfig {
-        let attempt = self.timeout / 2;
-        TimeoutConfig::builder()
-            .operation_timeout(self.timeout)
-            .operation_attempt_timeout(attempt)
-            .connect_timeout(attempt)
-            .build()
+        self.budget().timeout_config()
     }
 }
 
