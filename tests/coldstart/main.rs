@@ -3,7 +3,7 @@
 //! profile and measured in the same run. `scripts/coldstart.sh` builds both and runs this.
 //!
 //! Each sample starts one function process against a local Runtime API emulator
-//! ([`emulator`]), with a Lambda-like environment (credentials in variables, no `~/.aws`, the
+//! ([`gavel_tests::runtime_api`]), with a Lambda-like environment (credentials in variables, no `~/.aws`, the
 //! secrets in moto's Secrets Manager as in the template, the table and the secrets on one moto
 //! server), and measures:
 //! - **to /next**: wall time from exec to the first `GET /invocation/next` (the init phase);
@@ -18,13 +18,11 @@
 //! tables give medians and the ratio of medians. Only ratios are meant to be compared between
 //! runs.
 
-mod emulator;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use emulator::{Emulator, Incoming};
+use gavel_tests::runtime_api::{Emulator, Incoming};
 use gavel_shared::adapters::aws::{EMULATOR_KEY, emulator_config};
 use gavel_tests::events::{JSON, http_api_event};
 use gavel_tests::payloads::{self, DiscordInvoker};

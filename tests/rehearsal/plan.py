@@ -157,6 +157,21 @@ def read_samconfig(path, env):
     return section, parse_overrides(section.get("parameter_overrides", []))
 
 
+def parse_stack_tags(raw):
+    """samconfig's `tags`: `key="value" key2="value2"` (or a list of such), the stack's tags,
+    which CloudFormation puts on every resource of the stack that takes tags."""
+    import shlex
+
+    items = raw if isinstance(raw, list) else shlex.split(raw or "")
+    tags = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise PlanError(f"samconfig tags: {item!r} is not key=value")
+        tags[key] = unquote(value)
+    return tags
+
+
 def violation(name, spec, value):
     """Why CloudFormation would refuse this value for this parameter, or None."""
     kind = spec.get("Type", "String")
@@ -1190,6 +1205,7 @@ def build_plan(args):
         template = yaml_parse(f.read())
     section, overrides = read_samconfig(args.samconfig, args.env)
     stack_name = section["stack_name"]
+    stack_tags = parse_stack_tags(section.get("tags"))
     forced = dict(item.split("=", 1) for item in args.set)
     forced = {k: unquote(v) for k, v in forced.items()}
     if args.discord_public_key:
@@ -1225,7 +1241,9 @@ def build_plan(args):
         },
         "alarms": planner.alarms(),
         "outputs": planner.outputs(),
-        "untagged": planner.untagged(apis),
+        "stack_tags": stack_tags,
+        # Stack tags reach every taggable resource; without them, what carries none itself.
+        "untagged": [] if stack_tags else planner.untagged(apis),
         "dropped": sorted(set(stack.resources) - stack.kept),
     }
 

@@ -17,6 +17,7 @@ pub mod moto;
 pub mod payloads;
 pub mod records;
 pub mod requests;
+pub mod runtime_api;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -35,8 +35,29 @@ pub struct Emulator {
     stop: Arc<AtomicBool>,
 }
 
+/// What every invocation is told of itself: the function's ARN and its timeout.
+#[derive(Clone, Debug)]
+pub struct FunctionInfo {
+    pub arn: String,
+    pub timeout: Duration,
+}
+
+impl Default for FunctionInfo {
+    fn default() -> Self {
+        Self {
+            arn: "arn:aws:lambda:us-east-1:123456789012:function:coldstart".into(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 impl Emulator {
     pub fn start() -> std::io::Result<Self> {
+        Self::start_for(FunctionInfo::default())
+    }
+
+    /// An emulator whose invocations carry `info`'s ARN and a deadline its timeout away.
+    pub fn start_for(info: FunctionInfo) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let address = listener.local_addr()?.to_string();
         let (to_driver, incoming) = mpsc::channel();
@@ -49,8 +70,9 @@ impl Emulator {
                 }
                 let Ok(stream) = stream else { continue };
                 let to_driver = to_driver.clone();
+                let info = info.clone();
                 thread::spawn(move || {
-                    let _ = serve(stream, to_driver);
+                    let _ = serve(stream, to_driver, &info);
                 });
             }
         });
@@ -78,7 +100,7 @@ impl Drop for Emulator {
     }
 }
 
-fn serve(stream: TcpStream, to_driver: Sender<Incoming>) -> std::io::Result<()> {
+fn serve(stream: TcpStream, to_driver: Sender<Incoming>, info: &FunctionInfo) -> std::io::Result<()> {
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_nodelay(true)?;
     let mut writer = stream.try_clone()?;
@@ -99,14 +121,15 @@ fn serve(stream: TcpStream, to_driver: Sender<Incoming>) -> std::io::Result<()> 
             };
             let deadline = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() + 10_000)
+                .map(|d| d.as_millis() + info.timeout.as_millis())
                 .unwrap_or_default();
             format!(
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
                  lambda-runtime-aws-request-id: {id}\r\nlambda-runtime-deadline-ms: {deadline}\r\n\
-                 lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:coldstart\r\n\
+                 lambda-runtime-invoked-function-arn: {}\r\n\
                  lambda-runtime-trace-id: Root=1-69248180-0123456789abcdef01234567;Sampled=0\r\n\
                  content-length: {}\r\n\r\n{event}",
+                info.arn,
                 event.len()
             )
         } else if method == "POST" && path.ends_with("/response") {
