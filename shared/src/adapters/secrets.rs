@@ -20,17 +20,7 @@ use super::aws::{EMULATOR_KEY, emulator_config};
 use super::env::{self, ConfigError};
 use crate::edge::SigningSecretSource;
 
-/// The variables whose values may come from Secrets Manager.
-pub const SECRET_VARIABLES: [&str; 7] = [
-    "SLACK_SIGNING_SECRET",
-    "GAVEL_COMPONENT_SECRET",
-    "SLACK_BOT_TOKEN",
-    "DISCORD_BOT_TOKEN",
-    "TELEGRAM_WEBHOOK_SECRET",
-    "TELEGRAM_BOT_TOKEN",
-    // Optional: only a stack deployed with `SlackMessageDeletion=on` names it.
-    "SLACK_ADMIN_USER_TOKEN",
-];
+pub use super::secret_registry::SECRET_VARIABLES;
 
 /// A Secrets Manager client.
 #[derive(Clone, Debug)]
