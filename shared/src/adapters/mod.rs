@@ -30,6 +30,7 @@ pub mod slack_api;
 pub mod telegram_api;
 
 pub(crate) mod env;
+pub mod secret_registry;
 pub use self::env::ConfigError;
 
 #[cfg(any(

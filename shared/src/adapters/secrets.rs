@@ -22,17 +22,7 @@ use super::aws::{CallBudget, EMULATOR_KEY, emulator_config};
 use super::env::{self, ConfigError};
 use crate::edge::SigningSecretSource;
 
-/// The variables whose values may come from Secrets Manager.
-pub const SECRET_VARIABLES: [&str; 7] = [
-    "SLACK_SIGNING_SECRET",
-    "GAVEL_COMPONENT_SECRET",
-    "SLACK_BOT_TOKEN",
-    "DISCORD_BOT_TOKEN",
-    "TELEGRAM_WEBHOOK_SECRET",
-    "TELEGRAM_BOT_TOKEN",
-    // Optional: only a stack deployed with `SlackMessageDeletion=on` names it.
-    "SLACK_ADMIN_USER_TOKEN",
-];
+pub use super::secret_registry::SECRET_VARIABLES;
 
 /// A read of the Slack signing secret again happens inside a request, within the platform's 3
 /// seconds: at most 800 ms and 2 attempts (a read takes tens of milliseconds in the region). The

@@ -69,6 +69,7 @@ use self::limits::{Permit, State};
 use self::routes::{Auth, Route};
 use super::env::{self, ConfigError};
 use super::http_limits::{Gate, fits, millis};
+use super::secret_registry::{NOT_CONFIGURED, configured};
 use crate::platform::ApiError;
 use crate::ttl_map::TtlMap;
 
@@ -160,7 +161,9 @@ impl DiscordRest {
         Ok(Self {
             client,
             api_base: api_base.trim_end_matches('/').to_owned(),
-            bot_token: nonempty(bot_token),
+            // A placeholder `gavel deploy secrets` wrote is no token: calls say so (below)
+            // instead of earning Discord's 401s, which it counts against the IP.
+            bot_token: configured(bot_token),
             application_id: nonempty(application_id),
             limits,
             limiter: Gate::default(),
@@ -247,9 +250,9 @@ impl DiscordRest {
             Auth::Bot => match &self.bot_token {
                 Some(token) => Some(format!("Bot {token}")),
                 None => {
-                    return Err(ApiError::NotSent(
-                        "DISCORD_BOT_TOKEN is not set, so Gavel cannot act on Discord".to_owned(),
-                    ));
+                    return Err(ApiError::NotSent(format!(
+                        "DISCORD_BOT_TOKEN {NOT_CONFIGURED}, so Gavel cannot act on Discord"
+                    )));
                 }
             },
             Auth::None => None,

@@ -74,6 +74,7 @@ use self::errors::{expired_response_url, retry_after, snippet};
 pub use self::limits::{SlackApiLimits, Tier};
 use super::env::{self, ConfigError};
 use super::http_limits::{MIN_ATTEMPT, Pacer, millis};
+use super::secret_registry::{NOT_CONFIGURED, configured};
 use crate::platform::ApiError;
 use crate::ratelimit::gcra::BucketPolicy;
 use crate::ttl_map::TtlMap;
@@ -182,7 +183,8 @@ impl SlackApiClient {
         Ok(Self {
             http,
             api_base: api_base.into().trim_end_matches('/').to_owned(),
-            token: bot_token.filter(|t| !t.trim().is_empty()),
+            // A placeholder `gavel deploy secrets` wrote is no token (see `call_with`).
+            token: configured(bot_token),
             admin_token: None,
             response_url_prefixes,
             limits: SlackApiLimits::default(),
@@ -206,7 +208,7 @@ impl SlackApiClient {
 
     /// Deletes members' messages with a workspace admin's user token (`chat.delete`).
     pub fn with_admin_token(mut self, token: Option<String>) -> Self {
-        self.admin_token = token.filter(|t| !t.trim().is_empty());
+        self.admin_token = configured(token);
         self
     }
 
@@ -289,14 +291,14 @@ impl SlackApiClient {
         let token = if admin {
             self.admin_token.as_ref().ok_or_else(|| {
                 ApiError::NotSent(
-                    "SLACK_ADMIN_USER_TOKEN is not set, and a bot token can delete only its own messages".to_owned(),
+                    format!("SLACK_ADMIN_USER_TOKEN {NOT_CONFIGURED}, and a bot token can delete only its own messages"),
                 )
             })?
         } else {
             self.token.as_ref().ok_or_else(|| {
-                ApiError::NotSent(
-                    "SLACK_BOT_TOKEN is not set, so Gavel cannot call Slack's Web API".to_owned(),
-                )
+                ApiError::NotSent(format!(
+                    "SLACK_BOT_TOKEN {NOT_CONFIGURED}, so Gavel cannot call Slack's Web API"
+                ))
             })?
         };
         if let Some(code) = self.refused_token().filter(|_| !admin) {

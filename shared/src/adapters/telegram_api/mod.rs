@@ -39,6 +39,7 @@ use serde_json::{Value, json};
 
 use super::env::{self, ConfigError};
 use super::http_limits::{MIN_ATTEMPT, Pacer, millis};
+use super::secret_registry::{NOT_CONFIGURED, configured};
 use crate::platform::{ApiError, MemberRights, TelegramApi};
 use crate::ratelimit::gcra::BucketPolicy;
 use crate::reply::Reply;
@@ -130,7 +131,8 @@ impl TelegramBotApi {
         Ok(Self {
             http,
             api_base: api_base.into().trim_end_matches('/').to_owned(),
-            token: token.filter(|t| !t.trim().is_empty()),
+            // A placeholder `gavel deploy secrets` wrote is no token (see `send`).
+            token: configured(token),
             limits: TelegramLimits::default(),
             pacer: Pacer::new(),
             token_refused: AtomicBool::new(false),
@@ -192,9 +194,9 @@ impl TelegramBotApi {
         deadline: Instant,
     ) -> Result<Value, ApiError> {
         let token = self.token.as_deref().ok_or_else(|| {
-            ApiError::NotSent(
-                "TELEGRAM_BOT_TOKEN is not set, so Gavel cannot call Telegram's Bot API".to_owned(),
-            )
+            ApiError::NotSent(format!(
+                "TELEGRAM_BOT_TOKEN {NOT_CONFIGURED}, so Gavel cannot call Telegram's Bot API"
+            ))
         })?;
         if self.token_refused.load(Ordering::Relaxed) {
             return Err(ApiError::NotSent(
