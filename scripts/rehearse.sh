@@ -29,7 +29,7 @@ bins="$target/debug"
 
 work="$(mktemp -d)"
 port="$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-$py tests/support/moto_serialized.py -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+$py tests/support/moto_serialized.py -H 127.0.0.1 -p "$port" >"${REHEARSAL_LOGS:-$work}/moto.log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 moto="http://127.0.0.1:$port"
@@ -45,7 +45,6 @@ export REHEARSAL_SLACK_SIGNING_SECRET="rehearsal-slack-signing-secret-0123456789
 export REHEARSAL_SLACK_BOT_TOKEN="xoxb-rehearsal-not-a-token"
 export REHEARSAL_DISCORD_BOT_TOKEN="rehearsal.discord.bot-token"
 export REHEARSAL_TELEGRAM_BOT_TOKEN="123456:TEST-token_value"
-export REHEARSAL_SLACK_ADMIN_USER_TOKEN="xoxp-rehearsal-not-a-token"
 
 for env in "${envs[@]}"; do
     for mode in http-api function-urls; do
@@ -59,10 +58,9 @@ for env in "${envs[@]}"; do
             --from-env SLACK_SIGNING_SECRET=REHEARSAL_SLACK_SIGNING_SECRET \
             --from-env SLACK_BOT_TOKEN=REHEARSAL_SLACK_BOT_TOKEN \
             --from-env DISCORD_BOT_TOKEN=REHEARSAL_DISCORD_BOT_TOKEN \
-            --from-env TELEGRAM_BOT_TOKEN=REHEARSAL_TELEGRAM_BOT_TOKEN \
-            --from-env SLACK_ADMIN_USER_TOKEN=REHEARSAL_SLACK_ADMIN_USER_TOKEN
+            --from-env TELEGRAM_BOT_TOKEN=REHEARSAL_TELEGRAM_BOT_TOKEN
         # From here on moto checks every call's signature and policy.
-        $py -c "import urllib.request; urllib.request.urlopen(urllib.request.Request('$moto/moto-api/reset-auth', data=b'0', method='POST'))"
+        $py -c "import urllib.request as u; u.urlopen(u.Request('$moto/moto-api/reset-auth', data=b'0', method='POST', headers={'Content-Type': 'text/plain'}))"
         "$bins/gavel-rehearse" --plan "$plan" --principals "$principals" --bin-dir "$bins" \
             --moto "$moto" --logs "${REHEARSAL_LOGS:-$work/logs}" \
             --slack-signing-secret "$REHEARSAL_SLACK_SIGNING_SECRET"

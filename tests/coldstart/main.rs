@@ -22,10 +22,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use gavel_tests::runtime_api::{Emulator, Incoming};
 use gavel_shared::adapters::aws::{EMULATOR_KEY, emulator_config};
 use gavel_tests::events::{JSON, http_api_event};
 use gavel_tests::payloads::{self, DiscordInvoker};
+use gavel_tests::runtime_api::{Emulator, Incoming};
 use gavel_tests::{
     SLACK_TEST_SIGNING_SECRET, discord_signed_headers, discord_test_public_key_hex, moto,
     slack_signed_headers,

@@ -100,7 +100,11 @@ impl Drop for Emulator {
     }
 }
 
-fn serve(stream: TcpStream, to_driver: Sender<Incoming>, info: &FunctionInfo) -> std::io::Result<()> {
+fn serve(
+    stream: TcpStream,
+    to_driver: Sender<Incoming>,
+    info: &FunctionInfo,
+) -> std::io::Result<()> {
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     stream.set_nodelay(true)?;
     let mut writer = stream.try_clone()?;

@@ -13,17 +13,13 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 #[derive(Clone, Default)]
 pub struct Recorder {
-    pub calls: Arc<Mutex<Vec<String>>>,
+    calls: Arc<Mutex<Vec<String>>>,
     next: Arc<AtomicU64>,
 }
 
 impl Recorder {
     fn id(&self) -> String {
         (1_174_109_840_998_500_000 + self.next.fetch_add(1, Ordering::Relaxed)).to_string()
-    }
-
-    pub fn calls(&self) -> Vec<String> {
-        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -58,7 +54,13 @@ struct Slack(Recorder);
 
 impl Respond for Slack {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let method = request.url.path().rsplit('/').next().unwrap_or_default().to_owned();
+        let method = request
+            .url
+            .path()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         self.0
             .calls
             .lock()
@@ -69,9 +71,13 @@ impl Respond for Slack {
                 "id": "U0GAVELTST", "is_admin": true, "is_owner": false, "is_bot": false } }),
             "usergroups.users.list" => json!({ "ok": true, "users": [] }),
             "conversations.open" => json!({ "ok": true, "channel": { "id": "D0REHEARSAL" } }),
-            "conversations.info" => json!({ "ok": true, "channel": { "id": "C0GAVELTST", "is_member": true } }),
+            "conversations.info" => {
+                json!({ "ok": true, "channel": { "id": "C0GAVELTST", "is_member": true } })
+            }
             "views.open" => json!({ "ok": true, "view": { "id": "V0REHEARSAL" } }),
-            _ => json!({ "ok": true, "ts": format!("1764000000.{:06}", self.0.next.fetch_add(1, Ordering::Relaxed)), "channel": "C0GAVELTST" }),
+            _ => {
+                json!({ "ok": true, "ts": format!("1764000000.{:06}", self.0.next.fetch_add(1, Ordering::Relaxed)), "channel": "C0GAVELTST" })
+            }
         };
         ResponseTemplate::new(200).set_body_json(body)
     }

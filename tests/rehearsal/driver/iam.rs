@@ -33,7 +33,8 @@ pub fn allows(statements: &[Value], need: &Need) -> bool {
     let matching = |effect: &str| {
         statements.iter().any(|s| {
             s["Effect"].as_str() == Some(effect)
-                && listed(&s["Action"]).any(|a| glob(&a.to_ascii_lowercase(), &need.action.to_ascii_lowercase()))
+                && listed(&s["Action"])
+                    .any(|a| glob(&a.to_ascii_lowercase(), &need.action.to_ascii_lowercase()))
                 && listed(&s["Resource"]).any(|r| glob(&r, &need.resource))
                 && conditions_hold(&s["Condition"], &need.context)
         })
@@ -44,7 +45,10 @@ pub fn allows(statements: &[Value], need: &Need) -> bool {
 fn listed(value: &Value) -> impl Iterator<Item = String> + '_ {
     let items: Vec<String> = match value {
         Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     };
     items.into_iter()
@@ -109,6 +113,8 @@ pub struct Seen {
     /// Caller → every action it was allowed, with its resource.
     pub used: BTreeMap<String, BTreeSet<(String, String)>>,
     pub denied: Vec<String>,
+    /// What the emulator refused that AWS would not (see `relay`).
+    pub quirks: Vec<String>,
     pub calls: u64,
 }
 
@@ -142,7 +148,14 @@ impl Proxy {
     }
 
     /// What the call needs, named as IAM names it.
-    fn needs(&self, service: &str, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Value) -> Vec<Need> {
+    fn needs(
+        &self,
+        service: &str,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &Value,
+    ) -> Vec<Need> {
         let need = |action: String, resource: String| Need {
             action,
             resource,
@@ -267,7 +280,10 @@ impl Proxy {
             needs.push(Need {
                 action: "iam:PassRole".into(),
                 resource: role.to_owned(),
-                context: vec![("iam:PassedToService".into(), "scheduler.amazonaws.com".into())],
+                context: vec![(
+                    "iam:PassedToService".into(),
+                    "scheduler.amazonaws.com".into(),
+                )],
             });
         }
         needs
@@ -282,7 +298,10 @@ impl Proxy {
         seen.calls += 1;
         for need in needs {
             if !allows(&caller.statements, need) {
-                let why = format!("{}: {} on {} is not granted", caller.name, need.action, need.resource);
+                let why = format!(
+                    "{}: {} on {} is not granted",
+                    caller.name, need.action, need.resource
+                );
                 seen.denied.push(why.clone());
                 return Err(why);
             }
@@ -330,12 +349,25 @@ async fn relay(
     if let Err(why) = proxy.check(&key, &needs) {
         return denied(&why);
     }
-    let url = format!(
-        "{}{}",
-        proxy.upstream,
-        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
-    );
-    let mut request = proxy.http.request(method.clone(), &url).body(body.to_vec());
+    // The query's pairs in SigV4's canonical (sorted) order: the SDK signs them sorted but
+    // sends them as they come, and moto checks the signature over the query as received.
+    let mut pairs: Vec<&str> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .collect();
+    pairs.sort_unstable();
+    let query = if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    };
+    let url = format!("{}{}{query}", proxy.upstream, uri.path());
+    let mut request = proxy.http.request(method.clone(), &url);
+    if !body.is_empty() {
+        request = request.body(body.to_vec());
+    }
     // The same headers, the Host too: it is part of what SigV4 signed.
     for (name, value) in &headers {
         request = request.header(name, value);
@@ -347,15 +379,34 @@ async fn relay(
     let status = answer.status();
     let mut out = HeaderMap::new();
     for (name, value) in answer.headers() {
-        if !matches!(name.as_str(), "content-length" | "transfer-encoding" | "connection") {
+        if !matches!(
+            name.as_str(),
+            "content-length" | "transfer-encoding" | "connection"
+        ) {
             out.insert(name.clone(), value.clone());
         }
     }
     let bytes = answer.bytes().await.unwrap_or_default();
-    if !status.is_success() && String::from_utf8_lossy(&bytes).contains("AccessDenied") {
-        let who = proxy.callers.get(&key).map(|c| c.name.clone()).unwrap_or_default();
-        let what: Vec<String> = needs.iter().map(|n| n.action.clone()).collect();
-        proxy.seen().denied.push(format!("{who}: moto refused {what:?}"));
+    let text = String::from_utf8_lossy(&bytes);
+    let who = proxy
+        .callers
+        .get(&key)
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    let what: Vec<String> = needs.iter().map(|n| n.action.clone()).collect();
+    if text.contains("AccessDenied") {
+        proxy
+            .seen()
+            .denied
+            .push(format!("{who}: moto refused {what:?}"));
+    } else if text.contains("SignatureDoesNotMatch") {
+        // moto 5.2.5 miscomputes the signature of a Scheduler DELETE with a query (the same
+        // call signed the same way passes on AWS); the policy check above is the one that
+        // counts, so this is reported, not failed.
+        proxy.seen().quirks.push(format!(
+            "{who}: moto's signature check refused {what:?} {}",
+            uri.path()
+        ));
     }
     (status, out, bytes).into_response()
 }
@@ -376,10 +427,19 @@ mod tests {
 
     #[test]
     fn wildcards_match_as_iam_does() {
-        assert!(glob("arn:aws:secretsmanager:r:1:secret:gavel/dev/x-??????", "arn:aws:secretsmanager:r:1:secret:gavel/dev/x-AbC123"));
+        assert!(glob(
+            "arn:aws:secretsmanager:r:1:secret:gavel/dev/x-??????",
+            "arn:aws:secretsmanager:r:1:secret:gavel/dev/x-AbC123"
+        ));
         // `-??????` is exactly six: a longer name that only starts the same is not matched.
-        assert!(!glob("arn:aws:secretsmanager:r:1:secret:gavel/dev/x-??????", "arn:aws:secretsmanager:r:1:secret:gavel/dev/x-admin-AbC123"));
-        assert!(glob("arn:aws:secretsmanager:r:1:secret:gavel/dev/x-*", "arn:aws:secretsmanager:r:1:secret:gavel/dev/x-admin-AbC123"));
+        assert!(!glob(
+            "arn:aws:secretsmanager:r:1:secret:gavel/dev/x-??????",
+            "arn:aws:secretsmanager:r:1:secret:gavel/dev/x-admin-AbC123"
+        ));
+        assert!(glob(
+            "arn:aws:secretsmanager:r:1:secret:gavel/dev/x-*",
+            "arn:aws:secretsmanager:r:1:secret:gavel/dev/x-admin-AbC123"
+        ));
         assert!(glob("*", "anything"));
         assert!(!glob("table/a", "table/a/index/due"));
     }
