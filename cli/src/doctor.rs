@@ -13,54 +13,77 @@ use ed25519_dalek::SigningKey;
 use gavel_shared::edge::Route;
 
 use crate::payloads::{self, Invoker};
-use crate::send::post;
-use crate::signing::{sign_discord, sign_slack, unix_now};
+use crate::send::{post, post_to, url_for};
+use crate::signing::{SignedRequest, sign_discord, sign_slack, unix_now, with_telegram_secret};
 
 /// One check: what was sent, what was wanted, and whether the answer was it.
-struct Check {
-    what: String,
-    ok: bool,
-    detail: String,
+pub struct Check {
+    pub what: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The client every check uses: a deployment that does not answer within 10 s fails.
+pub fn http_client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?)
+}
+
+/// What a forger can send to `route`: a Discord PING signed with a key that is not the
+/// application's, a Slack request signed with a secret that is not the app's, a Telegram
+/// update with a secret token that is not the webhook's. `None` for the health check, which
+/// anyone may call.
+pub fn forged(route: Route) -> Option<SignedRequest> {
+    let path = route.path();
+    match route {
+        Route::DiscordInteractions => Some(sign_discord(
+            &SigningKey::from_bytes(&[7; 32]),
+            path,
+            payloads::discord_ping(),
+            unix_now(),
+        )),
+        Route::SlackCommands | Route::SlackInteractions | Route::SlackEvents => Some(sign_slack(
+            "not the app's signing secret",
+            path,
+            "application/x-www-form-urlencoded",
+            b"token=x".to_vec(),
+            unix_now(),
+        )),
+        Route::TelegramWebhook => Some(with_telegram_secret(
+            "not-the-webhook-secret",
+            path,
+            payloads::telegram_private_message("/ping"),
+        )),
+        Route::Health => None,
+    }
+}
+
+/// Whether `url` (the route's whole URL) refuses a forged request with 401, as the platforms
+/// require before they use an endpoint.
+pub async fn refuses_forgery(client: &reqwest::Client, url: &str, route: Route) -> Check {
+    let what = format!("{url}: a forged request is refused");
+    match forged(route) {
+        Some(request) => expect_status(client, url, &what, &request, 401).await,
+        None => Check {
+            what,
+            ok: false,
+            detail: format!("{} takes no signed requests", route.path()),
+        },
+    }
 }
 
 /// Runs every check against `url`; `slack_signing_secret` adds the signed ones.
 pub async fn run(url: &str, slack_signing_secret: Option<&str>) -> Result<()> {
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()?;
+    let client = http_client()?;
     let mut checks = Vec::new();
-    // A key that is not the application's: what a forger has.
-    let forger = SigningKey::from_bytes(&[7; 32]);
-    let forged = sign_discord(
-        &forger,
-        Route::DiscordInteractions.path(),
-        payloads::discord_ping(),
-        unix_now(),
-    );
-    checks.push(
-        expect_status(
-            &client,
-            url,
-            "Discord: a forged PING is refused",
-            &forged,
-            401,
-        )
-        .await,
-    );
     for route in [
+        Route::DiscordInteractions,
         Route::SlackCommands,
         Route::SlackInteractions,
         Route::SlackEvents,
     ] {
-        let request = sign_slack(
-            "not the app's signing secret",
-            route.path(),
-            "application/x-www-form-urlencoded",
-            b"token=x".to_vec(),
-            unix_now(),
-        );
-        let what = format!("Slack {}: a forged request is refused", route.path());
-        checks.push(expect_status(&client, url, &what, &request, 401).await);
+        checks.push(refuses_forgery(&client, &url_for(url, route.path()), route).await);
     }
     match slack_signing_secret.filter(|s| !s.trim().is_empty()) {
         Some(secret) => {
@@ -105,13 +128,9 @@ pub async fn run(url: &str, slack_signing_secret: Option<&str>) -> Result<()> {
         ),
     }
     let failed = checks.iter().filter(|c| !c.ok).count();
+    let mut out = std::io::stdout().lock();
     for check in &checks {
-        println!(
-            "{} {}\n    {}",
-            if check.ok { "ok  " } else { "FAIL" },
-            check.what,
-            check.detail
-        );
+        write_check(&mut out, check)?;
     }
     if failed > 0 {
         bail!("{failed} of {} checks failed", checks.len());
@@ -124,10 +143,10 @@ async fn expect_status(
     client: &reqwest::Client,
     url: &str,
     what: &str,
-    request: &crate::signing::SignedRequest,
+    request: &SignedRequest,
     status: u16,
 ) -> Check {
-    match post(client, url, request).await {
+    match post_to(client, url, request).await {
         Ok(answer) => Check {
             what: what.to_owned(),
             ok: answer.status == status,
@@ -139,6 +158,17 @@ async fn expect_status(
         },
         Err(error) => unreachable_check(what, &error),
     }
+}
+
+/// A check's two lines: verdict and what, then the answer.
+pub fn write_check(out: &mut dyn std::io::Write, check: &Check) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} {}\n    {}",
+        if check.ok { "ok  " } else { "FAIL" },
+        check.what,
+        check.detail
+    )
 }
 
 fn unreachable_check(what: &str, error: &anyhow::Error) -> Check {

@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod demo;
+pub mod deploy;
 pub mod discord;
 pub mod doctor;
 pub mod job;

@@ -9,13 +9,15 @@ use clap::{Parser, Subcommand};
 
 use gavel_cli::credentials::DevCredentials;
 use gavel_cli::payloads::Invoker;
-use gavel_cli::{demo, discord, doctor, job, load, send, serve, slack, soak, table, telegram};
+use gavel_cli::{
+    demo, deploy, discord, doctor, job, load, send, serve, slack, soak, table, telegram,
+};
 
 #[derive(Parser)]
 #[command(
     name = "gavel",
     version,
-    about = "Gavel: Slack and Discord moderation, serverless or local"
+    about = "Gavel: Discord, Slack and Telegram moderation, serverless or local"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -125,6 +127,15 @@ enum Command {
         #[command(subcommand)]
         command: job::JobCommand,
     },
+    /// Deploying on AWS: the secrets the Discord, Slack and Telegram functions read, and a check.
+    ///
+    /// `gavel deploy secrets --config-env dev` creates the Secrets Manager secrets;
+    /// `gavel deploy check --config-env dev` says what is left to do. Region, credentials and
+    /// AWS_ENDPOINT_URL come from the standard AWS environment.
+    Deploy {
+        #[command(subcommand)]
+        command: deploy::DeployCommand,
+    },
     /// Operator commands for the DynamoDB table (region, credentials and endpoint from the
     /// standard AWS environment, e.g. AWS_ENDPOINT_URL for moto).
     Table {
@@ -159,6 +170,7 @@ async fn run(cli: Cli) -> Result<()> {
             | Command::Telegram { .. }
             | Command::Doctor { .. }
             | Command::Job { .. }
+            | Command::Deploy { .. }
     );
     gavel_shared::telemetry::init_human(if quiet { "warn" } else { "info" });
     match cli.command {
@@ -205,6 +217,7 @@ async fn run(cli: Cli) -> Result<()> {
             doctor::run(&url, secret.as_deref()).await
         }
         Command::Job { command } => job::run(command).await,
+        Command::Deploy { command } => deploy::run(command).await,
         Command::Soak {
             url,
             data,

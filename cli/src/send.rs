@@ -30,20 +30,36 @@ impl Answer {
     }
 }
 
+/// Posts `request` to its route under `base_url` (a server's or a deployment's root).
 pub async fn post(
     client: &reqwest::Client,
     base_url: &str,
     request: &SignedRequest,
 ) -> Result<Answer> {
-    let url = format!("{}{}", base_url.trim_end_matches('/'), request.path);
-    let mut builder = client.post(&url).body(request.body.clone());
+    post_to(client, &url_for(base_url, &request.path), request)
+        .await
+        .context("is the server running (`gavel serve`)?")
+}
+
+/// A route's `path` under `base_url`.
+pub fn url_for(base_url: &str, path: &str) -> String {
+    format!("{}{}", base_url.trim_end_matches('/'), path)
+}
+
+/// Posts `request` to `url` as it is (a stack output names a route's whole URL).
+pub async fn post_to(
+    client: &reqwest::Client,
+    url: &str,
+    request: &SignedRequest,
+) -> Result<Answer> {
+    let mut builder = client.post(url).body(request.body.clone());
     for (name, value) in &request.headers {
         builder = builder.header(*name, value);
     }
     let response = builder
         .send()
         .await
-        .with_context(|| format!("posting to {url} (is `gavel serve` running?)"))?;
+        .with_context(|| format!("posting to {url}"))?;
     let status = response.status().as_u16();
     let body = response.text().await?;
     Ok(Answer { status, body })
