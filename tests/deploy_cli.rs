@@ -678,3 +678,14 @@ async fn functions_start_with_placeholder_secrets_and_fail_clearly_at_use() {
         .expect_err("no call with a placeholder");
     not_configured(error, "TELEGRAM_BOT_TOKEN");
 }
+
+/// docs/deploy.md's table of secrets follows the registry the commands use.
+#[test]
+fn the_runbook_describes_every_secret_the_registry_knows() {
+    let runbook = std::fs::read_to_string(workspace_root().join("docs/deploy.md")).unwrap();
+    for spec in secret_registry::SECRETS {
+        let row = format!("| `{}` | `<SecretName>/{}` |", spec.name, spec.suffix);
+        assert!(runbook.contains(&row), "docs/deploy.md lacks the row {row}");
+    }
+    assert!(runbook.contains(&placeholder("<NAME>")));
+}
