@@ -266,12 +266,6 @@ pub fn plan(env: DeployEnv, template: &Template, region: Option<&str>) -> Result
         .get("Globals")
         .and_then(|g| g.get("Function"))
         .and_then(variables);
-    let secret_prefix = evaluator
-        .parameters
-        .get("SecretName")
-        .cloned()
-        .flatten()
-        .map(|p| format!("{p}/"));
     let mut functions = Vec::new();
     for (logical_id, resource) in resources {
         let Some(logical_id) = logical_id.as_str() else {
@@ -309,20 +303,25 @@ pub fn plan(env: DeployEnv, template: &Template, region: Option<&str>) -> Result
                 continue;
             };
             let place = format!("{logical_id}'s {variable}");
+            let Some(spec) = secret_registry::spec(name) else {
+                // DISCORD_APPLICATION_ID is no secret: only a value under the secrets' prefix
+                // (or a Secrets Manager ARN) makes an unknown name one. Read as text, not
+                // evaluated, so a parameter not set yet is no error here.
+                if names_a_secret(value) {
+                    bail!(
+                        "{place} names a secret ({}), but gavel's registry of secrets \
+                         (shared/src/adapters/secret_registry.rs) has no {name}: add it there \
+                         (its suffix, what it is, how its value comes to be), or fix the \
+                         variable",
+                        serde_norway::to_string(value).unwrap_or_default().trim()
+                    );
+                }
+                continue;
+            };
             let id = match evaluator.eval(value, &place)? {
                 Evaluated::NoValue => continue,
                 Evaluated::Text(id) => id,
                 Evaluated::Bool(_) => bail!("{place} is a condition, not a secret id"),
-            };
-            let spec = match secret_registry::spec(name) {
-                Some(spec) => spec,
-                // DISCORD_APPLICATION_ID is no secret; an id under the secrets' prefix is one.
-                None if names_a_secret(&id, secret_prefix.as_deref()) => bail!(
-                    "{place} names the secret {id}, but gavel's registry of secrets \
-                     (shared/src/adapters/secret_registry.rs) has no {name}: add it there \
-                     (its suffix, what it is, how its value comes to be), or fix the variable"
-                ),
-                None => continue,
             };
             let secret = SecretRef { spec, id };
             if !secret.name().ends_with(&format!("/{}", spec.suffix)) {
@@ -351,8 +350,9 @@ fn variables(holder: &Value) -> Option<&Mapping> {
         .and_then(Value::as_mapping)
 }
 
-fn names_a_secret(id: &str, prefix: Option<&str>) -> bool {
-    prefix.is_some_and(|p| id.starts_with(p)) || id.contains(":secretsmanager:")
+fn names_a_secret(expression: &Value) -> bool {
+    let text = serde_norway::to_string(expression).unwrap_or_default();
+    text.contains("SecretName") || text.contains("secretsmanager")
 }
 
 /// A plain scalar's text (`Default: 0` is "0"), as CloudFormation passes parameters.
@@ -624,6 +624,7 @@ Parameters:
   SecretName: {Type: String, Default: gavel/dev}
   Deletion: {Type: String, Default: "off"}
   Count: {Type: Number, Default: 2}
+  AppId: {Type: String}
 Conditions:
   Delete: !Equals [!Ref Deletion, "on"]
   Reserve: !Not [!Equals [!Ref Count, 0]]
@@ -639,7 +640,7 @@ Resources:
     Properties:
       Environment:
         Variables:
-          DISCORD_APPLICATION_ID: "123"
+          DISCORD_APPLICATION_ID: !Ref AppId
           SLACK_ADMIN_USER_TOKEN_ID: !If [Both, !Sub "${SecretName}/slack-admin-user-token", !Ref AWS::NoValue]
           SLACK_BOT_TOKEN_ID: {"Fn::Sub": ["${P}/slack-bot-token", {P: !Ref SecretName}]}
   Table:
