@@ -23,22 +23,83 @@ impl Recorder {
     }
 }
 
-struct Discord(Recorder);
+/// Discord keeps the guild's native AutoMod rules that the worker creates, and its audit log
+/// shows one hit of each: so `/automod sync` and the audit sweep do all they do on Discord
+/// (the ingestion opens cases).
+struct Discord(Recorder, Mutex<Vec<Value>>);
 
 impl Respond for Discord {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let path = request.url.path().trim_start_matches("/api/v10");
         let method = request.method.as_str().to_owned();
+        if std::env::var_os("REHEARSAL_VERBOSE").is_some() {
+            eprintln!(
+                "rehearsal: Discord API {method} {path}?{} {}",
+                request.url.query().unwrap_or_default(),
+                String::from_utf8_lossy(&request.body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            );
+        }
         self.0
             .calls
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(format!("{method} {path}"));
+        let mut rules = self.1.lock().unwrap_or_else(|p| p.into_inner());
         let body = match (method.as_str(), path) {
             (_, p) if p.ends_with("/audit-logs") => {
-                json!({ "audit_log_entries": [], "users": [], "auto_moderation_rules": [] })
+                let action_type: u64 = request
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "action_type")
+                    .and_then(|(_, v)| v.parse().ok())
+                    .unwrap_or(143);
+                let entries: Vec<Value> = rules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, rule)| {
+                        json!({
+                            "id": (1_500_000_000_000_000_000u64 + i as u64 * 1000 + action_type).to_string(),
+                            "action_type": action_type,
+                            "user_id": "1174109840998400077",
+                            "target_id": null,
+                            "options": {
+                                "auto_moderation_rule_name": rule["name"],
+                                "auto_moderation_rule_trigger_type": rule["trigger_type"].to_string(),
+                                "channel_id": "1174109840998400002"
+                            }
+                        })
+                    })
+                    .collect();
+                json!({ "audit_log_entries": entries, "users": [], "auto_moderation_rules": *rules })
             }
-            ("GET", p) if p.ends_with("/auto-moderation/rules") => json!([]),
+            ("GET", p) if p.ends_with("/auto-moderation/rules") => json!(*rules),
+            ("POST", p) if p.ends_with("/auto-moderation/rules") => {
+                let mut rule: Value = serde_json::from_slice(&request.body).unwrap_or(json!({}));
+                rule["id"] = json!(self.0.id());
+                rules.push(rule.clone());
+                rule
+            }
+            ("PATCH", p) if p.contains("/auto-moderation/rules/") => {
+                let id = p.rsplit('/').next().unwrap_or_default();
+                let patch: Value = serde_json::from_slice(&request.body).unwrap_or(json!({}));
+                let Some(rule) = rules.iter_mut().find(|r| r["id"] == id) else {
+                    return ResponseTemplate::new(404).set_body_json(
+                        json!({ "code": 10066, "message": "Unknown Auto Moderation Rule" }),
+                    );
+                };
+                for (k, v) in patch.as_object().into_iter().flatten() {
+                    rule[k] = v.clone();
+                }
+                rule.clone()
+            }
+            ("DELETE", p) if p.contains("/auto-moderation/rules/") => {
+                let id = p.rsplit('/').next().unwrap_or_default().to_owned();
+                rules.retain(|r| r["id"] != id.as_str());
+                return ResponseTemplate::new(204);
+            }
             ("GET", p) if p.starts_with("/guilds/") && p.matches('/').count() == 2 => {
                 let guild = p.trim_start_matches("/guilds/");
                 json!({ "id": guild, "name": "Rehearsal", "owner_id": "1174109840998400099", "roles": [] })
@@ -89,7 +150,7 @@ pub async fn discord() -> (MockServer, Recorder) {
     let server = MockServer::start().await;
     let recorder = Recorder::default();
     Mock::given(any())
-        .respond_with(Discord(recorder.clone()))
+        .respond_with(Discord(recorder.clone(), Mutex::new(Vec::new())))
         .mount(&server)
         .await;
     (server, recorder)

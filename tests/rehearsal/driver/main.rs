@@ -311,6 +311,9 @@ fn urlencode(text: &str) -> String {
 
 /// An answer that shows a stack problem (storage, a job not queued) is a finding.
 fn served(findings: &mut Findings, what: &str, answer: Result<(u16, Value), String>) -> Value {
+    if std::env::var_os("REHEARSAL_VERBOSE").is_some() {
+        eprintln!("rehearsal: {what}: {answer:?}");
+    }
     match answer {
         Ok((200, body)) => {
             let text = body.to_string();
@@ -378,6 +381,24 @@ fn slack_actions(body: &Value) -> Vec<String> {
     out
 }
 
+/// The command once per word of its required choice (`/automod sync`, `/automod list`, ...),
+/// or once if it has none.
+fn choices(
+    spec: &&'static gavel_shared::commands::CommandSpec,
+) -> Vec<(
+    &'static gavel_shared::commands::CommandSpec,
+    Option<&'static str>,
+)> {
+    let words = spec.options.iter().find_map(|o| match o.kind {
+        OptionKind::Choice(words) if o.required => Some(words),
+        _ => None,
+    });
+    match words {
+        Some(words) => words.iter().map(|w| (*spec, Some(*w))).collect(),
+        None => vec![(*spec, None)],
+    }
+}
+
 /// Every command of the registry on each platform whose edge the plan has, each button once.
 fn walk_commands(stack: &mut Stack, findings: &mut Findings) -> BTreeSet<String> {
     let registry = CommandRegistry::standard();
@@ -391,13 +412,17 @@ fn walk_commands(stack: &mut Stack, findings: &mut Findings) -> BTreeSet<String>
         if status != 200 || body["type"] != 1 {
             findings.fail(format!("Discord PING: {status} {body}"));
         }
-        for spec in &specs {
+        for (spec, choice) in specs.iter().flat_map(|s| choices(s)) {
             let options: Vec<Value> = spec
                 .options
                 .iter()
-                .filter(|o| o.required || o.name == "reason")
+                .filter(|o| o.required || o.name == "reason" || o.name == "value")
                 .map(|o| {
                     let (kind, value, _) = option_value(o.name, &o.kind);
+                    let value = match (&o.kind, choice) {
+                        (OptionKind::Choice(_), Some(word)) if o.required => json!(word),
+                        _ => value,
+                    };
                     json!({ "name": o.name, "type": kind, "value": value })
                 })
                 .collect();
@@ -416,7 +441,11 @@ fn walk_commands(stack: &mut Stack, findings: &mut Findings) -> BTreeSet<String>
                 &format!("Discord /{}", spec.name),
                 stack.discord(body),
             );
-            walked.insert(format!("discord /{}", spec.name));
+            walked.insert(format!(
+                "discord /{} {}",
+                spec.name,
+                choice.unwrap_or_default()
+            ));
             if let Some(button) = discord_buttons(&answer).first() {
                 let click =
                     payloads::discord_component(&unique(), button, DiscordInvoker::Moderator);
@@ -426,6 +455,33 @@ fn walk_commands(stack: &mut Stack, findings: &mut Findings) -> BTreeSet<String>
                     stack.discord(click),
                 );
             }
+        }
+        // Native AutoMod end to end: a banned word, then a sync, which the worker turns into
+        // the guild's native rules; the audit sweep later reads their hits into cases.
+        // A rule that mutes is one Discord's AutoMod can carry out (a timeout).
+        for (action, rule, value) in [
+            ("add-word", None, Some("rehearsal native")),
+            ("action", Some("words"), Some("mute 1h")),
+            ("sync", None, None),
+        ] {
+            let mut options = vec![json!({ "name": "action", "type": 3, "value": action })];
+            if let Some(rule) = rule {
+                options.push(json!({ "name": "rule", "type": 3, "value": rule }));
+            }
+            if let Some(value) = value {
+                options.push(json!({ "name": "value", "type": 3, "value": value }));
+            }
+            let body = payloads::discord_command(
+                &unique(),
+                "automod",
+                Value::Array(options),
+                DiscordInvoker::Moderator,
+            );
+            served(
+                findings,
+                &format!("Discord /automod {action}"),
+                stack.discord(body),
+            );
         }
     }
     if stack.serving("/slack/commands").is_some() {
@@ -446,12 +502,15 @@ fn walk_commands(stack: &mut Stack, findings: &mut Findings) -> BTreeSet<String>
                 payloads::slack_message_event(&format!("Ev{}", unique())),
             ),
         );
-        for spec in &specs {
+        for (spec, choice) in specs.iter().flat_map(|s| choices(s)) {
             let text: Vec<String> = spec
                 .options
                 .iter()
-                .filter(|o| o.required || o.name == "reason")
-                .map(|o| option_value(o.name, &o.kind).2)
+                .filter(|o| o.required || o.name == "reason" || o.name == "value")
+                .map(|o| match (&o.kind, choice) {
+                    (OptionKind::Choice(_), Some(word)) if o.required => word.to_owned(),
+                    _ => option_value(o.name, &o.kind).2,
+                })
                 .collect();
             let trigger = format!("{}.{}.rehearsal", unique(), unique());
             let body =
@@ -461,7 +520,11 @@ fn walk_commands(stack: &mut Stack, findings: &mut Findings) -> BTreeSet<String>
                 &format!("Slack /{}", spec.name),
                 stack.slack("/slack/commands", body),
             );
-            walked.insert(format!("slack /{}", spec.name));
+            walked.insert(format!(
+                "slack /{} {}",
+                spec.name,
+                choice.unwrap_or_default()
+            ));
             if let Some(action) = slack_actions(&answer).first() {
                 let click = payloads::slack_block_action(action, &trigger, payloads::SLACK_USER);
                 served(
@@ -601,6 +664,115 @@ fn reminder_wakeup() -> gavel_shared::jobs::Wakeup {
         id: 1,
         at: now() + 3600,
     }
+}
+
+/// The worker's event source, as Lambda runs it: the jobs queue polled with the worker's own
+/// role, each batch handed to the worker, the messages it did deleted, until the queue is empty.
+/// How many jobs ran.
+#[allow(clippy::too_many_arguments)]
+fn drain_jobs(
+    stack: &mut Stack,
+    runtime: &tokio::runtime::Runtime,
+    findings: &mut Findings,
+    worker: &Option<(String, Value)>,
+    keys: &BTreeMap<String, (String, String)>,
+    endpoint: &str,
+    queue_urls: &Value,
+    region: &str,
+) -> usize {
+    let mut jobs_run = 0;
+    if let Some((worker_name, source)) = worker.clone() {
+        let (key, secret) = keys.get(&worker_name).cloned().unwrap_or_default();
+        let sqs = aws_sdk_sqs::Client::new(&emulator_config(endpoint, &key, &secret));
+        let url = queue_urls[source["queue_logical_id"].as_str().unwrap_or_default()]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        // Lambda reads the queue's attributes when it makes the event source mapping.
+        let attributes = runtime.block_on(async {
+            sqs.get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout)
+                .send()
+                .await
+        });
+        if let Err(e) = attributes {
+            findings.fail(format!(
+                "{worker_name} reading the jobs queue's attributes: {e}"
+            ));
+        }
+        let batch = source["batch_size"].as_i64().unwrap_or(10) as i32;
+        let mut empty_polls = 0;
+        while empty_polls < 2 && jobs_run < 500 {
+            let received = runtime.block_on(async {
+                sqs.receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(batch.min(10))
+                    .wait_time_seconds(1)
+                    .send()
+                    .await
+            });
+            let messages = match received {
+                Ok(r) => r.messages().to_vec(),
+                Err(e) => {
+                    findings.fail(format!("{worker_name} polling the jobs queue: {e}"));
+                    break;
+                }
+            };
+            if messages.is_empty() {
+                empty_polls += 1;
+                continue;
+            }
+            empty_polls = 0;
+            let records: Vec<Value> = messages
+                .iter()
+                .map(|m| json!({ "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(), "eventSource": "aws:sqs", "eventSourceARN": source["queue_arn"], "awsRegion": region }))
+                .collect();
+            let Some(running) = stack.functions.get_mut(&worker_name) else {
+                break;
+            };
+            jobs_run += records.len();
+            let answer = running.invoke(&json!({ "Records": records }));
+            let failed: BTreeSet<String> = match &answer {
+                Ok(a) => a["batchItemFailures"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+                    .collect(),
+                Err(e) => {
+                    findings.fail(format!("{worker_name}: {e}"));
+                    messages
+                        .iter()
+                        .filter_map(|m| m.message_id().map(str::to_owned))
+                        .collect()
+                }
+            };
+            for m in &messages {
+                if failed.contains(m.message_id().unwrap_or_default()) {
+                    findings.fail(format!(
+                        "{worker_name}: job {:?} went back to the queue",
+                        m.body().map(|b| b.chars().take(160).collect::<String>())
+                    ));
+                    continue;
+                }
+                let deleted = runtime.block_on(async {
+                    sqs.delete_message()
+                        .queue_url(&url)
+                        .receipt_handle(m.receipt_handle().unwrap_or_default())
+                        .send()
+                        .await
+                });
+                if let Err(e) = deleted {
+                    findings.fail(format!("{worker_name} deleting a done job: {e}"));
+                }
+            }
+        }
+    } else {
+        findings.fail("no function polls the jobs queue");
+    }
+
+    jobs_run
 }
 
 fn main() -> std::process::ExitCode {
@@ -863,6 +1035,46 @@ fn run() -> Result<bool, String> {
         }
     }
 
+    // The walk is a moderator's busy afternoon in seconds: the communities raise their rate
+    // limits through the stored overrides, as any community can (the demo does the same).
+    let table = plan["resources"]["tables"][0]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let store = gavel_shared::adapters::dynamodb::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&admin_config),
+        table,
+        Arc::new(gavel_shared::clock::SystemClock),
+    );
+    let telegram_group = TELEGRAM_GROUP.to_string();
+    for (platform, id) in [
+        (
+            gavel_shared::invocation::Platform::Discord,
+            payloads::DISCORD_GUILD,
+        ),
+        (
+            gavel_shared::invocation::Platform::Slack,
+            payloads::SLACK_TEAM,
+        ),
+        (
+            gavel_shared::invocation::Platform::Telegram,
+            telegram_group.as_str(),
+        ),
+    ] {
+        let community = gavel_shared::store::keys::Community::new(platform, id);
+        let overrides = json!({
+            "moderation": { "capacity": 1000, "window_secs": 60, "burst": 500 },
+            "user_command": { "capacity": 1000, "window_secs": 60, "burst": 500 }
+        });
+        let item = gavel_shared::store::NewItem::new(
+            gavel_shared::ratelimit::limiter::RateLimiter::overrides_key(community),
+            overrides,
+        );
+        if let Err(e) = runtime.block_on(gavel_shared::store::Store::create(&store, item)) {
+            findings.fail(format!("raising {platform}'s rate limits: {e}"));
+        }
+    }
+
     let walked = if stack.functions.len() == plan["functions"].as_object().map_or(0, |f| f.len()) {
         walk_commands(&mut stack, &mut findings)
     } else {
@@ -924,85 +1136,17 @@ fn run() -> Result<bool, String> {
                 .find(|e| e["type"] == "sqs")
                 .map(|e| (name.clone(), e.clone()))
         });
-    let mut jobs_run = 0;
     let queue_urls = principals["queues"].clone();
-    if let Some((worker_name, source)) = worker {
-        let (key, secret) = keys.get(&worker_name).cloned().unwrap_or_default();
-        let sqs = aws_sdk_sqs::Client::new(&emulator_config(&endpoint, &key, &secret));
-        let url = queue_urls[source["queue_logical_id"].as_str().unwrap_or_default()]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let batch = source["batch_size"].as_i64().unwrap_or(10) as i32;
-        let mut empty_polls = 0;
-        while empty_polls < 2 && jobs_run < 500 {
-            let received = runtime.block_on(async {
-                sqs.receive_message()
-                    .queue_url(&url)
-                    .max_number_of_messages(batch.min(10))
-                    .wait_time_seconds(1)
-                    .send()
-                    .await
-            });
-            let messages = match received {
-                Ok(r) => r.messages().to_vec(),
-                Err(e) => {
-                    findings.fail(format!("{worker_name} polling the jobs queue: {e}"));
-                    break;
-                }
-            };
-            if messages.is_empty() {
-                empty_polls += 1;
-                continue;
-            }
-            empty_polls = 0;
-            let records: Vec<Value> = messages
-                .iter()
-                .map(|m| json!({ "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(), "eventSource": "aws:sqs", "eventSourceARN": source["queue_arn"], "awsRegion": region }))
-                .collect();
-            let Some(running) = stack.functions.get_mut(&worker_name) else {
-                break;
-            };
-            jobs_run += records.len();
-            let answer = running.invoke(&json!({ "Records": records }));
-            let failed: BTreeSet<String> = match &answer {
-                Ok(a) => a["batchItemFailures"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
-                    .collect(),
-                Err(e) => {
-                    findings.fail(format!("{worker_name}: {e}"));
-                    messages
-                        .iter()
-                        .filter_map(|m| m.message_id().map(str::to_owned))
-                        .collect()
-                }
-            };
-            for m in &messages {
-                if failed.contains(m.message_id().unwrap_or_default()) {
-                    findings.fail(format!(
-                        "{worker_name}: job {:?} went back to the queue",
-                        m.body().map(|b| b.chars().take(160).collect::<String>())
-                    ));
-                    continue;
-                }
-                let deleted = runtime.block_on(async {
-                    sqs.delete_message()
-                        .queue_url(&url)
-                        .receipt_handle(m.receipt_handle().unwrap_or_default())
-                        .send()
-                        .await
-                });
-                if let Err(e) = deleted {
-                    findings.fail(format!("{worker_name} deleting a done job: {e}"));
-                }
-            }
-        }
-    } else {
-        findings.fail("no function polls the jobs queue");
-    }
+    let mut jobs_run = drain_jobs(
+        &mut stack,
+        &runtime,
+        &mut findings,
+        &worker,
+        &keys,
+        &endpoint,
+        &queue_urls,
+        &region,
+    );
 
     // Maintenance: each schedule's input, invoked as its role would invoke the function.
     let sweeps = variants::<Sweep>(json!("not-a-sweep"));
@@ -1024,18 +1168,13 @@ fn run() -> Result<bool, String> {
             resource: target.to_owned(),
             context: Vec::new(),
         };
-        if !iam::allows(
-            roles
-                .get(&role_id)
-                .and_then(|r| r["statements"].as_array())
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-            &need,
-        ) {
-            findings.fail(format!(
-                "schedule {}: its role may not invoke {target}",
-                schedule["logical_id"]
-            ));
+        // Scheduler invokes the function as this role: checked and counted like any call.
+        let role_key = keys
+            .get(&role_id)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default();
+        if let Err(why) = proxy.check(&role_key, &[need]) {
+            findings.fail(format!("schedule {}: {why}", schedule["logical_id"]));
         }
         let Some((name, _)) = plan["functions"]
             .as_object()
@@ -1066,6 +1205,17 @@ fn run() -> Result<bool, String> {
             }
         }
     }
+    // What the sweeps handed the worker (the audit log read into cases, reminders, lifts).
+    jobs_run += drain_jobs(
+        &mut stack,
+        &runtime,
+        &mut findings,
+        &worker,
+        &keys,
+        &endpoint,
+        &queue_urls,
+        &region,
+    );
     for sweep in &sweeps {
         if !scheduled.contains(sweep) {
             findings.fail(format!(
