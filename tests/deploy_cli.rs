@@ -689,3 +689,97 @@ fn the_runbook_describes_every_secret_the_registry_knows() {
     }
     assert!(runbook.contains(&placeholder("<NAME>")));
 }
+
+/// `gavel deploy ...` as main.rs parses it.
+#[derive(clap::Parser)]
+struct DeployCli {
+    #[command(subcommand)]
+    command: gavel_cli::deploy::DeployCommand,
+}
+
+#[tokio::test]
+#[ignore = "entry point for the child process of deploy_reads_the_standard_aws_environment"]
+async fn child_runs_gavel_deploy() {
+    use clap::Parser;
+    let args = std::env::var("GAVEL_TEST_DEPLOY_ARGS").unwrap_or_default();
+    let cli = DeployCli::parse_from(std::iter::once("gavel-deploy").chain(args.split(' ')));
+    if let Err(error) = gavel_cli::deploy::run(cli.command).await {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Runs `gavel deploy <args>` in a child process whose environment holds only the standard
+/// AWS settings (pointing at moto) and `extra`; its standard input is no terminal.
+fn deploy_child(endpoint: &str, args: &str, extra: &[(&str, &str)]) -> std::process::Output {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "child_runs_gavel_deploy",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/nonexistent/gavel-test-aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/gavel-test-aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("GAVEL_TEST_DEPLOY_ARGS", args)
+        .envs(extra.iter().copied())
+        .stdin(std::process::Stdio::null());
+    child.output().expect("run the child test process")
+}
+
+/// The commands as an operator runs them: AWS_ENDPOINT_URL and the region from the
+/// environment, `--from-env` reading a real variable, and `check`'s exit status.
+#[tokio::test]
+async fn deploy_reads_the_standard_aws_environment_and_check_fails_while_work_is_left() {
+    let moto = moto::moto().await;
+    let env = env(&[]);
+    let files = format!(
+        "--config-env test --samconfig {} --template {}",
+        env.target.samconfig.display(),
+        env.target.template.display()
+    );
+    let token = "discord-token-from-the-process-environment";
+    let secrets = deploy_child(
+        &moto.endpoint,
+        &format!("secrets {files} --from-env DISCORD_BOT_TOKEN=GAVEL_TEST_TOKEN"),
+        &[("GAVEL_TEST_TOKEN", token)],
+    );
+    let stdout = String::from_utf8_lossy(&secrets.stdout);
+    assert!(
+        secrets.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&secrets.stderr)
+    );
+    assert!(
+        stdout.contains("created (from $GAVEL_TEST_TOKEN)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(token), "{stdout}");
+    let named = secrets_named_by_template(false);
+    assert_eq!(
+        stored(moto, &env, &named).await["DISCORD_BOT_TOKEN"].0,
+        token
+    );
+
+    let check = deploy_child(&moto.endpoint, &format!("check {files}"), &[]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(!check.status.success(), "{stdout}");
+    assert!(stdout.contains("Left to do:"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&check.stderr).contains("things left to do"),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
