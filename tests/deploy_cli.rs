@@ -22,6 +22,7 @@ use gavel_shared::adapters::telegram_api::TelegramBotApi;
 use gavel_shared::clock::ManualClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::platform::ApiError;
+use gavel_tests::child::{child_process, with_emulator_aws};
 use gavel_tests::moto::{self, workspace_root};
 use gavel_tests::{
     FIXTURE_TIMESTAMP, SLACK_TEST_SIGNING_SECRET, discord_test_public_key_hex, edge_with,
@@ -712,27 +713,8 @@ async fn child_runs_gavel_deploy() {
 /// Runs `gavel deploy <args>` in a child process whose environment holds only the standard
 /// AWS settings (pointing at moto) and `extra`; its standard input is no terminal.
 fn deploy_child(endpoint: &str, args: &str, extra: &[(&str, &str)]) -> std::process::Output {
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
-    child
-        .args([
-            "child_runs_gavel_deploy",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent/gavel-test-aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/gavel-test-aws-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    let mut child = child_process("child_runs_gavel_deploy");
+    with_emulator_aws(&mut child, endpoint)
         .env("GAVEL_TEST_DEPLOY_ARGS", args)
         .envs(extra.iter().copied())
         .stdin(std::process::Stdio::null());
