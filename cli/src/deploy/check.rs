@@ -173,8 +173,9 @@ pub async fn run(
             ));
             continue;
         };
-        let check = doctor::refuses_forgery(&client, &url, route).await;
-        write!(out, "  {key}: ")?;
+        let mut check = doctor::refuses_forgery(&client, &url, route).await;
+        check.what = format!("{key} {}", check.what);
+        write!(out, "  ")?;
         write_check(out, &check)?;
         if !check.ok {
             left.add(format!(
