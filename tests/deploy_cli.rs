@@ -361,6 +361,10 @@ async fn a_placeholder_is_replaced_when_a_value_is_given_and_a_real_value_only_o
         "slack-signing-secret-from-env"
     );
     assert_eq!(after["DISCORD_BOT_TOKEN"], before["DISCORD_BOT_TOKEN"]);
+    assert!(
+        output.contains("present, left alone (--replace DISCORD_BOT_TOKEN overwrites it)"),
+        "{output}"
+    );
     assert_eq!(
         after["GAVEL_COMPONENT_SECRET"],
         before["GAVEL_COMPONENT_SECRET"]
