@@ -22,6 +22,7 @@ use gavel_shared::adapters::telegram_api::TelegramBotApi;
 use gavel_shared::clock::ManualClock;
 use gavel_shared::config::{EdgeSettings, Serves};
 use gavel_shared::platform::ApiError;
+use gavel_tests::child::{child_process, with_emulator_aws};
 use gavel_tests::moto::{self, workspace_root};
 use gavel_tests::{
     FIXTURE_TIMESTAMP, SLACK_TEST_SIGNING_SECRET, discord_test_public_key_hex, edge_with,
@@ -360,6 +361,10 @@ async fn a_placeholder_is_replaced_when_a_value_is_given_and_a_real_value_only_o
         "slack-signing-secret-from-env"
     );
     assert_eq!(after["DISCORD_BOT_TOKEN"], before["DISCORD_BOT_TOKEN"]);
+    assert!(
+        output.contains("present, left alone (--replace DISCORD_BOT_TOKEN overwrites it)"),
+        "{output}"
+    );
     assert_eq!(
         after["GAVEL_COMPONENT_SECRET"],
         before["GAVEL_COMPONENT_SECRET"]
@@ -688,4 +693,79 @@ fn the_runbook_describes_every_secret_the_registry_knows() {
         assert!(runbook.contains(&row), "docs/deploy.md lacks the row {row}");
     }
     assert!(runbook.contains(&placeholder("<NAME>")));
+}
+
+/// `gavel deploy ...` as main.rs parses it.
+#[derive(clap::Parser)]
+struct DeployCli {
+    #[command(subcommand)]
+    command: gavel_cli::deploy::DeployCommand,
+}
+
+#[tokio::test]
+#[ignore = "entry point for the child process of deploy_reads_the_standard_aws_environment"]
+async fn child_runs_gavel_deploy() {
+    use clap::Parser;
+    let args = std::env::var("GAVEL_TEST_DEPLOY_ARGS").unwrap_or_default();
+    let cli = DeployCli::parse_from(std::iter::once("gavel-deploy").chain(args.split(' ')));
+    if let Err(error) = gavel_cli::deploy::run(cli.command).await {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Runs `gavel deploy <args>` in a child process whose environment holds only the standard
+/// AWS settings (pointing at moto) and `extra`; its standard input is no terminal.
+fn deploy_child(endpoint: &str, args: &str, extra: &[(&str, &str)]) -> std::process::Output {
+    let mut child = child_process("child_runs_gavel_deploy");
+    with_emulator_aws(&mut child, endpoint)
+        .env("GAVEL_TEST_DEPLOY_ARGS", args)
+        .envs(extra.iter().copied())
+        .stdin(std::process::Stdio::null());
+    child.output().expect("run the child test process")
+}
+
+/// The commands as an operator runs them: AWS_ENDPOINT_URL and the region from the
+/// environment, `--from-env` reading a real variable, and `check`'s exit status.
+#[tokio::test]
+async fn deploy_reads_the_standard_aws_environment_and_check_fails_while_work_is_left() {
+    let moto = moto::moto().await;
+    let env = env(&[]);
+    let files = format!(
+        "--config-env test --samconfig {} --template {}",
+        env.target.samconfig.display(),
+        env.target.template.display()
+    );
+    let token = "discord-token-from-the-process-environment";
+    let secrets = deploy_child(
+        &moto.endpoint,
+        &format!("secrets {files} --from-env DISCORD_BOT_TOKEN=GAVEL_TEST_TOKEN"),
+        &[("GAVEL_TEST_TOKEN", token)],
+    );
+    let stdout = String::from_utf8_lossy(&secrets.stdout);
+    assert!(
+        secrets.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&secrets.stderr)
+    );
+    assert!(
+        stdout.contains("created (from $GAVEL_TEST_TOKEN)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(token), "{stdout}");
+    let named = secrets_named_by_template(false);
+    assert_eq!(
+        stored(moto, &env, &named).await["DISCORD_BOT_TOKEN"].0,
+        token
+    );
+
+    let check = deploy_child(&moto.endpoint, &format!("check {files}"), &[]);
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(!check.status.success(), "{stdout}");
+    assert!(stdout.contains("Left to do:"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&check.stderr).contains("things left to do"),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 }

@@ -849,17 +849,8 @@ async fn gavel_job_run_expire_unbans_once_on_a_fake_discord() {
         .await;
 
     let run = || {
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+        let mut child = gavel_tests::child::child_process("child_runs_gavel_job_run_expire");
         child
-            .args([
-                "child_runs_gavel_job_run_expire",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("GAVEL_TEST_DATA", dir.path())
             .env("DISCORD_API_BASE", discord.uri())
             .env("DISCORD_BOT_TOKEN", "fake-bot-token")

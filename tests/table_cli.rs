@@ -7,10 +7,11 @@
 //! without building another one). Run alone, that entry point does nothing useful; it is
 //! ignored so it never counts as a passing test.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use clap::Parser;
 use gavel_cli::table::{self, TableCommand};
+use gavel_tests::child::{child_process, with_emulator_aws};
 use gavel_tests::moto;
 
 /// `gavel table ...` as main.rs parses it, so `--table` falls back to GAVEL_TABLE here too.
@@ -28,30 +29,9 @@ async fn child_runs_gavel_table_create() {
 }
 
 fn run_child(endpoint: &str, table: &str) -> Output {
-    let exe = std::env::current_exe().expect("test binary path");
-    let mut child = Command::new(exe);
-    child
-        .args([
-            "child_runs_gavel_table_create",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        // Only what an operator would set; nothing from this machine's AWS setup.
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/nonexistent/gavel-test-aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/gavel-test-aws-credentials",
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("GAVEL_TABLE", table);
+    let mut child = child_process("child_runs_gavel_table_create");
+    // Only what an operator would set; nothing from this machine's AWS setup.
+    with_emulator_aws(&mut child, endpoint).env("GAVEL_TABLE", table);
     let output = child.output().expect("run the child test process");
     assert!(
         output.status.success(),

@@ -8,6 +8,7 @@
 //! The credentials below are TEST-ONLY and public on purpose: they sign the `events/` fixtures
 //! and protect nothing.
 
+pub mod child;
 pub mod doubles;
 pub mod events;
 pub mod fault_proxy;

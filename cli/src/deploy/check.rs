@@ -1,6 +1,7 @@
 //! `gavel deploy check`: what an environment still lacks, function by function and then for
 //! its stack, ending with a list of what is left to do (each with the command that does it).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Result;
@@ -32,6 +33,12 @@ pub async fn run(
     let env = &plan.env;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let mut left = Left::default();
+    // Each secret looked up once, however many functions read it.
+    let mut states = BTreeMap::new();
+    for secret_use in plan.secrets() {
+        let state = inspect(&secrets, &secret_use.secret).await;
+        states.insert(secret_use.secret.id, state);
+    }
     writeln!(out, "Secrets (read at each function's cold start):")?;
     for function in &plan.functions {
         writeln!(out, "  {}", function.function)?;
@@ -40,8 +47,10 @@ pub async fn run(
         }
         for secret in &function.secrets {
             let spec = secret.spec;
-            let state = inspect(&secrets, secret).await;
-            let verdict = match &state {
+            let Some(state) = states.get(&secret.id) else {
+                continue;
+            };
+            let verdict = match state {
                 SecretState::Present {
                     placeholder: false,
                     problem: None,
@@ -164,8 +173,9 @@ pub async fn run(
             ));
             continue;
         };
-        let check = doctor::refuses_forgery(&client, &url, route).await;
-        write!(out, "  {key}: ")?;
+        let mut check = doctor::refuses_forgery(&client, &url, route).await;
+        check.what = format!("{key} {}", check.what);
+        write!(out, "  ")?;
         write_check(out, &check)?;
         if !check.ok {
             left.add(format!(

@@ -143,3 +143,20 @@ pub fn replace_command(env: &str, spec: &SecretSpec) -> String {
         spec.name, spec.name
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::pair;
+
+    #[test]
+    fn value_sources_are_name_equals_something() {
+        assert_eq!(
+            pair("--from-env", "SLACK_BOT_TOKEN=TOKEN").unwrap(),
+            ("SLACK_BOT_TOKEN".to_owned(), "TOKEN".to_owned())
+        );
+        assert_eq!(pair("--from-file", "A=/p=q").unwrap().1, "/p=q");
+        for bad in ["SLACK_BOT_TOKEN", "=TOKEN", "SLACK_BOT_TOKEN=", ""] {
+            assert!(pair("--from-env", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -201,7 +201,15 @@ pub async fn run(
                 if placeholder {
                     report.placeholders.push(spec.name.to_owned());
                 }
-                Ok(state.label())
+                Ok(match value_given {
+                    // Said, so nobody takes the value given for written.
+                    Some(_) => format!(
+                        "{}, left alone (--replace {} overwrites it)",
+                        state.label(),
+                        spec.name
+                    ),
+                    None => state.label(),
+                })
             }
             SecretState::Missing => {
                 let (origin, value) = value_for(spec, value_given, options.interactive, false)?;
