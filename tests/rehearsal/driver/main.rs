@@ -132,8 +132,33 @@ impl Running {
             next: None,
             invoked: 0,
         };
-        running.next = Some(running.wait_next()?);
-        Ok(running)
+        // A cold start that fails ends the process before it asks for an event (what Lambda
+        // reports as an init error): say so at once, with what it logged.
+        let started = std::time::Instant::now();
+        loop {
+            match running.api.recv(Duration::from_millis(200)) {
+                Ok(Incoming::Next(reply)) => {
+                    running.next = Some(reply);
+                    return Ok(running);
+                }
+                Ok(Incoming::Failed { path, body }) => return Err(format!("{path}: {body}")),
+                Ok(Incoming::Response { id, .. }) => {
+                    return Err(format!("an answer to {id} before any event"));
+                }
+                Err(_) if started.elapsed() > STEP => {
+                    return Err(format!("no call to the Runtime API within {STEP:?}"));
+                }
+                Err(_) => {}
+            }
+            if let Ok(Some(status)) = running.child.try_wait() {
+                let log = std::fs::read_to_string(&running.log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(3).collect();
+                return Err(format!(
+                    "it exited ({status}) at its cold start: {}",
+                    tail.join(" | ")
+                ));
+            }
+        }
     }
 
     fn wait_next(&self) -> Result<Sender<(String, String)>, String> {
