@@ -4,8 +4,9 @@
 #
 #   scripts/coldstart.sh [--rounds N] [--warm N]
 #
-# Each function is built on its own, as `sam build` builds it (one package per cargo call, so
-# one function's features do not leak into another's binary). COLDSTART_PROFILE picks the
+# Each function is built on its own (one package per cargo call, so one function's features do
+# not leak into another's binary; `sam build` unifies them, which BENCHMARKS.md measured at
+# 0.06% of a bootstrap's size). COLDSTART_PROFILE picks the
 # profile (default `bench`: thin LTO, opt-level 3; `release` is what ships, and takes far longer
 # to build). The driver (tests/coldstart) starts moto, a local Runtime API and each bootstrap in
 # turn, loopback only; see its module docs for what is measured.

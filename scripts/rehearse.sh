@@ -25,8 +25,10 @@ target="${CARGO_TARGET_DIR:-target}"
 py=.venv/bin/python
 template="${REHEARSAL_TEMPLATE:-template.yaml}"
 
-# One cargo call for every bootstrap (dev profile: the rehearsal checks the stack, not the
-# optimiser; `sam build`'s release builds are measured in BENCHMARKS.md).
+# One cargo call for every bootstrap, features unified across the workspace as `sam build`
+# unifies them (it runs `cargo lambda build --bin <name>` from the root, no `-p`); the dev
+# profile, as the rehearsal checks the stack, not the optimiser (`sam build`'s release builds
+# are measured in BENCHMARKS.md).
 cargo build --quiet --locked -p discord-interactions -p slack -p telegram -p worker \
     -p maintenance -p gavel-cli -p gavel-tests --bin gavel-rehearse \
     --bin discord-interactions --bin slack --bin telegram --bin worker --bin maintenance --bin gavel
