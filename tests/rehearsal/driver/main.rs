@@ -1037,6 +1037,16 @@ fn run() -> Result<bool, String> {
     }
     stack.telegram_secret = telegram_secret;
 
+    // Every route the code serves is reachable in the template (the health check is local).
+    for route in gavel_shared::edge::Route::ALL {
+        if route != gavel_shared::edge::Route::Health && !stack.routes.contains_key(route.path()) {
+            findings.fail(format!(
+                "{route:?} ({}) is served by no function of the template",
+                route.path()
+            ));
+        }
+    }
+
     // A forged request on every route, through every way in, is refused.
     let routes: Vec<(String, Vec<String>)> = stack
         .routes
