@@ -23,6 +23,7 @@ pub enum DiscordCommand {
     /// the environment). A global registration can take a while to show everywhere; `--guild`
     /// registers in one server at once, for testing.
     Register {
+        /// A server (guild) id: register there only, at once, instead of globally.
         #[arg(long)]
         guild: Option<String>,
     },
@@ -40,11 +41,15 @@ pub enum AutomodCommand {
     /// updated, deleted and could not be compiled. Calls Discord where DISCORD_BOT_TOKEN or
     /// DISCORD_API_BASE is set, else records the calls (as `gavel serve` does).
     Sync {
+        /// The Discord server (guild) id whose rules to sync.
         #[arg(long)]
         guild: String,
         /// Where the embedded store lives (as for `gavel serve`).
         #[arg(long, default_value = "./.gavel")]
         data: PathBuf,
+        /// The store holding the server's rules: `dynamodb` (GAVEL_TABLE and the standard AWS
+        /// environment) for a deployed stack, whose rules `/automod` saved there; `embedded`
+        /// for a local `gavel serve`.
         #[arg(long, value_enum, default_value = "embedded")]
         store: StoreKind,
     },

@@ -21,10 +21,13 @@ use crate::serve::{ServeParts, StoreKind, open_store};
 pub enum JobCommand {
     /// Run one maintenance job once and print what it did.
     Run {
+        /// The job (on AWS each runs on its own schedule; see docs/operations.md).
         job: JobArg,
         /// Where the embedded store lives (as for `gavel serve`).
         #[arg(long, default_value = "./.gavel")]
         data: PathBuf,
+        /// `embedded` (the data folder's, as `gavel serve`) or `dynamodb` (GAVEL_TABLE and
+        /// the standard AWS environment: a deployed stack's table).
         #[arg(long, value_enum, default_value = "embedded")]
         store: StoreKind,
         /// Stop after this many pages (the next run continues where this one stopped).

@@ -1,10 +1,12 @@
 //! The `gavel` command's pieces, as a library so integration tests can start the local server
 //! and sign requests in-process.
 
+pub mod cli;
 pub mod credentials;
 pub mod demo;
 pub mod deploy;
 pub mod discord;
+pub mod docs;
 pub mod doctor;
 pub mod job;
 pub mod load;

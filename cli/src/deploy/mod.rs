@@ -25,8 +25,10 @@ pub struct Target {
     /// The samconfig.toml environment (`dev`, `prod`), as `sam deploy --config-env`.
     #[arg(long)]
     pub config_env: String,
+    /// The SAM deploy settings to read the environment from.
     #[arg(long, default_value = "samconfig.toml")]
     pub samconfig: PathBuf,
+    /// The SAM template whose functions' `{NAME}_ID` variables name the secrets.
     #[arg(long, default_value = "template.yaml")]
     pub template: PathBuf,
 }
