@@ -3,10 +3,14 @@
 //! - `docs/commands.md` is exactly what `gavel docs commands` prints from the command registry
 //!   and the CLI's clap tree;
 //! - `docs/configuration.md` names every environment variable the code reads, and no other;
+//! - every `gavel` subcommand is in docs/, has help text, and `gavel --help` names the three
+//!   platforms;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use clap::CommandFactory;
+use gavel_cli::cli::Cli;
 use gavel_cli::docs;
 use regex::Regex;
 
@@ -19,6 +23,16 @@ fn root() -> PathBuf {
 
 fn read(relative: &str) -> String {
     std::fs::read_to_string(root().join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+fn docs_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .expect("docs/ exists")
+        .map(|entry| entry.expect("docs/ entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.sort();
+    files
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,4 +550,87 @@ fn configuration_md_tests_section_names_the_tests_knobs() {
          Read by a test, not documented:\n  {}\nDocumented, read by no test: {unread:?}",
         undocumented.join("\n  ")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The `gavel` command against docs/
+
+/// Whether `text` holds `phrase` as a whole (not the start of a longer word or name).
+fn mentions(text: &str, phrase: &str) -> bool {
+    text.match_indices(phrase).any(|(i, _)| {
+        text[i + phrase.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'))
+    })
+}
+
+#[test]
+fn every_gavel_subcommand_is_in_docs() {
+    let docs: Vec<(PathBuf, String)> = docs_files()
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            (path, text)
+        })
+        .collect();
+    let missing: Vec<String> = docs::subcommand_paths()
+        .into_iter()
+        .filter(|path| !docs.iter().any(|(_, text)| mentions(text, path)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "subcommands no docs/*.md file names (regenerate docs/commands.md with `{}`, or \
+         document them): {missing:?}",
+        docs::REGENERATE
+    );
+}
+
+#[test]
+fn every_gavel_subcommand_and_argument_has_help() {
+    let missing = docs::arguments_without_help();
+    assert!(
+        missing.is_empty(),
+        "subcommands or arguments without help text (a `///` comment): {missing:?}"
+    );
+}
+
+#[test]
+fn gavel_help_names_discord_slack_and_telegram() {
+    let mut root = Cli::command();
+    let help = root.render_long_help().to_string();
+    for platform in ["Discord", "Slack", "Telegram"] {
+        assert!(
+            help.contains(platform),
+            "`gavel --help` does not name {platform}:\n{help}"
+        );
+    }
+    // A subcommand for every platform that names one platform names all three; a platform's
+    // own subcommands (`gavel slack …`) are that platform's.
+    let mut one_sided = Vec::new();
+    let mut queue: Vec<(String, clap::Command)> = root
+        .get_subcommands()
+        .map(|c| (format!("gavel {}", c.get_name()), c.clone()))
+        .collect();
+    while let Some((path, mut command)) = queue.pop() {
+        for sub in command.get_subcommands() {
+            queue.push((format!("{path} {}", sub.get_name()), sub.clone()));
+        }
+        let own = ["discord", "slack", "telegram"]
+            .iter()
+            .any(|p| path.split(' ').any(|word| word == *p));
+        if own || path.ends_with(" help") {
+            continue;
+        }
+        let help = command.render_long_help().to_string();
+        let named: Vec<&str> = ["Discord", "Slack", "Telegram"]
+            .into_iter()
+            .filter(|p| help.contains(p))
+            .collect();
+        if !named.is_empty() && named.len() < 3 {
+            one_sided.push(format!("`{path} --help` names only {named:?}"));
+        }
+    }
+    one_sided.sort();
+    assert!(one_sided.is_empty(), "{}", one_sided.join("\n"));
 }
