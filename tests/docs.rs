@@ -5,6 +5,8 @@
 //! - `docs/configuration.md` names every environment variable the code reads, and no other;
 //! - every `gavel` subcommand is in docs/, has help text, and `gavel --help` names the three
 //!   platforms;
+//! - README.md stays within 250 lines, links every docs/ file, and no relative link in it or in
+//!   docs/ points at a missing file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -633,4 +635,71 @@ fn gavel_help_names_discord_slack_and_telegram() {
     }
     one_sided.sort();
     assert!(one_sided.is_empty(), "{}", one_sided.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// README.md and links
+
+const README_MAX_LINES: usize = 250;
+
+#[test]
+fn readme_is_short_and_links_every_docs_file() {
+    let readme = read("README.md");
+    let lines = readme.lines().count();
+    assert!(
+        lines <= README_MAX_LINES,
+        "README.md has {lines} lines, more than {README_MAX_LINES}: move detail into docs/"
+    );
+    let missing: Vec<String> = docs_files()
+        .iter()
+        .map(|p| format!("docs/{}", p.file_name().unwrap().to_string_lossy()))
+        .filter(|relative| !readme.contains(&format!("({relative}")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md links no docs file of these, so they are more than two clicks away: {missing:?}"
+    );
+}
+
+#[test]
+fn every_relative_link_points_at_a_file_that_exists() {
+    let link = Regex::new(r"\]\(([^)\s]+)\)").unwrap();
+    let mut files = vec![root().join("README.md")];
+    files.extend(docs_files());
+    let mut broken = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let mut in_code = false;
+        for (number, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("```") {
+                in_code = !in_code;
+            }
+            if in_code {
+                continue;
+            }
+            for c in link.captures_iter(line) {
+                let target = &c[1];
+                if target.contains("://")
+                    || target.starts_with("mailto:")
+                    || target.starts_with('#')
+                {
+                    continue;
+                }
+                let path = target.split('#').next().unwrap_or_default();
+                let resolved = file.parent().unwrap().join(path);
+                if !resolved.exists() {
+                    broken.push(format!(
+                        "{}:{}: {target}",
+                        file.strip_prefix(root()).unwrap().display(),
+                        number + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links to files that do not exist:\n  {}",
+        broken.join("\n  ")
+    );
 }

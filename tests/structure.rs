@@ -1,7 +1,7 @@
 //! The core's shape, checked so it stays true as features land: the top-level modules of
-//! `shared/src` form layers whose arrows run one way (the README's layout section draws them),
-//! no module reaches up, no circle ties modules together, and no file grows past the size a
-//! newcomer can read.
+//! `shared/src` form layers whose arrows run one way (docs/architecture.md's layout section
+//! draws them), no module reaches up, no circle ties modules together, and no file grows past
+//! the size a newcomer can read.
 //!
 //! A dependency is any `crate::<module>` path (code, `use` trees and doc links alike) outside
 //! `#[cfg(test)]` items; `super::` stays inside a module and is not counted.
@@ -254,7 +254,7 @@ fn every_core_module_has_a_layer() {
         .collect();
     assert!(
         unplaced.is_empty(),
-        "place these modules in LAYERS (and in the README's layout section): {unplaced:?}"
+        "place these modules in LAYERS (and in docs/architecture.md's layout section): {unplaced:?}"
     );
 }
 
