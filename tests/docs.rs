@@ -153,19 +153,20 @@ fn without_test_items(text: &str) -> String {
     String::from_utf8(bytes).expect("blanking keeps UTF-8")
 }
 
-/// The name of the function (or `let name = |…|` closure) around `offset`.
-fn enclosing(text: &str, offset: usize) -> Option<String> {
+/// The function (or `let name = |…|` closure) around `offset`: its name, and whether other
+/// files may call it (a `pub` function; a closure is its function's own).
+fn enclosing(text: &str, offset: usize) -> Option<(String, bool)> {
     let before = &text[..offset];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let closure = Regex::new(r"let\s+(\w+)\s*=\s*\|").unwrap();
     if let Some(c) = closure.captures(&text[line_start..offset]) {
-        return Some(c[1].to_owned());
+        return Some((c[1].to_owned(), false));
     }
-    let function = Regex::new(r"\bfn\s+(\w+)").unwrap();
+    let function = Regex::new(r"(\bpub(?:\([^)]*\))?\s+)?(?:async\s+)?\bfn\s+(\w+)").unwrap();
     function
         .captures_iter(before)
         .last()
-        .map(|c| c[1].to_owned())
+        .map(|c| (c[2].to_owned(), c.get(1).is_some()))
 }
 
 struct Source {
@@ -236,7 +237,8 @@ fn reads(sources: &[Source]) -> (Vec<Read>, Vec<String>) {
     let default_env = Regex::new(r"from_default_env\b").unwrap();
     let mut found = Vec::new();
     let mut untraced = Vec::new();
-    let mut readers: BTreeSet<String> = BTreeSet::new();
+    // (file, name, callable from other files)
+    let mut readers: BTreeSet<(String, String, bool)> = BTreeSet::new();
     let mut indirect_seen = vec![false; INDIRECT.len()];
     for source in sources {
         for c in literal.captures_iter(&source.text) {
@@ -268,8 +270,8 @@ fn reads(sources: &[Source]) -> (Vec<Read>, Vec<String>) {
                 continue;
             }
             match enclosing(&source.text, m.start()) {
-                Some(reader) if called => {
-                    readers.insert(reader);
+                Some((reader, public)) if called => {
+                    readers.insert((source.path.clone(), reader, public));
                 }
                 // `env::var` handed on as a value, or in no function: nothing to trace.
                 _ => untraced.push(at),
@@ -284,18 +286,17 @@ fn reads(sources: &[Source]) -> (Vec<Read>, Vec<String>) {
             ));
         }
     }
-    // The helpers of shared/src/adapters/env.rs are read through `env::…("X")` already.
-    for helper in ["var", "required", "set_secret"] {
-        readers.remove(helper);
-    }
-    for reader in &readers {
+    // The helpers of shared/src/adapters/env.rs themselves: their callers' `env::var("X")`
+    // and `env::required("X")` are rule 1.
+    readers.retain(|(file, _, _)| file != "shared/src/adapters/env.rs");
+    for (file, reader, public) in &readers {
         let call = Regex::new(&format!(
             r#"\b{}\(\s*(?:&?\w+\s*,\s*)?"([A-Z][A-Z0-9_]*)""#,
             regex::escape(reader)
         ))
         .unwrap();
         let mut called = false;
-        for source in sources {
+        for source in sources.iter().filter(|s| *public || s.path == *file) {
             for c in call.captures_iter(&source.text) {
                 called = true;
                 let name = c.get(1).unwrap();
@@ -307,7 +308,8 @@ fn reads(sources: &[Source]) -> (Vec<Read>, Vec<String>) {
         }
         if !called {
             untraced.push(format!(
-                "`{reader}` reads a variable whose name it is given, and no caller names one"
+                "`{reader}` ({file}) reads a variable whose name it is given, and no caller \
+                 names one"
             ));
         }
     }
