@@ -17,6 +17,7 @@ pub mod harness;
 pub mod moto;
 pub mod payloads;
 pub mod records;
+pub mod relay;
 pub mod requests;
 pub mod runtime_api;
 

@@ -364,29 +364,12 @@ async fn relay(
         format!("?{}", pairs.join("&"))
     };
     let url = format!("{}{}{query}", proxy.upstream, uri.path());
-    let mut request = proxy.http.request(method.clone(), &url);
-    if !body.is_empty() {
-        request = request.body(body.to_vec());
-    }
-    // The same headers, the Host too: it is part of what SigV4 signed.
-    for (name, value) in &headers {
-        request = request.header(name, value);
-    }
-    let answer = match request.send().await {
-        Ok(answer) => answer,
-        Err(error) => return (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
-    };
-    let status = answer.status();
-    let mut out = HeaderMap::new();
-    for (name, value) in answer.headers() {
-        if !matches!(
-            name.as_str(),
-            "content-length" | "transfer-encoding" | "connection"
-        ) {
-            out.insert(name.clone(), value.clone());
-        }
-    }
-    let bytes = answer.bytes().await.unwrap_or_default();
+    let (status, out, bytes) =
+        match gavel_tests::relay::forward(&proxy.http, method.clone(), &url, &headers, &body).await
+        {
+            Ok(answer) => answer,
+            Err(error) => return (StatusCode::BAD_GATEWAY, error).into_response(),
+        };
     let text = String::from_utf8_lossy(&bytes);
     let who = proxy
         .callers
