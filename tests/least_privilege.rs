@@ -45,6 +45,7 @@ use gavel_shared::worker::{Outcome, Worker};
 use gavel_tests::doubles::RecordingBus;
 use gavel_tests::harness::snowflake_from;
 use gavel_tests::payloads::{self, DiscordInvoker};
+use gavel_tests::relay::{credential, denied};
 use gavel_tests::requests::{self, Answer, swap};
 use gavel_tests::{FIXTURE_TIMESTAMP, moto, test_settings};
 use serde::Deserialize;
@@ -93,16 +94,6 @@ impl Proxy {
     }
 }
 
-/// `Credential=AKID/date/region/service/aws4_request` → (access key, service).
-fn credential(headers: &HeaderMap) -> Option<(String, String)> {
-    let auth = headers.get("authorization")?.to_str().ok()?;
-    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
-    let mut parts = scope.split('/');
-    let key = parts.next()?.to_owned();
-    let service = parts.nth(2)?.to_owned();
-    Some((key, service))
-}
-
 /// The IAM action a call needs, as the template names it.
 fn action_of(
     service: &str,
@@ -128,19 +119,6 @@ fn action_of(
         _ => "Unknown",
     };
     format!("{service}:{operation}")
-}
-
-fn denied(message: String) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        [("content-type", "application/x-amz-json-1.0")],
-        json!({
-            "__type": "com.amazon.coral.service#AccessDeniedException",
-            "message": message,
-        })
-        .to_string(),
-    )
-        .into_response()
 }
 
 async fn relay(
@@ -190,14 +168,14 @@ async fn relay(
         {
             let why = format!("{function}: read the secret {id}, which it is not given");
             seen.refused.push(why.clone());
-            return denied(why);
+            return denied(&why);
         }
         if action == "dynamodb:TransactWriteItems"
             && let Some(missing) = calls.iter().find(|c| !granted.contains(*c))
         {
             let why = format!("{function}: a transaction item needs {missing}");
             seen.refused.push(why.clone());
-            return denied(why);
+            return denied(&why);
         }
     }
     let url = format!(

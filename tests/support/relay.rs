@@ -5,6 +5,31 @@
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// `Credential=AKID/date/region/service/aws4_request` → (access key, service).
+pub fn credential(headers: &HeaderMap) -> Option<(String, String)> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
+    let mut parts = scope.split('/');
+    let key = parts.next()?.to_owned();
+    let service = parts.nth(2)?.to_owned();
+    Some((key, service))
+}
+
+/// A refusal as AWS's JSON protocols answer one, which the SDKs read as AccessDenied.
+pub fn denied(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [("content-type", "application/x-amz-json-1.0")],
+        serde_json::json!({
+            "__type": "com.amazon.coral.service#AccessDeniedException",
+            "message": message,
+        })
+        .to_string(),
+    )
+        .into_response()
+}
 
 /// Sends `method url` with `headers` and `body` (none when empty); the answer's status,
 /// headers and body, or why it could not be sent.

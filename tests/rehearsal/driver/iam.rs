@@ -17,7 +17,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use gavel_tests::relay::{credential, denied};
+use serde_json::Value;
 
 /// One thing a call needs: an action on a resource, with the request's condition keys.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -312,26 +313,6 @@ impl Proxy {
         }
         Ok(())
     }
-}
-
-/// `Credential=AKID/date/region/service/aws4_request` → (access key, service).
-fn credential(headers: &HeaderMap) -> Option<(String, String)> {
-    let auth = headers.get("authorization")?.to_str().ok()?;
-    let scope = auth.split("Credential=").nth(1)?.split(',').next()?;
-    let mut parts = scope.split('/');
-    let key = parts.next()?.to_owned();
-    let service = parts.nth(2)?.to_owned();
-    Some((key, service))
-}
-
-fn denied(message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        [("content-type", "application/x-amz-json-1.0")],
-        json!({ "__type": "com.amazon.coral.service#AccessDeniedException", "message": message })
-            .to_string(),
-    )
-        .into_response()
 }
 
 async fn relay(
