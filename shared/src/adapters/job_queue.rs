@@ -37,7 +37,7 @@ pub async fn handle_delivery(
             .get("messageId")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if !handled(worker, record, deadline).await {
+        if !handled(worker, id, record, deadline).await {
             failures.push(json!({ "itemIdentifier": id }));
         }
     }
@@ -45,11 +45,7 @@ pub async fn handle_delivery(
 }
 
 /// Whether the record's job is done (or was done before); false sends it back to the queue.
-async fn handled(worker: &Worker, record: &Value, deadline: Instant) -> bool {
-    let id = record
-        .get("messageId")
-        .and_then(Value::as_str)
-        .unwrap_or("(no id)");
+async fn handled(worker: &Worker, id: &str, record: &Value, deadline: Instant) -> bool {
     let job = record
         .get("body")
         .and_then(Value::as_str)

@@ -43,7 +43,8 @@ pub fn allows(statements: &[Value], need: &Need) -> bool {
     matching("Allow") && !matching("Deny")
 }
 
-fn listed(value: &Value) -> impl Iterator<Item = String> + '_ {
+/// A statement's `Action` or `Resource`: one string or a list of them.
+pub fn listed(value: &Value) -> impl Iterator<Item = String> + '_ {
     let items: Vec<String> = match value {
         Value::String(s) => vec![s.clone()],
         Value::Array(a) => a
